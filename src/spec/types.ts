@@ -168,4 +168,6 @@ export interface SpecIssue {
   path: SpecPath;
   message: string;
   hint?: string;
+  /** Point at the key of `path` rather than its value (unknown or missing keys). */
+  key?: boolean;
 }

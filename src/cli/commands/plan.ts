@@ -1,0 +1,57 @@
+import { formatGraph } from "../../graph/format.ts";
+import { stepJson } from "../../graph/format/json.ts";
+import { buildSteps, phases } from "../../plan/steps.ts";
+import { EXIT_ERROR, EXIT_USAGE, type Command } from "../command.ts";
+import { loadReportedCluster } from "../load-cluster.ts";
+import { formatTable } from "../table.ts";
+
+/** design.md §3: plan exits 2 when there is something to do, so CI can tell. */
+const EXIT_CHANGES = 2;
+
+export const plan: Command = {
+  name: "plan",
+  summary: "show what apply would do",
+  operands: "FILE",
+  arity: [1, 1],
+  options: [
+    { name: "offline", description: "assume nothing exists yet and touch no network (required for now)" },
+    { name: "phase", value: "PHASE", choices: phases, description: "only the steps of this phase (default all)" },
+  ],
+  description: [
+    "Prints the hosts (Proxmox node, VMID, IP, reboot window) and the steps apply would run, with",
+    "what each step waits for. With --offline nothing is asked of Proxmox or the nodes: every step",
+    "is pending, so a valid cluster always has changes.",
+    "JSON: one object {type: \"plan\", offline, hosts: [{name, role, pveNode, vmid, ip,",
+    "rebootWindow: {start, end}}], steps: [{id, kind, host?, pveNode?, needs, limits?}]}.",
+    "",
+    "Exit codes: 0 no change, 2 changes pending, 1 error (invalid spec, unreadable file), 64 usage error.",
+  ].join("\n"),
+  async run({ args, out }) {
+    if (args.options.get("offline") !== true) {
+      out.message("plan needs --offline: this starbase cannot compare with a live Proxmox cluster yet");
+      return EXIT_USAGE;
+    }
+    const file = args.positionals[0]!;
+    const { inventory } = await loadReportedCluster(out, file);
+    if (inventory === undefined) return EXIT_ERROR;
+    const phase = phases.find((p) => p === args.options.get("phase")) ?? "all";
+    const steps = buildSteps(inventory, { phase });
+    const hosts = inventory.hosts.map((h) => ({
+      name: h.name,
+      role: h.role,
+      pveNode: h.pveNode,
+      vmid: h.vmid,
+      ip: h.ip,
+      rebootWindow: { start: h.rebootWindow.start, end: h.rebootWindow.end },
+    }));
+    out.event({ type: "plan", offline: true, hosts, steps: steps.map(stepJson) });
+
+    const style = out.outStyle;
+    const rows = hosts.map((h) => [h.name, h.role, h.pveNode, String(h.vmid), h.ip, `${h.rebootWindow.start}–${h.rebootWindow.end}`]);
+    const table = formatTable(["NAME", "ROLE", "PVE NODE", "VMID", "IP", "REBOOT WINDOW"], rows, style.bold);
+    const vmSteps = steps.filter((s) => s.kind === "vm").length;
+    const summary = `Plan (offline, assumes nothing exists): ${steps.length} steps, ${vmSteps} VMs to create.`;
+    out.result(`${style.bold("Hosts")}\n${table}\n${style.bold("Steps")}\n${formatGraph(steps, "text")}\n${style.yellow(summary)}\n`);
+    return EXIT_CHANGES;
+  },
+};

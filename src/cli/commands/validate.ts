@@ -1,0 +1,37 @@
+import { EXIT_OK, type Command } from "../command.ts";
+import { countBySeverity, reportDiagnostics } from "../diagnostics.ts";
+
+const EXIT_INVALID = 2;
+
+export const validate: Command = {
+  name: "validate",
+  summary: "check cluster.yaml against the schema and every semantic rule, reporting all problems at once",
+  operands: "FILE",
+  arity: [1, 1],
+  options: [],
+  description: [
+    "Each problem is printed on stderr as FILE:LINE:COL: error|warning: message, with a hint",
+    "when there is one. No network is used and no secret is read.",
+    "JSON: one {type: \"diagnostic\", severity, file, line, col, message, hint?} per problem, then",
+    "{type: \"summary\", valid, errors, warnings}.",
+    "",
+    "Exit codes: 0 valid (warnings are printed), 2 invalid, 1 the file cannot be read, 64 usage error.",
+  ].join("\n"),
+  async run({ args, out }) {
+    const file = args.positionals[0]!;
+    const { loadCluster } = await import("../../plan/load.ts");
+    const cluster = await loadCluster(file);
+    reportDiagnostics(out, cluster.diagnostics);
+    const { errors, warnings } = countBySeverity(cluster.diagnostics);
+    const inv = cluster.inventory;
+    out.event({ type: "summary", valid: inv !== undefined, errors, warnings });
+    const counts = [`${errors} error${errors === 1 ? "" : "s"}`, `${warnings} warning${warnings === 1 ? "" : "s"}`].join(", ");
+    if (inv === undefined) {
+      out.message(out.errStyle.red(`${file}: invalid (${counts})`));
+      return EXIT_INVALID;
+    }
+    const hosts = `${inv.loadBalancers.length} load balancers, ${inv.servers.length} servers, ${inv.agents.length} agents`;
+    out.result(`${out.outStyle.green(`${file}: valid`)} (${hosts}; ${counts})\n`);
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,17 @@
+import { formatDiagnostic } from "../spec/diagnostics.ts";
+import type { Diagnostic } from "../spec/types.ts";
+import type { Output } from "./output.ts";
+
+/** Every diagnostic on stderr as FILE:LINE:COL: severity: message, and as one JSON event each. */
+export function reportDiagnostics(out: Output, diagnostics: readonly Diagnostic[]): void {
+  for (const d of diagnostics) {
+    const paint = d.severity === "error" ? out.errStyle.red : out.errStyle.yellow;
+    out.message(paint(formatDiagnostic(d)));
+    out.event({ type: "diagnostic", ...d });
+  }
+}
+
+export function countBySeverity(diagnostics: readonly Diagnostic[]): { errors: number; warnings: number } {
+  const errors = diagnostics.filter((d) => d.severity === "error").length;
+  return { errors, warnings: diagnostics.length - errors };
+}

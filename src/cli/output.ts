@@ -1,0 +1,55 @@
+import { Chalk, type ChalkInstance } from "chalk";
+
+/** The streams and environment a command writes to; injectable so tests and main share one path. */
+export interface Terminal {
+  stdout: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
+  env: Record<string, string | undefined>;
+}
+
+export type OutputMode = "text" | "json";
+
+/**
+ * Where a command's words go. Text mode: the result on stdout, messages on stderr.
+ * JSON mode (design.md §3): stdout carries only newline-delimited JSON objects, human
+ * text still goes to stderr. Colours only on a TTY and never when NO_COLOR is set.
+ */
+export class Output {
+  readonly json: boolean;
+  /** Styles for what goes to stdout / stderr; plain when that stream gets no colour. */
+  readonly outStyle: ChalkInstance;
+  readonly errStyle: ChalkInstance;
+
+  constructor(
+    private readonly terminal: Terminal,
+    mode: OutputMode,
+  ) {
+    this.json = mode === "json";
+    this.outStyle = new Chalk({ level: colourLevel(terminal, terminal.stdout) });
+    this.errStyle = new Chalk({ level: colourLevel(terminal, terminal.stderr) });
+  }
+
+  /** The command's result for a human (text mode only; JSON mode prints events instead). */
+  result(text: string): void {
+    if (!this.json) this.terminal.stdout.write(text);
+  }
+
+  /** One JSON object on its own line (JSON mode only). */
+  event(value: object): void {
+    if (this.json) this.terminal.stdout.write(JSON.stringify(value) + "\n");
+  }
+
+  /** A message for a human, in either mode. */
+  message(text: string): void {
+    this.terminal.stderr.write(text.endsWith("\n") ? text : text + "\n");
+  }
+}
+
+function colourLevel(terminal: Terminal, stream: { isTTY?: boolean }): 0 | 1 | 2 | 3 {
+  // no-color.org: any non-empty NO_COLOR disables colour.
+  if (terminal.env.NO_COLOR) return 0;
+  if (stream.isTTY !== true || terminal.env.TERM === "dumb") return 0;
+  const colorTerm = terminal.env.COLORTERM;
+  if (colorTerm === "truecolor" || colorTerm === "24bit") return 3;
+  return terminal.env.TERM?.includes("256") ? 2 : 1;
+}

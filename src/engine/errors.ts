@@ -1,0 +1,30 @@
+// Errors the engine itself raises. Step failures are never thrown out of
+// runSteps; these classes let a caller (and isRetryable) tell them apart.
+
+/** The step graph cannot be walked: a duplicate id, an unknown need or a cycle. */
+export class InvalidGraphError extends Error {
+  override name = "InvalidGraphError";
+}
+
+/** An attempt ran longer than its step's timeoutMs. */
+export class StepTimeoutError extends Error {
+  override name = "StepTimeoutError";
+  constructor(readonly timeoutMs: number) {
+    super(`timed out after ${formatSeconds(timeoutMs)} s`);
+  }
+}
+
+/** The run was cancelled and the grace period for running steps ended. */
+export class RunCancelledError extends Error {
+  override name = "RunCancelledError";
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** 30000 → "30", 1500 → "1.5", 50 → "0.05". */
+export function formatSeconds(ms: number): string {
+  return String(Math.round(ms) / 1000);
+}

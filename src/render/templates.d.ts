@@ -1,0 +1,5 @@
+// Templates are imported as text (`with { type: "text" }`) so that `bun build --compile` embeds them.
+declare module "*.mustache" {
+  const text: string;
+  export default text;
+}

@@ -1,0 +1,21 @@
+import type { SpecPath } from "./types.ts";
+
+/** ["nodes", "servers", "hosts", 1, "name"] → "nodes.servers.hosts[1].name" */
+export function formatPath(path: SpecPath): string {
+  let text = "";
+  for (const segment of path) {
+    if (typeof segment === "number") text += `[${segment}]`;
+    else text += text === "" ? segment : `.${segment}`;
+  }
+  return text;
+}
+
+/** An ajv instancePath ("/nodes/servers/hosts/1/name") as a SpecPath; numeric segments become indexes. */
+export function pointerToPath(pointer: string): SpecPath {
+  if (pointer === "") return [];
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((raw) => raw.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .map((segment) => (/^(0|[1-9][0-9]*)$/.test(segment) ? Number(segment) : segment));
+}
