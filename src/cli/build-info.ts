@@ -17,13 +17,18 @@ export function buildInfo(): BuildInfo {
   };
 }
 
-/** The checkout's commit when running from source; "unknown" outside git. */
+/** The checkout's commit when running from source; "unknown" without git or outside a checkout. */
 function sourceCommit(): string {
-  const git = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], {
-    cwd: import.meta.dir,
-    stdout: "pipe",
-    stderr: "ignore",
-  });
-  const commit = git.stdout.toString().trim();
-  return git.exitCode === 0 && commit !== "" ? commit : "unknown";
+  try {
+    const git = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], {
+      cwd: import.meta.dir,
+      stdout: "pipe",
+      stderr: "ignore",
+    });
+    const commit = git.stdout.toString().trim();
+    return git.exitCode === 0 && commit !== "" ? commit : "unknown";
+  } catch {
+    // spawn itself fails when git is not installed
+    return "unknown";
+  }
 }

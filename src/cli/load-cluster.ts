@@ -13,7 +13,7 @@ export async function loadReportedCluster(out: Output, file: string): Promise<Lo
   reportDiagnostics(out, cluster.diagnostics);
   if (cluster.inventory === undefined) {
     const { errors } = countBySeverity(cluster.diagnostics);
-    out.message(out.errStyle.red(`${file}: ${errors} error${errors === 1 ? "" : "s"}, nothing done`));
+    out.error(`${file}: ${errors} error${errors === 1 ? "" : "s"}, nothing done`);
   }
   return cluster;
 }

@@ -39,6 +39,12 @@ export class Output {
     if (this.json) this.terminal.stdout.write(JSON.stringify(value) + "\n");
   }
 
+  /** A failure: red on stderr, and an {type: "error"} event in JSON mode. */
+  error(message: string): void {
+    this.message(this.errStyle.red(message));
+    this.event({ type: "error", message });
+  }
+
   /** A message for a human, in either mode. */
   message(text: string): void {
     this.terminal.stderr.write(text.endsWith("\n") ? text : text + "\n");

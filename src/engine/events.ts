@@ -17,6 +17,8 @@ export interface StepResult extends StepRef {
   outcome: StepOutcome;
   /** Why it failed, was not run or was cancelled; absent for changed/unchanged. */
   reason?: string;
+  /** For a step not run because a step it (transitively) needs failed: that step's id. */
+  upstream?: string;
   /** The last error thrown by the step itself, for callers that classify it. */
   error?: unknown;
   attempts: number;
@@ -63,6 +65,6 @@ export type EngineEvent =
   | (At & StepRef & { type: "step-progress"; message: string })
   | (At & StepRef & { type: "step-retry"; attempt: number; delayMs: number; reason: string })
   | (At & StepRef & { type: "step-end"; outcome: StepOutcome; durationMs: number; attempts: number; reason?: string })
-  | (At & StepRef & { type: "step-skip"; outcome: "not-run" | "cancelled"; reason: string })
+  | (At & StepRef & { type: "step-skip"; outcome: "not-run" | "cancelled"; reason: string; upstream?: string })
   | (At & { type: "waiting"; quietMs: number; running: RunningStep[]; waiting: WaitingStep[] })
   | (At & { type: "run-end"; summary: RunSummary });

@@ -189,16 +189,18 @@ class Walk {
     this.pump();
   }
 
-  private complete(s: StepState, outcome: StepOutcome, reason?: string): void {
+  private complete(s: StepState, outcome: StepOutcome, reason?: string, upstream?: string): void {
     const durationMs = s.firstStartAt === undefined ? 0 : this.now() - s.firstStartAt;
     s.phase = "done";
     s.result = { ...s.ref, outcome, attempts: s.attempts, durationMs };
     if (reason !== undefined) s.result.reason = reason;
+    if (upstream !== undefined) s.result.upstream = upstream;
     if (s.lastError !== undefined) s.result.error = s.lastError;
     this.open -= 1;
     this.touch();
     if (outcome === "not-run" || (outcome === "cancelled" && s.attempts === 0)) {
-      this.emit({ type: "step-skip", ...s.ref, outcome, reason: reason ?? outcome });
+      const skip = { type: "step-skip", ...s.ref, outcome, reason: reason ?? outcome } as const;
+      this.emit(upstream === undefined ? skip : { ...skip, upstream });
     } else {
       const end = { type: "step-end", ...s.ref, outcome, durationMs, attempts: s.attempts } as const;
       this.emit(reason === undefined ? end : { ...end, reason });
@@ -215,7 +217,7 @@ class Walk {
       queue.push(...(this.dependents.get(next.step.id) ?? []));
     }
     for (const s of this.states) {
-      if (doomed.has(s)) this.complete(s, "not-run", `upstream failed: ${failed.step.id}`);
+      if (doomed.has(s)) this.complete(s, "not-run", `upstream failed: ${failed.step.id}`, failed.step.id);
     }
   }
 

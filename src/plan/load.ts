@@ -1,7 +1,9 @@
 import { buildInventory } from "../inventory/build.ts";
 import { inventoryIssues } from "../inventory/issues.ts";
 import type { Inventory } from "../inventory/types.ts";
-import { loadSpecFile, specIssues, toDiagnostic, type LoadedSpec } from "../spec/load.ts";
+import { byPosition, toDiagnostic } from "../spec/diagnostics.ts";
+import { loadSpecFile, type LoadedSpec } from "../spec/load.ts";
+import { specIssues } from "../spec/semantics.ts";
 import type { Diagnostic, Spec } from "../spec/types.ts";
 
 export interface LoadedCluster {
@@ -24,8 +26,4 @@ export async function loadCluster(path: string): Promise<LoadedCluster> {
   diagnostics.sort(byPosition);
   const valid = spec !== undefined && !diagnostics.some((d) => d.severity === "error");
   return { loaded, ...(spec && { spec }), ...(valid && { inventory: buildInventory(spec) }), diagnostics };
-}
-
-function byPosition(a: Diagnostic, b: Diagnostic): number {
-  return a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col;
 }

@@ -54,9 +54,9 @@ export function apiPath(strings: TemplateStringsArray, ...values: readonly (stri
 }
 
 // Unreserved characters, percent-escapes and the sub-delimiters/":"/"@" RFC 3986 allows in segments.
-const ENCODED_PATH = /^(\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)+$/;
+const ENCODED_PATH = /^(\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+)+$/;
 
-/** True when `path` is an absolute, already-encoded API path (no query, no fragment, no dot segments). */
+/** True when `path` is an absolute, already-encoded API path (no query, fragment, empty or dot segments). */
 export function isEncodedApiPath(path: string): boolean {
   return ENCODED_PATH.test(path) && !/\/\.{1,2}(\/|$)/.test(path);
 }

@@ -79,6 +79,6 @@ function pinningConnector(pin: string, connectTimeoutMs: number): undici.buildCo
         + `SHA-256 ${actual}, expected ${pin}. The connection was closed before any request was sent.`), { code: PIN_MISMATCH_CODE }));
     });
     // Stays attached: errors after the hand-over are undici's, and must not become uncaught here.
-    socket.on("error", (err) => settle(err));
+    socket.on("error", (err: Error) => settle(err));
   };
 }

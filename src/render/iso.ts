@@ -12,7 +12,7 @@ export interface IsoFile {
 const SECTOR = 2048;
 const FIRST_DESCRIPTOR_SECTOR = 16;
 const FIXED_TIME = { year: 2000, month: 1, day: 1 };
-const MAX_VOLUME_ID = 32;
+const MAX_VOLUME_ID = 16; // Joliet's 32-byte field holds 16 UCS-2 characters
 const MAX_PRIMARY_NAME = 30; // level 2: 31 characters including the "."
 const MAX_JOLIET_NAME = 64; // UCS-2 characters
 
@@ -76,7 +76,8 @@ function jolietName(name: string): string {
     const code = name.charCodeAt(i);
     if (code >= 0xd800 && code <= 0xdfff) throw new Error(`seed ISO: "${name}" needs characters outside UCS-2`);
   }
-  return `${name};1`;
+  // No ";1" version suffix: readers show and look up Joliet names exactly as written.
+  return name;
 }
 
 function directoryRecordLength(identifierLength: number): number {
@@ -194,8 +195,8 @@ function writeVolumeDescriptor(image: Uint8Array, totalSectors: number, d: Descr
 
 /** A NoCloud seed ISO (volume id "cidata") holding the given files in its root directory. */
 export function buildSeedIso(files: IsoFile[], volumeId = "cidata"): Uint8Array {
-  if (volumeId.length === 0 || volumeId.length > MAX_VOLUME_ID / 2 || !/^[A-Za-z0-9_-]+$/.test(volumeId)) {
-    throw new Error(`seed ISO: volume id "${volumeId}" must be 1–16 letters, digits, "_" or "-"`);
+  if (volumeId.length === 0 || volumeId.length > MAX_VOLUME_ID || !/^[A-Za-z0-9_-]+$/.test(volumeId)) {
+    throw new Error(`seed ISO: volume id "${volumeId}" must be 1 to ${MAX_VOLUME_ID} letters, digits, "_" or "-"`);
   }
   const contents = files.map((file) =>
     typeof file.content === "string" ? new TextEncoder().encode(file.content) : file.content,

@@ -9,13 +9,11 @@ interface Ethernet {
   mtu?: number;
 }
 
-function ethernetOf(inv: Inventory, nic: Nic): Ethernet {
+function ethernetOf(inv: Inventory, nic: Nic, address: string): Ethernet {
   const { network } = inv.spec;
-  // An extra NIC without an address stays unconfigured: dhcp4 false keeps NetworkManager from
-  // starting DHCP on it by itself.
-  const ethernet: Ethernet = { dhcp4: nic.address === "dhcp" };
-  if (nic.address !== undefined && nic.address !== "dhcp") {
-    ethernet.addresses = [nic.address];
+  const ethernet: Ethernet = { dhcp4: address === "dhcp" };
+  if (address !== "dhcp") {
+    ethernet.addresses = [address];
     if (nic.interface === network.interface) {
       // "to: default" is only understood by cloud-init 25.3 and later.
       ethernet.routes = [{ to: "0.0.0.0/0", via: network.gateway }];
@@ -29,9 +27,15 @@ function ethernetOf(inv: Inventory, nic: Nic): Ethernet {
   return ethernet;
 }
 
-/** cloud-init network-config (version 2): one ethernet per NIC, keyed by the guest's interface name. */
+/**
+ * cloud-init network-config (version 2): one ethernet per configured NIC, keyed by the guest's
+ * interface name. A NIC without an address is left out: starbase configures nothing on it (an
+ * entry without addresses would not stop NetworkManager's own DHCP either).
+ */
 export function renderNetworkConfig(inv: Inventory, host: Host): string {
   const ethernets: Record<string, Ethernet> = {};
-  for (const nic of host.nics) ethernets[nic.interface] = ethernetOf(inv, nic);
+  for (const nic of host.nics) {
+    if (nic.address !== undefined) ethernets[nic.interface] = ethernetOf(inv, nic, nic.address);
+  }
   return toYaml({ version: 2, ethernets });
 }

@@ -46,10 +46,11 @@ export function renderUserData(inv: Inventory, host: Host, key: HostKey): string
     prefer_fqdn_over_hostname: false,
     ...loginUsers(inv),
     ssh_pwauth: false,
-    // The node presents exactly the host key starbase derived, so the first SSH connection is
-    // already verified.
+    // The node presents the host key starbase derived, so the first SSH connection is already
+    // verified. With ssh_keys given cloud-init generates nothing; the schema wants at least one
+    // type, and ed25519 is the one that exists anyway.
     ssh_deletekeys: true,
-    ssh_genkeytypes: [],
+    ssh_genkeytypes: ["ed25519"],
     ssh_keys: { ed25519_private: key.privateKey, ed25519_public: key.publicKey },
     package_update: true,
     package_upgrade: true,

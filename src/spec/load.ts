@@ -5,7 +5,7 @@ import { positionFinder, type Position } from "./positions.ts";
 import { checkSchema } from "./schema.ts";
 import { schemaIssues } from "./schema-messages.ts";
 import type { Diagnostic, Spec, SpecIssue, SpecPath } from "./types.ts";
-import { yamlErrorMessage } from "./yaml-errors.ts";
+import { yamlProblems } from "./yaml-errors.ts";
 
 export interface LoadedSpec {
   /** The file name as given (used in messages). */
@@ -47,12 +47,7 @@ export function loadSpecText(text: string, file: string): LoadedSpec {
     return { line: Math.max(line, 1), col: Math.max(col, 1) };
   };
 
-  for (const error of doc.errors) {
-    loaded.diagnostics.push(diagnostic(file, at(error.pos[0]), { severity: "error", ...yamlErrorMessage(error, text) }));
-  }
-  for (const warning of doc.warnings) {
-    loaded.diagnostics.push(diagnostic(file, at(warning.pos[0]), { severity: "warning", ...yamlErrorMessage(warning, text) }));
-  }
+  for (const { offset, ...problem } of yamlProblems(doc, text)) loaded.diagnostics.push(diagnostic(file, at(offset), problem));
   if (doc.errors.length > 0) return loaded;
 
   let data: unknown;

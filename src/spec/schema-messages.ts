@@ -1,6 +1,7 @@
 import type { ErrorObject } from "ajv";
 import { formatPath, pointerToPath } from "./paths.ts";
-import { resolveRef, schema, type SchemaNode } from "./schema.ts";
+import { schema } from "./schema.ts";
+import { resolveRef, type SchemaNode } from "./schema-ref.ts";
 import { didYouMean } from "./suggest.ts";
 import type { SpecIssue, SpecPath } from "./types.ts";
 
@@ -46,7 +47,7 @@ function expectedNoun(node: SchemaNode): string {
     case "object":
       return "a mapping (key: value)";
     case "array": {
-      const items = resolveRef((node["items"] as SchemaNode | undefined) ?? {});
+      const items = resolveRef((node["items"] as SchemaNode | undefined) ?? {}, schema);
       const list = typeof node["minItems"] === "number" && node["minItems"] > 0 ? "a non-empty list" : "a list";
       return `${list} of ${pluralNoun(items)}`;
     }
@@ -84,7 +85,7 @@ function firstSentence(text: unknown): string | undefined {
 function propertyHint(parent: SchemaNode | undefined, property: string): string | undefined {
   const properties = parent?.["properties"] as Record<string, SchemaNode> | undefined;
   const child = properties?.[property];
-  const description = child === undefined ? undefined : firstSentence(resolveRef(child)["description"]);
+  const description = child === undefined ? undefined : firstSentence(resolveRef(child, schema)["description"]);
   return description === undefined ? undefined : `${property}: ${description}`;
 }
 
@@ -107,7 +108,8 @@ function valueIssue(error: ErrorObject, path: SpecPath): SpecIssue {
   let hint: string | undefined;
   const choices = node["enum"];
   if (Array.isArray(choices) && typeof error.data === "string") hint = didYouMean(error.data, choices.map(String));
-  if (error.data === null && path.length > 0) hint = `give ${formatPath(path)} a value or remove it`;
+  // An empty value has no position of its own; its key is where the reader looks.
+  if (error.data === null && path.length > 0) return issue(path, message, `give ${formatPath(path)} a value or remove it`, true);
   return issue(path, message, hint);
 }
 

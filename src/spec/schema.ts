@@ -1,8 +1,7 @@
 import Ajv, { type ErrorObject } from "ajv";
 import specSchema from "../../spec-schema.json" with { type: "json" };
 import { parseIpv4 } from "../net/ip.ts";
-
-export type SchemaNode = Record<string, unknown>;
+import type { SchemaNode } from "./schema-ref.ts";
 
 /** spec-schema.json, the single source of truth for what cluster.yaml may contain. */
 export const schema: SchemaNode = specSchema;
@@ -30,15 +29,4 @@ const validate = ajv.compile(schema);
  */
 export function checkSchema(data: unknown): ErrorObject[] {
   return validate(data) ? [] : [...(validate.errors ?? [])];
-}
-
-/** Follows a local "$ref" ("#/definitions/x"), merging the referring node's own keywords over it. */
-export function resolveRef(node: SchemaNode): SchemaNode {
-  const ref = node["$ref"];
-  if (typeof ref !== "string" || !ref.startsWith("#/")) return node;
-  let target: unknown = schema;
-  for (const segment of ref.slice(2).split("/")) target = (target as SchemaNode | undefined)?.[segment];
-  if (typeof target !== "object" || target === null) throw new Error(`spec-schema.json: unresolved ${ref}`);
-  const { $ref: _ignored, ...own } = node;
-  return { ...resolveRef(target as SchemaNode), ...own };
 }

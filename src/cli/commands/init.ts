@@ -30,7 +30,7 @@ export const init: Command = {
       writeFileSync(file, content, { flag: "wx", mode: 0o644 });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      out.message(out.errStyle.red(code === "EEXIST" ? `${file} exists; not overwriting it` : `cannot write ${file}: ${(err as Error).message}`));
+      out.error(code === "EEXIST" ? `${file} exists; not overwriting it` : `cannot write ${file}: ${(err as Error).message}`);
       return EXIT_ERROR;
     }
     out.message(`wrote ${file}; next: starbase validate ${file}`);

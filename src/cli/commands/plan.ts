@@ -28,7 +28,7 @@ export const plan: Command = {
   ].join("\n"),
   async run({ args, out }) {
     if (args.options.get("offline") !== true) {
-      out.message("plan needs --offline: this starbase cannot compare with a live Proxmox cluster yet");
+      out.error("plan needs --offline: this starbase cannot compare with a live Proxmox cluster yet");
       return EXIT_USAGE;
     }
     const file = args.positionals[0]!;

@@ -1,4 +1,4 @@
-import { EXIT_OK, type Command } from "../command.ts";
+import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
 import { countBySeverity, reportDiagnostics } from "../diagnostics.ts";
 
 const EXIT_INVALID = 2;
@@ -24,6 +24,8 @@ export const validate: Command = {
     reportDiagnostics(out, cluster.diagnostics);
     const { errors, warnings } = countBySeverity(cluster.diagnostics);
     const inv = cluster.inventory;
+    // No document at all: the file could not be read, which is an error, not an invalid spec.
+    if (cluster.loaded.doc === undefined) return EXIT_ERROR;
     out.event({ type: "summary", valid: inv !== undefined, errors, warnings });
     const counts = [`${errors} error${errors === 1 ? "" : "s"}`, `${warnings} warning${warnings === 1 ? "" : "s"}`].join(", ");
     if (inv === undefined) {

@@ -12,13 +12,14 @@ export function formatText(steps: readonly StepNode[]): string {
   for (const group of groupByKind(steps)) {
     if (lines.length > 0) lines.push("");
     lines.push(`${group.kind} (${group.steps.length})`);
-    const width = Math.max(...group.steps.map((s) => s.id.length));
-    for (const step of group.steps) {
-      const parts = [step.id.padEnd(width)];
-      parts.push(step.needs.length > 0 ? `needs ${step.needs.join(", ")}` : "needs nothing");
-      if (step.limits && step.limits.length > 0) parts.push(`limit ${step.limits.join(", ")}`);
-      lines.push(`  ${parts.join("  ")}`);
-    }
+    const needs = group.steps.map((s) => (s.needs.length > 0 ? `needs ${s.needs.join(", ")}` : "needs nothing"));
+    const idWidth = Math.max(...group.steps.map((s) => s.id.length));
+    const needsWidth = Math.max(...needs.map((n) => n.length));
+    group.steps.forEach((step, i) => {
+      const limits = step.limits && step.limits.length > 0 ? `  limit ${step.limits.join(", ")}` : "";
+      const needsText = limits ? needs[i]!.padEnd(needsWidth) : needs[i]!;
+      lines.push(`  ${step.id.padEnd(idWidth)}  ${needsText}${limits}`);
+    });
   }
   return lines.join("\n") + "\n";
 }

@@ -1,0 +1,72 @@
+import { cidrContains, cidrHasHostBits, formatIpv4, isNetworkOrBroadcast, parseCidr, parseIpv4, type Cidr } from "../net/ip.ts";
+import { declaredGroups } from "./groups.ts";
+import { formatPath } from "./paths.ts";
+import type { Spec, SpecIssue, SpecPath } from "./types.ts";
+
+function error(path: SpecPath, message: string, hint?: string): SpecIssue {
+  return hint === undefined ? { severity: "error", path, message } : { severity: "error", path, message, hint };
+}
+
+/** "10.0.20.5/24" → "10.0.20.0/24", the network the user most likely meant. */
+function networkOf(text: string): string {
+  const [address, prefixText] = text.split("/");
+  const ip = parseIpv4(address ?? "") ?? 0;
+  const size = 2 ** (32 - Number(prefixText));
+  return `${formatIpv4(Math.floor(ip / size) * size)}/${prefixText}`;
+}
+
+function cidrIssue(text: string): SpecIssue {
+  const path = ["network", "cidr"];
+  if (cidrHasHostBits(text)) {
+    return error(path, `network.cidr: "${text}" has host bits set`, `did you mean "${networkOf(text)}"?`);
+  }
+  return error(path, `network.cidr: "${text}" is not an IPv4 network like 10.0.20.0/24`);
+}
+
+/**
+ * An address the spec declares (gateway, VIP, a host's ip or ipStart) must lie in the
+ * cluster network.
+ */
+function outsideIssue(cidr: Cidr, cidrText: string, path: SpecPath, address: string): SpecIssue | undefined {
+  const ip = parseIpv4(address);
+  if (ip === undefined || cidrContains(cidr, ip)) return undefined;
+  return error(path, `${formatPath(path)}: ${address} is outside network.cidr ${cidrText}`);
+}
+
+function reservedIssue(cidr: Cidr, cidrText: string, path: SpecPath, address: string): SpecIssue | undefined {
+  const ip = parseIpv4(address);
+  if (ip === undefined || !isNetworkOrBroadcast(cidr, ip)) return undefined;
+  const which = ip === cidr.network ? "network" : "broadcast";
+  return error(path, `${formatPath(path)}: ${address} is the ${which} address of ${cidrText}`, "choose a host address inside the network");
+}
+
+/**
+ * Where every address the spec spells out lies relative to network.cidr; the gateway and the
+ * VIP must also be usable host addresses. Addresses derived from ipStart, and clashes between
+ * host addresses, are inventory/'s to check.
+ */
+export function addressIssues(spec: Spec): SpecIssue[] {
+  const cidrText = spec.network.cidr;
+  const cidr = parseCidr(cidrText);
+  if (cidr === undefined) return [cidrIssue(cidrText)];
+
+  const issues: (SpecIssue | undefined)[] = [];
+  const gateway = spec.network.gateway;
+  issues.push(outsideIssue(cidr, cidrText, ["network", "gateway"], gateway));
+  issues.push(reservedIssue(cidr, cidrText, ["network", "gateway"], gateway));
+
+  const vipPath = ["loadBalancer", "vip"];
+  const vip = spec.loadBalancer.vip;
+  issues.push(outsideIssue(cidr, cidrText, vipPath, vip));
+  issues.push(reservedIssue(cidr, cidrText, vipPath, vip));
+  if (vip === gateway) issues.push(error(vipPath, `loadBalancer.vip: ${vip} is the gateway`, "the VIP needs an address of its own"));
+
+  for (const { key, group } of declaredGroups(spec)) {
+    const groupPath = ["nodes", key];
+    if (group.ipStart !== undefined) issues.push(outsideIssue(cidr, cidrText, [...groupPath, "ipStart"], group.ipStart));
+    group.hosts?.forEach((host, index) => {
+      if (host.ip !== undefined) issues.push(outsideIssue(cidr, cidrText, [...groupPath, "hosts", index, "ip"], host.ip));
+    });
+  }
+  return issues.filter((issue): issue is SpecIssue => issue !== undefined);
+}

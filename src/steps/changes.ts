@@ -1,0 +1,57 @@
+// What a step found when it compared the live cluster with the spec: one line per thing it
+// would create, change, remove or leave alone, each with its reason. `plan` prints these;
+// `apply` prints the same lines and then makes them true.
+
+/**
+ * + create · ~ change in place · - remove · = nothing to do ·
+ * ! needs what starbase never does silently (re-creation, another owner's VMID): the step fails.
+ */
+export type ChangeOp = "+" | "~" | "-" | "=" | "!";
+
+export interface Change {
+  op: ChangeOp;
+  /** What the line is about: "VM server01 (210)", "image local:import/x.qcow2 on node01". */
+  subject: string;
+  /** For "~": the field that differs, as Proxmox names it (cores, net0, scsi0 size …). */
+  field?: string;
+  from?: string;
+  to?: string;
+  reason: string;
+}
+
+/** What observing one step yielded: the changes, and how to make them (absent = nothing to do). */
+export interface Observed {
+  changes: Change[];
+  apply?: (ctx: ActContext) => Promise<void>;
+}
+
+/** What acting needs from the engine's step context. */
+export interface ActContext {
+  signal: AbortSignal;
+  report(message: string): void;
+}
+
+/** A difference that needs a human decision (re-create, pick another VMID); never acted on. */
+export class BlockedChangeError extends Error {
+  override name = "BlockedChangeError";
+  constructor(readonly changes: Change[]) {
+    super(changes.map((c) => `${c.subject}: ${c.reason}`).join("\n"));
+  }
+}
+
+export function unchanged(subject: string, reason: string): Change {
+  return { op: "=", subject, reason };
+}
+
+/** True when a change list asks for anything but "=". */
+export function hasWork(changes: readonly Change[]): boolean {
+  return changes.some((c) => c.op !== "=");
+}
+
+/** "~ VM server01 (210) cores: 2 → 4 (differs from the spec)" */
+export function formatChange(change: Change): string {
+  const field = change.field === undefined ? "" : ` ${change.field}`;
+  const values = change.from !== undefined || change.to !== undefined
+    ? `: ${change.from ?? "(unset)"} → ${change.to ?? "(unset)"}` : "";
+  return `${change.op} ${change.subject}${field}${values} (${change.reason})`;
+}

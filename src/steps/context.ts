@@ -1,0 +1,65 @@
+// What every infra step of one run shares: the inventory, the client, the facts read so far,
+// the image wanted and each host's seed ISO (built once per run).
+
+import type { Host, Inventory } from "../inventory/types.ts";
+import type { ProxmoxClient } from "../proxmox/index.ts";
+import type { RenderSecrets } from "../render/index.ts";
+import { fetchText, type FetchText, type ImageSource, resolveImage } from "./image-source.ts";
+import { Facts } from "./observe.ts";
+import { buildSeedImage, type SeedImage } from "./seed-image.ts";
+
+export interface InfraRun {
+  inv: Inventory;
+  client: ProxmoxClient;
+  facts: Facts;
+  /** The image file wanted on every node (its checksum is fetched at most once per run). */
+  image(): Promise<ImageSource>;
+  seed(host: Host): SeedImage;
+  /** Runs `work` once per run for all steps asking with the same key (one download to a shared storage). */
+  once(key: string, work: () => Promise<void>): Promise<void>;
+}
+
+export interface InfraRunOptions {
+  inv: Inventory;
+  client: ProxmoxClient;
+  secrets: RenderSecrets;
+  /** How image.checksumUrl is read; tests serve it locally. */
+  fetchText?: FetchText;
+}
+
+export function createInfraRun(opts: InfraRunOptions): InfraRun {
+  let image: Promise<ImageSource> | undefined;
+  const seeds = new Map<string, SeedImage>();
+  const onces = new Map<string, Promise<void>>();
+  return {
+    inv: opts.inv,
+    client: opts.client,
+    facts: new Facts(opts.client),
+    image() {
+      image ??= resolveImage(opts.inv.spec.image, opts.fetchText ?? fetchText).catch((err: unknown) => {
+        image = undefined;
+        throw err;
+      });
+      return image;
+    },
+    seed(host) {
+      let seed = seeds.get(host.name);
+      if (seed === undefined) {
+        seed = buildSeedImage(opts.inv, host, opts.secrets);
+        seeds.set(host.name, seed);
+      }
+      return seed;
+    },
+    once(key, work) {
+      let done = onces.get(key);
+      if (done === undefined) {
+        done = work().catch((err: unknown) => {
+          onces.delete(key);
+          throw err;
+        });
+        onces.set(key, done);
+      }
+      return done;
+    },
+  };
+}

@@ -1,0 +1,101 @@
+// The VM a host should be, spelled as Proxmox options, and a short hash of it. The hash goes
+// into a tag (starbase-cfg-<hash>) so that one GET /cluster/resources, which returns tags but
+// not the config, tells whether a VM is already what the spec says: when name, node, status,
+// tags and sizes agree there is nothing to read and nothing to do.
+
+import { createHash } from "node:crypto";
+import type { Params } from "../proxmox/index.ts";
+import type { Host, Inventory, Nic } from "../inventory/types.ts";
+
+export const MANAGED_TAG = "starbase";
+const CONFIG_TAG_PREFIX = "starbase-cfg-";
+const CONFIG_HASH_LENGTH = 8;
+/** scsi0 options starbase sets besides the volume and its size. */
+export const DISK_OPTIONS: Readonly<Record<string, string>> = { discard: "on", iothread: "1" };
+export const BOOT_DISK = "scsi0";
+export const SEED_DRIVE = "ide2";
+
+export interface DesiredVm {
+  vmid: number;
+  name: string;
+  node: string;
+  /** Managed options as Proxmox spells them; create sets them, update compares them one by one. */
+  options: Record<string, string>;
+  diskGiB: number;
+  /** Managed tags, the config hash tag included, lower case and sorted (Proxmox stores them so). */
+  tags: string[];
+  configHash: string;
+}
+
+export function clusterTag(cluster: string): string {
+  return `${MANAGED_TAG}-${cluster}`.toLowerCase();
+}
+
+/** Tags starbase owns on a VM: "starbase" and every "starbase-…" tag; others belong to the user and are kept. */
+export function isManagedTag(tag: string): boolean {
+  return tag === MANAGED_TAG || tag.startsWith(`${MANAGED_TAG}-`);
+}
+
+export function isConfigTag(tag: string): boolean {
+  return tag.startsWith(CONFIG_TAG_PREFIX);
+}
+
+/** "virtio,bridge=vmbr0,mtu=1500,tag=20": the NIC without a MAC, which Proxmox generates. */
+export function nicOption(nic: Nic): string {
+  let option = `${nic.model},bridge=${nic.bridge}`;
+  if (nic.mtu !== undefined) option += `,mtu=${nic.mtu}`;
+  if (nic.vlan !== undefined) option += `,tag=${nic.vlan}`;
+  return option;
+}
+
+export function desiredVm(inv: Inventory, host: Host, seedVolid: string): DesiredVm {
+  const { vm } = host;
+  const options: Record<string, string> = {
+    ostype: "l26",
+    scsihw: "virtio-scsi-single",
+    cores: String(vm.cores),
+    memory: String(vm.memory),
+    // Equal to memory: a balloon device (for the guest agent's memory stats) but no ballooning range.
+    balloon: String(vm.balloon ?? vm.memory),
+    cpu: vm.cpu,
+    agent: "enabled=1",
+    // Cloud images expect a serial console.
+    serial0: "socket",
+    vga: "serial0",
+    boot: `order=${BOOT_DISK}`,
+    [SEED_DRIVE]: `${seedVolid},media=cdrom`,
+  };
+  for (const nic of host.nics) options[`net${nic.index}`] = nicOption(nic);
+  const baseTags = [MANAGED_TAG, clusterTag(inv.spec.name), `${MANAGED_TAG}-${host.role}`];
+  const configHash = hashConfig(options, vm.disk, baseTags);
+  return {
+    vmid: host.vmid,
+    name: host.name,
+    node: host.pveNode,
+    options,
+    diskGiB: vm.disk,
+    tags: [...baseTags, `${CONFIG_TAG_PREFIX}${configHash}`].map((t) => t.toLowerCase()).sort(),
+    configHash,
+  };
+}
+
+function hashConfig(options: Record<string, string>, diskGiB: number, tags: string[]): string {
+  const canonical = JSON.stringify({
+    options: Object.entries(options).sort(([a], [b]) => a.localeCompare(b)),
+    disk: { sizeGiB: diskGiB, ...DISK_OPTIONS },
+    tags: [...tags].sort(),
+  });
+  return createHash("sha256").update(canonical).digest("hex").slice(0, CONFIG_HASH_LENGTH);
+}
+
+/** POST /nodes/{node}/qemu: the disk is imported from the image (size 0 = the image's size) and grown afterwards. */
+export function createParams(desired: DesiredVm, diskStorage: string, imageVolid: string): Params {
+  const diskOptions = Object.entries(DISK_OPTIONS).map(([k, v]) => `${k}=${v}`).join(",");
+  return {
+    vmid: desired.vmid,
+    name: desired.name,
+    ...desired.options,
+    [BOOT_DISK]: `${diskStorage}:0,import-from=${imageVolid},${diskOptions}`,
+    tags: desired.tags.join(";"),
+  };
+}

@@ -1,0 +1,182 @@
+// The facts a run reads from Proxmox, read once and shared by every step (pyinfra's facts):
+// one GET /cluster/resources for nodes, storages and all VMs, one content listing per
+// (node, storage). A no-op run therefore costs a handful of requests however many VMs there
+// are. A step that retries after an unknown outcome asks for fresh facts instead.
+
+import { apiPath, type ProxmoxClient } from "../proxmox/index.ts";
+import { tagsOf } from "./vm-diff.ts";
+
+export interface ClusterNode {
+  node: string;
+  status: string; // online | offline | unknown
+}
+
+export interface ClusterStorage {
+  storage: string;
+  node: string;
+  content: string[];
+  status?: string;
+  shared: boolean;
+  plugintype?: string;
+}
+
+export interface ClusterVm {
+  vmid: number;
+  name?: string;
+  node: string;
+  status: string;
+  tags: string[];
+  lock?: string;
+  template: boolean;
+  maxcpu?: number;
+  maxmem?: number;
+  maxdisk?: number;
+}
+
+export interface ClusterFacts {
+  nodes: ClusterNode[];
+  storages: ClusterStorage[];
+  vms: ClusterVm[];
+}
+
+export interface StoredVolume {
+  volid: string;
+  content: string;
+  size: number;
+  format?: string;
+  vmid?: number;
+}
+
+export interface PveVersion {
+  version: string;
+  release: string;
+}
+
+type Resource = Record<string, unknown>;
+
+const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === "number" ? v : typeof v === "string" && v !== "" && !Number.isNaN(Number(v)) ? Number(v) : undefined);
+
+function vmOf(r: Resource): ClusterVm | undefined {
+  const vmid = num(r.vmid);
+  const node = str(r.node);
+  if (r.type !== "qemu" || vmid === undefined || node === undefined) return undefined;
+  const vm: ClusterVm = { vmid, node, status: str(r.status) ?? "unknown", tags: tagsOf(str(r.tags)), template: num(r.template) === 1 };
+  const name = str(r.name);
+  const lock = str(r.lock);
+  if (name !== undefined) vm.name = name;
+  if (lock !== undefined && lock !== "") vm.lock = lock;
+  for (const key of ["maxcpu", "maxmem", "maxdisk"] as const) {
+    const value = num(r[key]);
+    if (value !== undefined) vm[key] = value;
+  }
+  return vm;
+}
+
+function storageOf(r: Resource): ClusterStorage | undefined {
+  const storage = str(r.storage);
+  const node = str(r.node);
+  if (r.type !== "storage" || storage === undefined || node === undefined) return undefined;
+  const out: ClusterStorage = {
+    storage,
+    node,
+    content: (str(r.content) ?? "").split(",").filter((c) => c !== ""),
+    shared: num(r.shared) === 1,
+  };
+  const status = str(r.status);
+  const plugintype = str(r.plugintype);
+  if (status !== undefined) out.status = status;
+  if (plugintype !== undefined) out.plugintype = plugintype;
+  return out;
+}
+
+function nodeOf(r: Resource): ClusterNode | undefined {
+  const node = str(r.node);
+  if (r.type !== "node" || node === undefined) return undefined;
+  return { node, status: str(r.status) ?? "unknown" };
+}
+
+function defined<T>(items: (T | undefined)[]): T[] {
+  return items.filter((item): item is T => item !== undefined);
+}
+
+function volumeOf(r: Resource): StoredVolume | undefined {
+  const volid = str(r.volid);
+  if (volid === undefined) return undefined;
+  const volume: StoredVolume = { volid, content: str(r.content) ?? "", size: num(r.size) ?? 0 };
+  const format = str(r.format);
+  const vmid = num(r.vmid);
+  if (format !== undefined) volume.format = format;
+  if (vmid !== undefined) volume.vmid = vmid;
+  return volume;
+}
+
+/** A memo of one read; a failed read is forgotten so that the next caller tries again. */
+class Once<T> {
+  #value: Promise<T> | undefined;
+  constructor(private readonly read: () => Promise<T>) {}
+
+  get(): Promise<T> {
+    return this.#value ?? this.set(this.read());
+  }
+
+  /** Replaces the memo with a newer read. */
+  set(value: Promise<T>): Promise<T> {
+    const memo: Promise<T> = value.catch((err: unknown) => {
+      if (this.#value === memo) this.#value = undefined;
+      throw err;
+    });
+    this.#value = memo;
+    return memo;
+  }
+}
+
+export class Facts {
+  readonly #version: Once<PveVersion>;
+  readonly #cluster: Once<ClusterFacts>;
+  readonly #volumes = new Map<string, Once<StoredVolume[]>>();
+
+  constructor(private readonly client: ProxmoxClient) {
+    this.#version = new Once(() => client.get<PveVersion>("/version"));
+    this.#cluster = new Once(() => this.#readCluster());
+  }
+
+  version(): Promise<PveVersion> {
+    return this.#version.get();
+  }
+
+  /** Nodes, storages and VMs as of the first call in this run. */
+  cluster(): Promise<ClusterFacts> {
+    return this.#cluster.get();
+  }
+
+  /** Reads the VMs again (after an unknown outcome) and keeps nodes and storages from before. */
+  async freshVms(): Promise<ClusterFacts> {
+    const vms = this.client.get<Resource[]>("/cluster/resources", { type: "vm" });
+    const before = await this.cluster();
+    return this.#cluster.set(vms.then((list) => ({ ...before, vms: defined(list.map(vmOf)) })));
+  }
+
+  /** Every volume on one storage as seen from one node; `fresh` reads again. */
+  volumes(node: string, storage: string, fresh = false): Promise<StoredVolume[]> {
+    const key = `${node}\0${storage}`;
+    let memo = this.#volumes.get(key);
+    const read = async () => {
+      const list = await this.client.get<Resource[]>(apiPath`/nodes/${node}/storage/${storage}/content`);
+      return defined(list.map(volumeOf));
+    };
+    if (memo === undefined) {
+      memo = new Once(read);
+      this.#volumes.set(key, memo);
+    } else if (fresh) {
+      return memo.set(read());
+    }
+    return memo.get();
+  }
+
+  async #readCluster(): Promise<ClusterFacts> {
+    // No type filter: one request brings the nodes and storages (with their content types) for the preflight too.
+    const list = await this.client.get<Resource[]>("/cluster/resources");
+    return { nodes: defined(list.map(nodeOf)), storages: defined(list.map(storageOf)), vms: defined(list.map(vmOf)) };
+  }
+}

@@ -1,0 +1,33 @@
+// The reporters' public surface and the choice between them.
+
+import { jsonReporter } from "./json.ts";
+import { plainReporter } from "./plain.ts";
+import type { OutputStream, Reporter } from "./reporter.ts";
+import { ttyReporter } from "./tty.ts";
+
+export { jsonReporter } from "./json.ts";
+export { plainReporter } from "./plain.ts";
+export { redact, registerSecret } from "./redact.ts";
+export type { OutputStream, Reporter } from "./reporter.ts";
+export { formatSummary } from "./summary.ts";
+export { ttyReporter } from "./tty.ts";
+
+export interface ReporterChoice {
+  output: "json" | "text";
+  stream: OutputStream;
+  isTTY: boolean;
+  noColor: boolean;
+}
+
+/** json → NDJSON events; text on a terminal → live progress; text elsewhere → timestamped lines. */
+export function pickReporter(choice: ReporterChoice): Reporter {
+  if (choice.output === "json") return jsonReporter(choice.stream);
+  if (choice.isTTY) return ttyReporter(choice.stream, { color: !choice.noColor });
+  return plainReporter(choice.stream);
+}
+
+/** https://no-color.org: NO_COLOR set to anything but the empty string. */
+export function noColorRequested(env: Readonly<Record<string, string | undefined>>): boolean {
+  const value = env.NO_COLOR;
+  return value !== undefined && value !== "";
+}

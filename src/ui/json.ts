@@ -1,0 +1,79 @@
+// --output json: one JSON object per line and per event. The field names here
+// are a public contract for wrappers and CI; they are spelled out rather than
+// copied from the engine's types so an internal rename cannot change them.
+
+import type { EngineEvent, StepRef, StepResult } from "../engine/events.ts";
+import { redact } from "./redact.ts";
+import type { OutputStream, Reporter } from "./reporter.ts";
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+export function jsonReporter(stream: OutputStream): Reporter {
+  return {
+    onEvent(e: EngineEvent): void {
+      stream.write(JSON.stringify(redactJson(toJson(e))) + "\n");
+    },
+    close(): void {},
+  };
+}
+
+export function toJson(e: EngineEvent): { [key: string]: Json } {
+  const head = { event: e.type, time: new Date(e.at).toISOString() };
+  switch (e.type) {
+    case "run-start":
+      return { ...head, concurrency: e.concurrency, steps: e.steps.map(ref) };
+    case "step-start":
+      return { ...head, ...ref(e), attempt: e.attempt };
+    case "step-progress":
+      return { ...head, ...ref(e), message: e.message };
+    case "step-retry":
+      return { ...head, ...ref(e), attempt: e.attempt, delayMs: e.delayMs, reason: e.reason };
+    case "step-end":
+      return { ...head, ...ref(e), outcome: e.outcome, durationMs: e.durationMs, attempts: e.attempts, ...reason(e.reason) };
+    case "step-skip":
+      return { ...head, ...ref(e), outcome: e.outcome, reason: e.reason, ...upstream(e.upstream) };
+    case "waiting":
+      return {
+        ...head,
+        quietMs: e.quietMs,
+        running: e.running.map((r) => ({ ...ref(r), elapsedMs: r.elapsedMs, attempt: r.attempt, ...message(r.lastMessage) })),
+        waiting: e.waiting.map((w) => ({ ...ref(w), on: w.on, blockers: w.blockers, reason: w.reason })),
+      };
+    case "run-end": {
+      const s = e.summary;
+      return { ...head, ok: s.ok, cancelled: s.cancelled, durationMs: s.durationMs, counts: { ...s.counts }, steps: s.steps.map(result) };
+    }
+  }
+}
+
+function ref(r: StepRef): { [key: string]: Json } {
+  const out: { [key: string]: Json } = { id: r.id, kind: r.kind };
+  if (r.host !== undefined) out.host = r.host;
+  if (r.pveNode !== undefined) out.pveNode = r.pveNode;
+  return out;
+}
+
+function result(r: StepResult): { [key: string]: Json } {
+  return { ...ref(r), outcome: r.outcome, attempts: r.attempts, durationMs: r.durationMs, ...reason(r.reason), ...upstream(r.upstream) };
+}
+
+function reason(text: string | undefined): { reason?: string } {
+  return text === undefined ? {} : { reason: text };
+}
+
+function upstream(id: string | undefined): { upstream?: string } {
+  return id === undefined ? {} : { upstream: id };
+}
+
+function message(text: string | undefined): { message?: string } {
+  return text === undefined ? {} : { message: text };
+}
+
+function redactJson(value: Json): Json {
+  if (typeof value === "string") return redact(value);
+  if (Array.isArray(value)) return value.map(redactJson);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactJson(v)]));
+  }
+  return value;
+}
