@@ -59,7 +59,8 @@ interface Envelope {
 const API_BASE = "/api2/json";
 // pveproxy closes idle connections after 5 s; reusing one it is closing fails the request.
 const KEEP_ALIVE_MS = 4_000;
-const TOKEN_ID = /^[^\s@!=]+@[^\s@!=]+![A-Za-z][A-Za-z0-9._-]+$/;
+// pve-userid (the user part may itself contain "@", e.g. e-mail names in OpenID realms) + "!" + token name.
+const TOKEN_ID = /^[^\s:/]+@[A-Za-z][A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]+$/;
 // Right after dispatch a task's status can briefly be unknown ("no such task", 400).
 const EARLY_POLLS_TOLERATING_400 = 5;
 // Consecutive failed polls tolerated (node proxy hiccups, 596/599) before giving up.
@@ -82,9 +83,9 @@ export class ProxmoxClient {
     if (!TOKEN_ID.test(options.tokenId)) {
       throw new TypeError(`tokenId ${JSON.stringify(options.tokenId)} is not of the form user@realm!tokenid`);
     }
-    // The server reads the token up to ";" and URL-unescapes it; a secret is a UUID.
-    if (!/^[^\s;%]+$/.test(options.tokenSecret)) {
-      throw new TypeError("tokenSecret is empty or contains whitespace, ';' or '%'");
+    // The server reads the header up to ";", URL-unescapes it and splits at the last "="; a secret is a UUID.
+    if (!/^[^\s;%=]+$/.test(options.tokenSecret)) {
+      throw new TypeError("tokenSecret is empty or contains whitespace, ';', '%' or '='");
     }
     this.tokenId = options.tokenId;
     this.#authorization = `PVEAPIToken=${options.tokenId}=${options.tokenSecret}`;

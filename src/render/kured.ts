@@ -1,5 +1,5 @@
-import { toYaml } from "./yaml.ts";
 import type { Inventory } from "../inventory/types.ts";
+import { toYaml } from "./yaml.ts";
 
 export const KURED_MANIFEST_PATH = "/var/lib/rancher/rke2/server/manifests/starbase-kured.yaml";
 const KURED_CHART_REPO = "https://kubereboot.github.io/charts";

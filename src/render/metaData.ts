@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { toYaml } from "./yaml.ts";
 import type { Host } from "../inventory/types.ts";
+import { toYaml } from "./yaml.ts";
 
 /**
  * NoCloud meta-data. The instance-id is a hash of user-data and network-config, so changing

@@ -1,5 +1,5 @@
-import { toYaml } from "./yaml.ts";
 import type { Host, Inventory, Nic } from "../inventory/types.ts";
+import { toYaml } from "./yaml.ts";
 
 interface Ethernet {
   dhcp4: boolean;

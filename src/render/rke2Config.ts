@@ -1,6 +1,6 @@
-import { toYaml } from "./yaml.ts";
 import type { Host, Inventory } from "../inventory/types.ts";
 import { RKE2_REGISTRATION_PORT } from "./haproxy.ts";
+import { toYaml } from "./yaml.ts";
 
 export const RKE2_CONFIG_PATH = "/etc/rancher/rke2/config.yaml";
 /** Written 0600 by the cluster phase from the first server's token; config.yaml only points at it. */

@@ -1,8 +1,8 @@
-import { toYaml } from "./yaml.ts";
 import initializeTemplate from "../../templates/initialize.sh.mustache" with { type: "text" };
 import type { Host, Inventory } from "../inventory/types.ts";
 import type { HostKey } from "./hostkeys.ts";
 import { renderTemplate } from "./template.ts";
+import { toYaml } from "./yaml.ts";
 
 export const INITIALIZE_SCRIPT_PATH = "/var/lib/cloud/scripts/per-instance/initialize.sh";
 

@@ -78,7 +78,8 @@ function expectation(node: SchemaNode): string {
 
 function firstSentence(text: unknown): string | undefined {
   if (typeof text !== "string") return undefined;
-  const end = text.search(/\.(\s|$)/);
+  // A sentence ends at a full stop before a capital letter or the end ("e.g. `vmbr0`" does not).
+  const end = text.search(/\.(\s+[A-Z]|$)/);
   return end < 0 ? text : text.slice(0, end);
 }
 
@@ -110,7 +111,7 @@ function valueIssue(error: ErrorObject, path: SpecPath): SpecIssue {
   if (Array.isArray(choices) && typeof error.data === "string") hint = didYouMean(error.data, choices.map(String));
   // An empty value has no position of its own; its key is where the reader looks.
   if (error.data === null && path.length > 0) return issue(path, message, `give ${formatPath(path)} a value or remove it`, true);
-  return issue(path, message, hint);
+  return issue(path, message, hint, false);
 }
 
 const VALUE_KEYWORDS = new Set([

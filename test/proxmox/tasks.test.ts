@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { describe, expect, test } from "bun:test";
 import {
-  ParameterError, TaskError, TaskTimeoutError, TransientError, apiPath, isRetryable, parseUpid,
+  ParameterError, ProxmoxError, TaskError, TaskTimeoutError, TransientError, apiPath, isRetryable, parseUpid,
 } from "../../src/proxmox/index.ts";
 import type { TaskStatus } from "../../src/proxmox/index.ts";
 import { useFixture } from "./fixture.ts";
@@ -180,6 +180,13 @@ describe("waitTask", () => {
     });
     await expect(waiting).rejects.toThrow("operator cancelled");
     expect(statusPolls().length).toBe(1);
+  });
+
+  test("a status answer without running/stopped is an error, not a crash", async () => {
+    serveTask([(res) => reply(res, 200, { data: null })]);
+    const err = await fx.client().waitTask(UPID).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ProxmoxError);
+    expect((err as ProxmoxError).reason).toContain("no running/stopped status");
   });
 
   test("a malformed UPID is refused without a request", async () => {

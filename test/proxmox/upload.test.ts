@@ -118,6 +118,13 @@ describe("upload", () => {
     expect(fx.server.requests.length).toBe(0);
   });
 
+  test("the request timeout grows with the upload size", async () => {
+    fx.answer((_req, res) => setTimeout(() => reply(res, 200, { data: UPID }), 300));
+    const c = fx.client({ requestTimeoutMs: 100 });
+    expect(await c.upload("pve1", "local", "iso", "x.iso", new Uint8Array(2 * 1024 * 1024))).toBe(UPID);
+    await expect(c.get("/version")).rejects.toThrow("did not answer within 100 ms");
+  });
+
   test("an answer without a UPID is an error", async () => {
     answerUpload({ data: null });
     await expect(fx.client().upload("pve1", "local", "iso", "x.iso", new Uint8Array(1))).rejects.toBeInstanceOf(ProxmoxError);

@@ -1,0 +1,80 @@
+// Before anything is changed: is this the Proxmox the spec describes? Version, nodes and
+// storages come from two requests (/version and /cluster/resources, both cached for the
+// steps), and every problem is reported at once with what to change.
+
+import type { Inventory } from "../inventory/types.ts";
+import type { ClusterFacts, Facts } from "./observe.ts";
+
+/** 8.4: download-url stores .qcow2 images as `import` content, which VMs can be created from (import-from). */
+export const MINIMUM_PVE = { major: 8, minor: 4 };
+
+export type PreflightPurpose = "converge" | "destroy";
+
+export function vmNodes(inv: Inventory): string[] {
+  return [...new Set(inv.hosts.map((h) => h.pveNode))];
+}
+
+/** Nodes that get the image: the declared ones, and any a host is pinned to. */
+export function imageNodes(inv: Inventory): string[] {
+  return [...new Set([...inv.spec.proxmox.nodes, ...vmNodes(inv)])];
+}
+
+export function versionProblem(version: string): string | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  const major = Number(m?.[1] ?? 0);
+  const minor = Number(m?.[2] ?? 0);
+  if (major > MINIMUM_PVE.major || (major === MINIMUM_PVE.major && minor >= MINIMUM_PVE.minor)) return undefined;
+  return `Proxmox VE ${version} is too old: starbase needs ${MINIMUM_PVE.major}.${MINIMUM_PVE.minor} or newer `
+    + "(from 8.4 on Proxmox downloads qcow2 images into the `import` content type that VM disks are imported from); upgrade Proxmox";
+}
+
+function nodeProblems(inv: Inventory, facts: ClusterFacts): string[] {
+  const known = facts.nodes.map((n) => n.node);
+  const problems: string[] = [];
+  for (const node of imageNodes(inv)) {
+    const found = facts.nodes.find((n) => n.node === node);
+    const pinned = inv.hosts.filter((h) => h.pveNode === node && !inv.spec.proxmox.nodes.includes(node)).map((h) => h.name);
+    const where = pinned.length > 0 ? `pveNode of ${pinned.join(", ")}` : "proxmox.nodes";
+    if (found === undefined) problems.push(`${where}: "${node}" is not a node of this Proxmox cluster (its nodes: ${known.join(", ") || "none visible"}); fix the name`);
+    else if (found.status !== "online") problems.push(`Proxmox node ${node} is ${found.status}; bring it online or remove it from ${where}`);
+  }
+  return problems;
+}
+
+function storageProblem(facts: ClusterFacts, storage: string, node: string, field: string, content: string, hint: string): string | undefined {
+  const found = facts.storages.find((s) => s.storage === storage && s.node === node);
+  if (found === undefined) {
+    const elsewhere = facts.storages.filter((s) => s.node === node).map((s) => s.storage);
+    return `${field}: storage "${storage}" is not available on node ${node} (it does not exist, is not enabled for that node, `
+      + `or the token lacks Datastore.Audit on /storage/${storage}); storages on ${node}: ${elsewhere.join(", ") || "none visible"}`;
+  }
+  if (!found.content.includes(content)) {
+    return `${field}: storage "${storage}" on node ${node} does not allow content "${content}" (it allows ${found.content.join(", ") || "nothing"}); `
+      + `enable it: Datacenter → Storage → ${storage} → Content, or pvesm set ${storage} --content ${[...found.content, content].join(",")}${hint}`;
+  }
+  if (found.status !== undefined && found.status !== "available") return `storage "${storage}" on node ${node} is ${found.status}; fix the storage in Proxmox`;
+  return undefined;
+}
+
+function storageProblems(inv: Inventory, facts: ClusterFacts): string[] {
+  const { storage } = inv.spec.proxmox;
+  const problems: (string | undefined)[] = [];
+  for (const node of imageNodes(inv)) {
+    problems.push(storageProblem(facts, storage.image, node, "proxmox.storage.image", "import", " (the import content type needs PVE 8.4 or newer)"));
+  }
+  for (const node of vmNodes(inv)) {
+    problems.push(storageProblem(facts, storage.cloudInit, node, "proxmox.storage.cloudInit", "iso", ""));
+    problems.push(storageProblem(facts, storage.disk, node, "proxmox.storage.disk", "images", ""));
+  }
+  return [...new Set(problems.filter((p): p is string => p !== undefined))];
+}
+
+/** Every reason the run cannot work on this Proxmox; empty when it can. Errors of the requests themselves (401, TLS) are thrown. */
+export async function preflight(inv: Inventory, facts: Facts, purpose: PreflightPurpose): Promise<string[]> {
+  const [version, cluster] = await Promise.all([facts.version(), facts.cluster()]);
+  const tooOld = versionProblem(version.version);
+  if (tooOld !== undefined) return [tooOld];
+  const problems = nodeProblems(inv, cluster);
+  if (purpose === "converge" && problems.length === 0) problems.push(...storageProblems(inv, cluster));
+  return problems;
+}
