@@ -49,6 +49,12 @@ export class Output {
   message(text: string): void {
     this.terminal.stderr.write(text.endsWith("\n") ? text : text + "\n");
   }
+
+  /** Where a live run's progress goes (ui/ reporters): events on stdout in JSON mode, text on stderr otherwise. */
+  progress(): { stream: Terminal["stderr"]; isTTY: boolean; noColor: boolean } {
+    const stream = this.json ? this.terminal.stdout : this.terminal.stderr;
+    return { stream, isTTY: stream.isTTY === true && this.terminal.env.TERM !== "dumb", noColor: colourLevel(this.terminal, stream) === 0 };
+  }
 }
 
 function colourLevel(terminal: Terminal, stream: { isTTY?: boolean }): 0 | 1 | 2 | 3 {

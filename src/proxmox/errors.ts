@@ -189,7 +189,8 @@ function humanText(text: string): string {
 const SENT_MAYBE = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ECONNABORTED"]);
 // Connection failures before anything was sent.
 const NOT_SENT = new Set(["ECONNREFUSED", "UND_ERR_CONNECT_TIMEOUT", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
-const CERTIFICATE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME|^ERR_SSL_|^ERR_TLS_/;
+const CERTIFICATE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+const HANDSHAKE_CODE = /^ERR_SSL_|^ERR_TLS_/;
 /** Set on the error with which the pinning connector refuses a certificate. */
 export const PIN_MISMATCH_CODE = "ERR_STARBASE_TLS_PIN_MISMATCH";
 
@@ -202,6 +203,10 @@ export function errorFromTransport(err: unknown, req: { method: HttpMethod; path
   if (code !== undefined && CERTIFICATE_CODE.test(code)) {
     return new TlsError(ctx, `Proxmox API ${req.method} ${req.path}: TLS certificate of ${req.origin} is not trusted `
       + `(${ctx.reason}); configure the CA that signed it or pin its SHA-256 fingerprint. No request was sent.`);
+  }
+  if (code !== undefined && HANDSHAKE_CODE.test(code)) {
+    return new TlsError(ctx, `Proxmox API ${req.method} ${req.path}: TLS handshake with ${req.origin} failed (${ctx.reason}); `
+      + "is it the Proxmox API port? No request was sent.");
   }
   if (code !== undefined && (SENT_MAYBE.has(code) || NOT_SENT.has(code))) {
     return new TransientError({ ...ctx, outcomeUnknown: req.method !== "GET" && SENT_MAYBE.has(code) },

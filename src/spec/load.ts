@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument, type Document } from "yaml";
-import { positionFinder, type Position } from "./positions.ts";
+import { toDiagnostic } from "./diagnostics.ts";
+import { positionAt, positionFinder, type Position } from "./positions.ts";
 import { checkSchema } from "./schema.ts";
 import { schemaIssues } from "./schema-messages.ts";
 import type { Diagnostic, Spec, SpecIssue, SpecPath } from "./types.ts";
@@ -26,6 +27,7 @@ function applyImpliedDefaults(spec: Spec): void {
   if (spec.rke2.channel === undefined && spec.rke2.version === undefined) spec.rke2.channel = "stable";
 }
 
+/** A diagnostic for a problem that has a place in the file but no path in the spec. */
 function diagnostic(file: string, at: Position, issue: Omit<SpecIssue, "path">): Diagnostic {
   const result: Diagnostic = { severity: issue.severity, file, line: at.line, col: at.col, message: issue.message };
   if (issue.hint !== undefined) result.hint = issue.hint;
@@ -42,13 +44,11 @@ export function loadSpecText(text: string, file: string): LoadedSpec {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   const positionOf = positionFinder(doc, lineCounter);
   const loaded: LoadedSpec = { file, dir: dirname(resolve(file)), doc, diagnostics: [], positionOf };
-  const at = (offset: number): Position => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { line: Math.max(line, 1), col: Math.max(col, 1) };
-  };
 
-  for (const { offset, ...problem } of yamlProblems(doc, text)) loaded.diagnostics.push(diagnostic(file, at(offset), problem));
-  if (doc.errors.length > 0) return loaded;
+  for (const { offset, ...problem } of yamlProblems(doc, text)) {
+    loaded.diagnostics.push(diagnostic(file, positionAt(lineCounter, offset), problem));
+  }
+  if (loaded.diagnostics.some((d) => d.severity === "error")) return loaded;
 
   let data: unknown;
   try {
@@ -60,13 +60,15 @@ export function loadSpecText(text: string, file: string): LoadedSpec {
     return loaded;
   }
   if (!isMapping(data)) {
-    const message = data === null || data === undefined ? "the file is empty" : "the document must be a mapping of keys like name:, proxmox:, nodes:";
-    loaded.diagnostics.push(diagnostic(file, positionOf([]), { severity: "error", message, hint: "start from `starbase init` or examples/cluster.yaml" }));
+    const empty = data === null || data === undefined;
+    const message = empty ? "the file is empty" : "the document must be a mapping of keys like name:, proxmox:, nodes:";
+    const where = empty ? { line: 1, col: 1 } : positionOf([]);
+    loaded.diagnostics.push(diagnostic(file, where, { severity: "error", message, hint: "start from `starbase init` or examples/cluster.yaml" }));
     return loaded;
   }
 
   const issues = schemaIssues(checkSchema(data));
-  for (const issue of issues) loaded.diagnostics.push(diagnostic(file, positionOf(issue.path, issue.key), issue));
+  loaded.diagnostics.push(...issues.map((issue) => toDiagnostic(loaded, issue)));
   if (issues.length === 0) {
     const spec = data as unknown as Spec;
     applyImpliedDefaults(spec);

@@ -44,6 +44,13 @@ function startOf(node: Node | null | undefined): number | undefined {
   return node?.range?.[0];
 }
 
+/** 1-based line and column of a character offset. */
+export function positionAt(lineCounter: LineCounter, offset: number): Position {
+  const { line, col } = lineCounter.linePos(offset);
+  // linePos reports line 0 before the first newline it has seen.
+  return { line: Math.max(line, 1), col: Math.max(col, 1) };
+}
+
 /**
  * Positions inside one parsed document. `key: true` asks for the key, `key: false` for the
  * value; left open, a mapping or list is shown at its key (where the reader looks for it) and
@@ -51,16 +58,12 @@ function startOf(node: Node | null | undefined): number | undefined {
  * ancestor's key, and the root falls back to the start of the document's content.
  */
 export function positionFinder(doc: Document, lineCounter: LineCounter): (path: SpecPath, key?: boolean) => Position {
-  const toPosition = (offset: number): Position => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { line: Math.max(line, 1), col: Math.max(col, 1) };
-  };
   return (path, key) => {
     const found = locate(doc, path);
     const keyStart = startOf(found.key);
     const valueStart = startOf(found.value);
     const preferKey = !found.complete || key === true || (key === undefined && isCollection(found.value));
     const offset = preferKey ? (keyStart ?? valueStart) : (valueStart ?? keyStart);
-    return toPosition(offset ?? 0);
+    return positionAt(lineCounter, offset ?? 0);
   };
 }

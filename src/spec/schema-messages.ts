@@ -11,7 +11,7 @@ const secretRefSchema = definitions["secretRef"];
 const MAX_SHOWN = 40;
 
 /** How a value the user wrote is quoted back in a message. */
-export function describeValue(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value === null || value === undefined) return "an empty value";
   if (Array.isArray(value)) return value.length === 0 ? "an empty list" : "a list";
   if (typeof value === "object") return "a mapping";
@@ -101,6 +101,11 @@ function issue(path: SpecPath, message: string, hint?: string, key?: boolean): S
   return result;
 }
 
+function acceptsString(node: SchemaNode): boolean {
+  const type = node["type"];
+  return type === "string" || (Array.isArray(type) && type.includes("string"));
+}
+
 function valueIssue(error: ErrorObject, path: SpecPath): SpecIssue {
   const node = error.parentSchema ?? {};
   let message = `${where(path)}${expectation(node)}`;
@@ -109,26 +114,16 @@ function valueIssue(error: ErrorObject, path: SpecPath): SpecIssue {
   let hint: string | undefined;
   const choices = node["enum"];
   if (Array.isArray(choices) && typeof error.data === "string") hint = didYouMean(error.data, choices.map(String));
+  if (error.keyword === "type" && acceptsString(node) && (typeof error.data === "number" || typeof error.data === "boolean")) {
+    hint = `YAML read this as ${typeof error.data === "number" ? "a number" : "true/false"}; put the value in quotes`;
+  }
   // An empty value has no position of its own; its key is where the reader looks.
   if (error.data === null && path.length > 0) return issue(path, message, `give ${formatPath(path)} a value or remove it`, true);
   return issue(path, message, hint, false);
 }
 
-const VALUE_KEYWORDS = new Set([
-  "type",
-  "enum",
-  "const",
-  "format",
-  "pattern",
-  "minimum",
-  "maximum",
-  "exclusiveMinimum",
-  "exclusiveMaximum",
-  "minLength",
-  "maxLength",
-  "minItems",
-  "maxItems",
-]);
+/** Keywords (of those spec-schema.json uses) that judge a value on its own. */
+const VALUE_KEYWORDS = new Set(["type", "enum", "format", "pattern", "minimum", "maximum", "minLength", "minItems"]);
 
 function wordError(error: ErrorObject): SpecIssue {
   const path = pointerToPath(error.instancePath);

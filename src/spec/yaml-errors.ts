@@ -1,4 +1,4 @@
-import { isScalar, visit, type Document, type Node, type YAMLError } from "yaml";
+import { isAlias, isScalar, visit, type Document, type Node, type YAMLError } from "yaml";
 
 export interface YamlProblem {
   severity: "error" | "warning";
@@ -57,7 +57,7 @@ function describe(error: YAMLError, doc: Document, text: string): Omit<YamlProbl
       return { offset, message: lowerFirst(error.message) };
     }
     case "BAD_INDENT": {
-      const flow = /Flow (sequence|mapping)/.exec(error.message);
+      const flow = /Flow (sequence|map)/i.exec(error.message);
       if (flow === null) return { offset, message: lowerFirst(error.message), hint: "indent this line like the other keys of its mapping" };
       const [open, close, what] = flow[1] === "sequence" ? ["[", "]", "list"] : ["{", "}", "mapping"];
       const opened = openedNodeEndingAt(doc, offset, isFlow);
@@ -73,6 +73,29 @@ function describe(error: YAMLError, doc: Document, text: string): Omit<YamlProbl
 }
 
 /**
+ * Problems the parser leaves for later: an alias without its anchor, and keys that are
+ * lists or mappings (cluster.yaml keys are plain names). Both are found on the tree, before
+ * the document is turned into data, so that they carry their position.
+ */
+function treeProblems(doc: Document): YamlProblem[] {
+  const problems: YamlProblem[] = [];
+  visit(doc, {
+    Alias(_key, alias) {
+      if (alias.resolve(doc) === undefined) {
+        problems.push({ severity: "error", offset: alias.range?.[0] ?? 0, message: `unknown anchor *${alias.source}`, hint: `define &${alias.source} before using *${alias.source}` });
+      }
+    },
+    Pair(_key, pair) {
+      const key = pair.key as Node | null;
+      if (key !== null && !isScalar(key) && !isAlias(key)) {
+        problems.push({ severity: "error", offset: key.range?.[0] ?? 0, message: "a key must be a plain name, not a list or mapping" });
+      }
+    },
+  });
+  return problems;
+}
+
+/**
  * The YAML problems worth showing. After the first syntax error the parser's picture of the
  * document is unreliable and further syntax errors are mostly echoes of it (a tab yields three),
  * so only that first one is kept; duplicate keys are found on the finished tree and always are.
@@ -82,6 +105,7 @@ export function yamlProblems(doc: Document, text: string): YamlProblem[] {
   const firstSyntax = doc.errors.find((error) => error.code !== "DUPLICATE_KEY");
   const errors = firstSyntax === undefined ? duplicates : [...duplicates, firstSyntax];
   return [
+    ...(errors.length === 0 ? treeProblems(doc) : []),
     ...errors.map((error) => ({ severity: "error" as const, ...describe(error, doc, text) })),
     ...doc.warnings.map((warning) => ({ severity: "warning" as const, ...describe(warning, doc, text) })),
   ];

@@ -28,23 +28,19 @@ describe("validate", () => {
     for (const d of diagnostics) expect(d).toMatchObject({ file: exampleFile, severity: "warning" });
   });
 
-  test("a broken spec: exit 2, every error at once, each at its line", async () => {
-    await withTempDir((dir) => {
+  test("a schema error: exit 2, FILE:LINE:COL at the offending value", async () => {
+    await withTempDir(async (dir) => {
       const file = writeEditedExample(dir, "broken.yaml", [
         ["vm: { cores: 4, memory: 8192, disk: 50, vmidStart: 210 }", "vm: { cores: four, memory: 8192, disk: 50, vmidStart: 210 }"],
-        ["{ name: server02, ip: 10.0.20.32 }", "{ name: server02, ip: 10.0.20.31 }"],
-        ["vip: 10.0.20.10", "vip: 10.0.99.10"],
       ]);
-      const text = Bun.file(file).text();
-      return text.then((fileText) => {
-        const run = starbase(["validate", file]);
-        expect(run.rc).toBe(2);
-        const errors = diagnosticLines(run.stderr).filter((d) => d.severity === "error");
-        for (const d of errors) expect(d.file).toBe(file);
-        // The schema error alone stops the semantic checks; the other two are found once it is fixed.
-        expect(errors.map((d) => d.line)).toContain(lineOf(fileText, "cores: four"));
-        expect(run.stderr).toMatch(/invalid \(\d+ errors?, \d+ warnings?\)/);
-      });
+      const fileText = await Bun.file(file).text();
+      const run = starbase(["validate", file]);
+      expect(run.rc).toBe(2);
+      const errors = diagnosticLines(run.stderr).filter((d) => d.severity === "error");
+      expect(errors).toHaveLength(1);
+      const line = lineOf(fileText, "cores: four");
+      expect(errors[0]).toMatchObject({ file, line, col: fileText.split("\n")[line - 1]!.indexOf("four") + 1 });
+      expect(run.stderr).toContain(`${file}: invalid (1 error, `);
     });
   });
 
@@ -75,7 +71,9 @@ describe("validate", () => {
       const diagnostics = events.filter((e) => e.type === "diagnostic");
       expect(diagnostics.length).toBe(diagnosticLines(run.stderr).length);
       for (const d of diagnostics) {
-        expect(d).toMatchObject({ file, severity: expect.stringMatching(/^(error|warning)$/) });
+        // (no asymmetric matcher inside toMatchObject: Bun 1.4 writes it into the received object)
+        expect(d.file).toBe(file);
+        expect(["error", "warning"]).toContain(d.severity as string);
         expect(d.line).toBeGreaterThan(0);
         expect(d.col).toBeGreaterThan(0);
       }

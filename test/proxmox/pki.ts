@@ -1,5 +1,6 @@
-// Test certificates made with the openssl CLI in a temporary directory: a CA and a server
-// certificate it signed for 127.0.0.1, an unrelated second CA, and a self-signed certificate.
+// Test certificates made with the openssl CLI in a temporary directory: a CA, server
+// certificates it signed (for 127.0.0.1 and for another name), an unrelated second CA, and a
+// self-signed certificate.
 
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,6 +18,8 @@ export interface Pki {
   ca: KeyPair;
   /** Signed by `ca`, subjectAltName IP:127.0.0.1. */
   server: KeyPair;
+  /** Signed by `ca`, but for another name (DNS:pve9.example). */
+  otherName: KeyPair;
   otherCa: KeyPair;
   selfSigned: KeyPair;
   remove(): void;
@@ -40,20 +43,26 @@ function selfSignedCa(dir: string, name: string, subject: string): void {
     "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
 }
 
+function signedByCa(dir: string, name: string, subjectAltName: string): void {
+  openssl(dir, ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", "/CN=pve-test"]);
+  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${subjectAltName}\nextendedKeyUsage=serverAuth\n`);
+  openssl(dir, ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+    "-out", `${name}.pem`, "-days", "2", "-extfile", `${name}.ext`]);
+}
+
 export function makePki(): Pki {
   const dir = mkdtempSync(join(tmpdir(), "starbase-proxmox-pki-"));
   selfSignedCa(dir, "ca", "/CN=starbase test CA");
   selfSignedCa(dir, "other-ca", "/CN=some other CA");
-  openssl(dir, ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=pve-test"]);
-  writeFileSync(join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-  openssl(dir, ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-    "-out", "server.pem", "-days", "2", "-extfile", "server.ext"]);
+  signedByCa(dir, "server", "IP:127.0.0.1");
+  signedByCa(dir, "other-name", "DNS:pve9.example");
   openssl(dir, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
     "-keyout", "self.key", "-out", "self.pem", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]);
   return {
     ca: keyPair(dir, "ca"),
     server: keyPair(dir, "server"),
+    otherName: keyPair(dir, "other-name"),
     otherCa: keyPair(dir, "other-ca"),
     selfSigned: keyPair(dir, "self"),
     remove: () => rmSync(dir, { recursive: true, force: true }),

@@ -3,6 +3,7 @@
 // These tests also prove that the npm undici package is in use: Bun's built-in "undici"
 // ignores the `ca` connect option, so "the right CA works" would fail with it.
 
+import { createServer } from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { ProxmoxClient, TlsError, isRetryable, normaliseFingerprint } from "../../src/proxmox/index.ts";
 import type { TlsTrust } from "../../src/proxmox/index.ts";
@@ -12,6 +13,7 @@ import { type TestServer, reply, startServer } from "./server.ts";
 let pki: Pki;
 let signed: TestServer; // certificate issued by pki.ca
 let selfSigned: TestServer;
+let otherName: TestServer; // issued by pki.ca for another host name
 const clients: ProxmoxClient[] = [];
 
 beforeAll(async () => {
@@ -19,11 +21,13 @@ beforeAll(async () => {
   const version = { data: { version: "8.4.1", release: "8.4", repoid: "abc" } };
   signed = await startServer(pki.server, (_req, res) => reply(res, 200, version));
   selfSigned = await startServer(pki.selfSigned, (_req, res) => reply(res, 200, version));
+  otherName = await startServer(pki.otherName, (_req, res) => reply(res, 200, version));
 });
 
 afterAll(async () => {
   await signed.close();
   await selfSigned.close();
+  await otherName.close();
   pki.remove();
 });
 
@@ -69,6 +73,11 @@ describe("CA trust", () => {
   test("a different CA is refused", async () => {
     const err = await expectRefusedBeforeAnyRequest(signed, { caPem: pki.otherCa.cert });
     expect(err.message).toContain("is not trusted");
+  });
+
+  test("a certificate from the right CA but for another host name is refused", async () => {
+    const err = await expectRefusedBeforeAnyRequest(otherName, { caPem: pki.ca.cert });
+    expect(err.reason).toContain("ERR_TLS_CERT_ALTNAME_INVALID");
   });
 
   test("a self-signed certificate is refused by default", async () => {
@@ -123,6 +132,25 @@ describe("insecure", () => {
 
   test("{ insecure: false } is not a trust mode", () => {
     expect(() => client(selfSigned, { insecure: false } as unknown as TlsTrust)).toThrow(/insecure: true/);
+  });
+});
+
+describe("not TLS at all", () => {
+  test("a plain HTTP port is a TlsError about the handshake, not about trust", async () => {
+    const plain = createServer((_req, res) => res.end("hello"));
+    await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve));
+    const address = plain.address();
+    const port = typeof address === "object" && address !== null ? address.port : 0;
+    try {
+      const c = new ProxmoxClient({ endpoint: `https://127.0.0.1:${port}`, tokenId: "starbase@pve!cli", tokenSecret: "x-1" });
+      clients.push(c);
+      const err = await c.get("/version").then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(TlsError);
+      expect((err as TlsError).message).toContain("TLS handshake with");
+      expect((err as TlsError).message).not.toContain("not trusted");
+    } finally {
+      await new Promise((resolve) => plain.close(resolve));
+    }
   });
 });
 

@@ -11,7 +11,7 @@ export const graph: Command = {
   operands: "FILE",
   arity: [1, 1],
   options: [
-    { name: "format", value: "FORMAT", choices: graphFormats, description: "text (default), dot (Graphviz), mermaid or json" },
+    { name: "format", value: "FORMAT", choices: graphFormats, description: "text (default; json with --output json), dot (Graphviz), mermaid or json" },
     { name: "phase", value: "PHASE", choices: phases, description: "only the steps of this phase (default all)" },
   ],
   description: [
@@ -29,7 +29,8 @@ export const graph: Command = {
     const phase = phases.find((p) => p === args.options.get("phase")) ?? "all";
     const steps = buildSteps(inventory, { phase });
     const requested = args.options.get("format");
-    const format = typeof requested === "string" && isGraphFormat(requested) ? requested : "text";
+    const fallback = out.json ? "json" : "text";
+    const format = typeof requested === "string" && isGraphFormat(requested) ? requested : fallback;
     const text = formatGraph(steps, format);
     out.result(text);
     if (format === "json") out.event({ type: "graph", steps: topologicalOrder(steps).map(stepJson) });

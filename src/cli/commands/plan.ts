@@ -1,7 +1,8 @@
 import { formatGraph } from "../../graph/format.ts";
 import { stepJson } from "../../graph/format/json.ts";
 import { buildSteps, phases } from "../../plan/steps.ts";
-import { EXIT_ERROR, EXIT_USAGE, type Command } from "../command.ts";
+import { UsageError } from "../args.ts";
+import { EXIT_ERROR, type Command } from "../command.ts";
 import { loadReportedCluster } from "../load-cluster.ts";
 import { formatTable } from "../table.ts";
 
@@ -28,8 +29,7 @@ export const plan: Command = {
   ].join("\n"),
   async run({ args, out }) {
     if (args.options.get("offline") !== true) {
-      out.error("plan needs --offline: this starbase cannot compare with a live Proxmox cluster yet");
-      return EXIT_USAGE;
+      throw new UsageError("plan needs --offline: this starbase cannot compare with a live Proxmox cluster yet", "plan");
     }
     const file = args.positionals[0]!;
     const { inventory } = await loadReportedCluster(out, file);

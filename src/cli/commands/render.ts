@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type Command } from "../command.ts";
+import { UsageError } from "../args.ts";
+import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
 import { loadReportedCluster } from "../load-cluster.ts";
 
 export const render: Command = {
@@ -22,10 +23,7 @@ export const render: Command = {
   ].join("\n"),
   async run({ args, out }) {
     const outDir = args.options.get("out");
-    if (typeof outDir !== "string" || outDir === "") {
-      out.error("render needs --out DIR");
-      return EXIT_USAGE;
-    }
+    if (typeof outDir !== "string" || outDir === "") throw new UsageError("render needs --out DIR", "render");
     const { loaded, inventory } = await loadReportedCluster(out, args.positionals[0]!);
     if (inventory === undefined) return EXIT_ERROR;
     const { resolveSecret } = await import("../../spec/secrets.ts");

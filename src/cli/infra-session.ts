@@ -1,0 +1,106 @@
+// What plan (live), apply and destroy share before they touch anything: load and check the
+// spec, read its secrets, connect to Proxmox and run the preflight. Every failure ends here
+// with a message that says what to fix, and never with a secret in it.
+
+import type { Inventory } from "../inventory/types.ts";
+import type { ProxmoxClient } from "../proxmox/index.ts";
+import type { InfraRun } from "../steps/context.ts";
+import type { ClusterLock, LockOptions } from "../steps/lock.ts";
+import type { PreflightPurpose } from "../steps/preflight.ts";
+import type { SecretRef, Spec } from "../spec/types.ts";
+import { EXIT_ERROR } from "./command.ts";
+import { loadReportedCluster } from "./load-cluster.ts";
+import type { Output } from "./output.ts";
+
+export interface InfraSession {
+  file: string;
+  inventory: Inventory;
+  run: InfraRun;
+  client: ProxmoxClient;
+  lock?: ClusterLock;
+  /** Releases the lock (if taken) and closes the connection. */
+  close(): Promise<void>;
+}
+
+export interface SessionOptions {
+  purpose: PreflightPurpose;
+  /** Take the cluster lock before anything else is read, so the facts cannot be changed by another run. */
+  lock?: LockOptions;
+}
+
+function describeRef(ref: SecretRef): string {
+  if (typeof ref === "string") return "the inline proxmox.tokenSecret";
+  return "env" in ref ? `environment variable ${ref.env}` : `file ${ref.file}`;
+}
+
+/** A Proxmox failure said in terms of the spec: which field to change, which privilege to grant. */
+export async function explainProxmoxError(err: unknown, spec: Spec, file: string): Promise<string> {
+  const proxmox = await import("../proxmox/index.ts");
+  const { endpoint, tokenId, tokenSecret, tls } = spec.proxmox;
+  if (err instanceof proxmox.AuthError) {
+    return `Proxmox at ${endpoint} refused the API token ${tokenId} (401 authentication failed): check proxmox.tokenId in ${file} `
+      + `and the secret in ${describeRef(tokenSecret)}; the token must exist on Proxmox and be neither expired nor disabled`;
+  }
+  if (err instanceof proxmox.TlsError) {
+    const fix = tls.fingerprint !== undefined
+      ? `if the certificate was replaced on purpose, put its SHA-256 fingerprint into proxmox.tls.fingerprint in ${file}`
+      : `set proxmox.tls.fingerprint or proxmox.tls.ca in ${file}`;
+    return `${err.message}\n${fix}`;
+  }
+  if (err instanceof proxmox.PermissionError) {
+    const grant = err.aclPath !== undefined && err.privileges.length > 0
+      ? `\ngrant it, e.g.: pveum acl modify ${err.aclPath} --tokens '${tokenId}' --roles <a role with ${err.privileges.join(" or ")}>` : "";
+    return `${err.message}${grant}`;
+  }
+  if (err instanceof proxmox.TransientError) return `cannot reach Proxmox at ${endpoint}: ${err.message}; check proxmox.endpoint in ${file}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Opens a session or reports why not and returns the exit code. */
+export async function openInfraSession(out: Output, file: string, opts: SessionOptions): Promise<InfraSession | number> {
+  const { loaded, inventory } = await loadReportedCluster(out, file);
+  if (inventory === undefined) return EXIT_ERROR;
+  const { connectProxmox } = await import("../plan/connect.ts");
+  const { createInfraRun } = await import("../steps/context.ts");
+  const { preflight } = await import("../steps/preflight.ts");
+  const { acquireLock, LockHeldError } = await import("../steps/lock.ts");
+  const spec = inventory.spec;
+
+  let access: Awaited<ReturnType<typeof connectProxmox>>;
+  try {
+    access = await connectProxmox(spec, loaded.dir);
+  } catch (err) {
+    out.error(err instanceof Error ? err.message : String(err));
+    return EXIT_ERROR;
+  }
+  const { client, secrets } = access;
+  let lock: ClusterLock | undefined;
+  const close = async () => {
+    try {
+      await lock?.release();
+    } finally {
+      await client.close();
+    }
+  };
+  try {
+    if (opts.lock !== undefined) {
+      lock = await acquireLock(client, spec.name, opts.lock);
+      if (lock.tookOverFrom !== undefined) {
+        out.message(`took over the lock of cluster ${spec.name} from ${lock.tookOverFrom.user}@${lock.tookOverFrom.host} (pid ${lock.tookOverFrom.pid}, since ${lock.tookOverFrom.since})`);
+      }
+    }
+    const run = createInfraRun({ inv: inventory, client, secrets });
+    const problems = await preflight(inventory, run.facts, opts.purpose);
+    if (problems.length > 0) {
+      for (const problem of problems) out.error(problem);
+      out.message(`${file}: Proxmox at ${spec.proxmox.endpoint} does not fit the spec; nothing done`);
+      await close();
+      return EXIT_ERROR;
+    }
+    return { file, inventory, run, client, ...(lock !== undefined && { lock }), close };
+  } catch (err) {
+    out.error(err instanceof LockHeldError ? err.message : await explainProxmoxError(err, spec, file));
+    await close().catch(() => undefined);
+    return EXIT_ERROR;
+  }
+}

@@ -1,0 +1,115 @@
+// The infra steps against a live Proxmox: each step of the graph gets its observe-then-act
+// implementation. `plan` runs the same steps in "plan" mode (observe, record, act on nothing),
+// `apply` in "apply" mode (observe, record, act on a difference), `destroy` the removal steps.
+
+import type { RetryPolicy, RunnableStep, StepContext } from "../engine/index.ts";
+import type { StepNode } from "../graph/types.ts";
+import { isRetryable } from "../proxmox/index.ts";
+import { BlockedChangeError, type Change, formatChange, type Observed } from "../steps/changes.ts";
+import type { InfraRun } from "../steps/context.ts";
+import { clusterVms, observeSeedRemoval, observeVmRemoval, seedNodes } from "../steps/destroy.ts";
+import { observeImage } from "../steps/image.ts";
+import { vmNodes } from "../steps/preflight.ts";
+import { observeSeed } from "../steps/seed.ts";
+import { ObserveAgainError } from "../steps/task.ts";
+import { observeVm } from "../steps/vm.ts";
+import { buildSteps } from "./steps.ts";
+
+export type LiveMode = "plan" | "apply";
+
+/** Changes per step id, as last observed (a retried step replaces its entry). */
+export type ChangeLog = Map<string, Change[]>;
+
+const MINUTE = 60_000;
+/** Per attempt. Imports and downloads of big images take minutes on real storage. */
+const TIMEOUT_MS: Partial<Record<StepNode["kind"], number>> = { image: 60 * MINUTE, seed: 10 * MINUTE, vm: 60 * MINUTE };
+
+/** Retries only what may pass on its own (lost answers, lock timeouts); every retry observes again before acting. */
+export const INFRA_RETRY: RetryPolicy = {
+  attempts: 8,
+  baseMs: 500,
+  maxMs: 10_000,
+  isRetryable: (err) => isRetryable(err) || err instanceof ObserveAgainError,
+};
+
+/** One VM creation at a time per Proxmox node by default (spec.proxmox.vmCreatePerNode). */
+export function infraLimits(run: InfraRun): Record<string, number> {
+  const perNode = run.inv.spec.proxmox.vmCreatePerNode;
+  return Object.fromEntries(vmNodes(run.inv).map((node) => [`vm-create:${node}`, perNode]));
+}
+
+export interface LiveOptions {
+  mode: LiveMode;
+  log: ChangeLog;
+  /** Sees every error a step throws (apply stops the whole run on a missing privilege). */
+  onError?: (err: unknown) => void;
+}
+
+function runnable(node: StepNode, observe: (fresh: boolean) => Promise<Observed>, opts: LiveOptions): RunnableStep {
+  const timeoutMs = TIMEOUT_MS[node.kind];
+  const { limits, ...rest } = node;
+  return {
+    ...rest,
+    // Observing needs no creation slot.
+    ...(opts.mode === "apply" && limits !== undefined && { limits }),
+    ...(timeoutMs !== undefined && { timeoutMs }),
+    async run(ctx: StepContext) {
+      try {
+        return await observeAndAct(node, ctx, observe, opts);
+      } catch (err) {
+        opts.onError?.(err);
+        throw err;
+      }
+    },
+  };
+}
+
+async function observeAndAct(node: StepNode, ctx: StepContext, observe: (fresh: boolean) => Promise<Observed>, { mode, log }: LiveOptions): Promise<"changed" | "unchanged"> {
+  // A retry may follow a request whose outcome is unknown: read the cluster again, never the cache.
+  const observed = await observe(ctx.attempt > 1);
+  log.set(node.id, observed.changes);
+  const blocked = observed.changes.filter((c) => c.op === "!");
+  if (blocked.length > 0) throw new BlockedChangeError(blocked);
+  if (observed.apply === undefined) return "unchanged";
+  if (mode === "plan") return "changed";
+  for (const change of observed.changes.filter((c) => c.op !== "=")) ctx.report(formatChange(change));
+  await observed.apply(ctx);
+  return "changed";
+}
+
+/** The infra phase's steps (image, seed, vm), ready for runSteps. */
+export function infraRunnables(run: InfraRun, opts: LiveOptions): RunnableStep[] {
+  const hosts = new Map(run.inv.hosts.map((h) => [h.name, h]));
+  return buildSteps(run.inv, { phase: "infra" }).map((node) => {
+    const host = node.host === undefined ? undefined : hosts.get(node.host);
+    switch (node.kind) {
+      case "image":
+        return runnable(node, (fresh) => observeImage(run, node.pveNode!, fresh), opts);
+      case "seed":
+        return runnable(node, (fresh) => observeSeed(run, host!, fresh), opts);
+      case "vm":
+        return runnable(node, (fresh) => observeVm(run, host!, fresh), opts);
+      default:
+        throw new Error(`infra phase: no implementation for step ${node.id}`);
+    }
+  });
+}
+
+/**
+ * destroy: one step per VM of the cluster (stop, delete with its disks), then one per node for
+ * the seed ISOs, after the VMs of that node are gone. Read from Proxmox, not from the spec.
+ */
+export async function destroyRunnables(run: InfraRun, opts: LiveOptions): Promise<RunnableStep[]> {
+  const vms = clusterVms(run, (await run.facts.cluster()).vms);
+  const names = [...new Set([...run.inv.hosts.map((h) => h.name), ...vms.flatMap((vm) => (vm.name === undefined ? [] : [vm.name]))])];
+  const vmSteps = vms.map((vm) => {
+    const node: StepNode = { id: `destroy-vm:${vm.name ?? vm.vmid}`, kind: "vm", pveNode: vm.node, needs: [], ...(vm.name !== undefined && { host: vm.name }) };
+    return runnable(node, (fresh) => observeVmRemoval(run, vm.vmid, fresh), opts);
+  });
+  const seedSteps = (await seedNodes(run)).map((pveNode) => {
+    const needs = vmSteps.filter((s) => s.pveNode === pveNode).map((s) => s.id);
+    const node: StepNode = { id: `destroy-seeds:${pveNode}`, kind: "seed", pveNode, needs };
+    return runnable(node, (fresh) => observeSeedRemoval(run, pveNode, names, fresh), opts);
+  });
+  return [...vmSteps, ...seedSteps];
+}

@@ -1,0 +1,109 @@
+// POST /nodes/{node}/qemu: create_vm of qemu-server (without restore).
+import { requirePrivileges } from "../auth.ts";
+import { errorText, handlerError, permissionError } from "../errors.ts";
+import { vmLockRequest } from "../locks.ts";
+import {
+  DRIVE_KEY_RE,
+  defaultBootOrder,
+  generatedSmbios,
+  generatedVmgenid,
+  metaInfo,
+  normalizeTags,
+  withMacAddress,
+} from "../vm-config.ts";
+import { checkDrives, createDisks } from "./disks.ts";
+import { type RouteContext, flag, nodeName, startTask, text, vmid, vmLock } from "./context.ts";
+import { startVm } from "./qemu-power.ts";
+import { checkOptionPermissions, checkSshKeys } from "./vm-permissions.ts";
+
+// Parameters of the call itself; everything else becomes config.
+const CALL_PARAMS = ["node", "vmid", "archive", "bwlimit", "force", "pool", "start", "storage", "unique", "live-restore", "import-working-storage"];
+
+/** Config options as they are stored: tags normalised, NICs with a MAC, cdrom alias resolved. */
+export function storedSettings(params: Record<string, unknown>, exclude: string[]): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const [key, value] of Object.entries(params)) {
+    if (exclude.includes(key) || value === undefined || value === null) continue;
+    settings[key] = typeof value === "boolean" ? (value ? "1" : "0") : String(value);
+  }
+  if (settings.cdrom !== undefined) {
+    settings.ide2 = settings.cdrom.includes("media=") ? settings.cdrom : `${settings.cdrom},media=cdrom`;
+    delete settings.cdrom;
+  }
+  if (settings.tags !== undefined) settings.tags = normalizeTags(settings.tags);
+  for (const key of Object.keys(settings)) {
+    if (/^net\d+$/.test(key)) settings[key] = withMacAddress(settings[key] ?? "");
+  }
+  return settings;
+}
+
+export async function createVm(context: RouteContext): Promise<string> {
+  const { core, identity } = context;
+  const node = nodeName(context);
+  const id = vmid(context);
+  if (text(context, "archive") !== undefined) throw handlerError("restoring backups is not emulated");
+  const pool = text(context, "pool");
+  if (pool !== undefined) throw handlerError(`pool '${pool}' does not exist`);
+  const defaultStorage = text(context, "storage");
+  checkSshKeys(text(context, "sshkeys"));
+  if (defaultStorage !== undefined) requirePrivileges(identity, `/storage/${defaultStorage}`, ["Datastore.AllocateSpace"]);
+  try {
+    requirePrivileges(identity, `/vms/${id}`, ["VM.Allocate"]);
+  } catch {
+    throw permissionError();
+  }
+  const settings = storedSettings(context.params, CALL_PARAMS);
+  checkDrives(core, identity, settings, defaultStorage);
+  checkOptionPermissions(
+    identity,
+    id,
+    Object.keys(settings).filter((key) => !DRIVE_KEY_RE.test(key)),
+    settings,
+  );
+
+  const failure = (error: unknown): Error => handlerError(`unable to create VM ${id} - ${errorText(error)}`);
+  try {
+    await core.locks.withLock(vmLock(context, id, 5_000), () => {
+      const existing = core.state.vm(id);
+      if (existing) throw new Error(`VM ${id} already exists on node '${existing.node}'`);
+      core.state.vms.set(id, { vmid: id, node, config: { lock: "create" }, running: false });
+      core.state.changed();
+    });
+  } catch (error) {
+    throw failure(error);
+  }
+
+  const startAfterCreate = flag(context, "start");
+  return startTask(context, node, "qmcreate", String(id), async (task) => {
+    try {
+      await core.locks.withLock(vmLockRequest(id, 1_000), async () => {
+        try {
+          const drives = await createDisks(core, { node, vmid: id, settings, config: {}, defaultStorage, task });
+          await task.step(0.2);
+          const config: Record<string, string> = { ...settings, ...drives };
+          config.boot ??= defaultBootOrder(config);
+          config.smbios1 ??= generatedSmbios();
+          if (config.vmgenid === undefined || config.vmgenid === "1") config.vmgenid = generatedVmgenid();
+          config.meta = metaInfo(core.release.name);
+          const vm = core.state.vm(id);
+          if (vm) vm.config = config;
+          core.state.changed();
+        } catch (error) {
+          throw new Error(`unable to create VM ${id} - ${errorText(error)}`);
+        }
+      });
+    } catch (error) {
+      core.state.vms.delete(id);
+      core.state.changed();
+      throw error;
+    }
+    if (startAfterCreate) {
+      task.log("Execute autostart");
+      try {
+        await startVm(core, node, id, task);
+      } catch (error) {
+        task.warn(errorText(error));
+      }
+    }
+  });
+}
