@@ -1,9 +1,7 @@
-const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?$/;
+import { durationMinutes } from "../spec/duration.ts";
 
-/** "1h", "90m", "1h30m" → minutes. undefined for anything else, and for zero length. */
+/** A reboot window's length in minutes; undefined for text that is no duration and for zero. */
 export function parseDuration(text: string): number | undefined {
-  const match = DURATION.exec(text);
-  if (match === null) return undefined;
-  const minutes = Number(match[1] ?? 0) * 60 + Number(match[2] ?? 0);
-  return minutes > 0 ? minutes : undefined;
+  const minutes = durationMinutes(text);
+  return minutes !== undefined && minutes > 0 ? minutes : undefined;
 }

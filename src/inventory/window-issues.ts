@@ -13,10 +13,8 @@ const OVERLAP_HINT =
  * (a warning: rebootmgr reboots only when an update needs it, but then possibly both at once).
  */
 export function rebootWindowFindings(updates: UpdatesSpec, hosts: readonly DerivedHost[]): Finding[] {
-  if (parseDuration(updates.windowDuration) === undefined) {
-    return [{ severity: "error", path: ["updates", "windowDuration"], kind: "syntax",
-      text: `windowDuration "${updates.windowDuration}" is not a duration like 1h, 90m or 1h30m` }];
-  }
+  // A malformed or zero duration is reported by spec validation; there is nothing to compare.
+  if (parseDuration(updates.windowDuration) === undefined) return [];
   const windows = rebootWindows(updates.rebootSlots, updates.minuteOffsets, updates.windowDuration);
   if (windows.length === 0) {
     return [{ severity: "error", path: ["updates"], kind: "empty", text: "rebootSlots × minuteOffsets gives no reboot window" }];

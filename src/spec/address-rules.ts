@@ -1,5 +1,4 @@
 import { cidrContains, cidrHasHostBits, formatIpv4, isNetworkOrBroadcast, parseCidr, parseIpv4, type Cidr } from "../net/ip.ts";
-import { declaredGroups } from "./groups.ts";
 import { formatPath } from "./paths.ts";
 import type { Spec, SpecIssue, SpecPath } from "./types.ts";
 
@@ -41,9 +40,9 @@ function reservedIssue(cidr: Cidr, cidrText: string, path: SpecPath, address: st
 }
 
 /**
- * Where every address the spec spells out lies relative to network.cidr; the gateway and the
- * VIP must also be usable host addresses. Addresses derived from ipStart, and clashes between
- * host addresses, are inventory/'s to check.
+ * The gateway and the VIP must be usable host addresses of network.cidr. Host addresses,
+ * written or derived from ipStart, are inventory/'s to check (inventoryIssues), so that each
+ * problem is reported once.
  */
 export function addressIssues(spec: Spec): SpecIssue[] {
   const cidrText = spec.network.cidr;
@@ -61,12 +60,5 @@ export function addressIssues(spec: Spec): SpecIssue[] {
   issues.push(reservedIssue(cidr, cidrText, vipPath, vip));
   if (vip === gateway) issues.push(error(vipPath, `loadBalancer.vip: ${vip} is the gateway`, "the VIP needs an address of its own"));
 
-  for (const { key, group } of declaredGroups(spec)) {
-    const groupPath = ["nodes", key];
-    if (group.ipStart !== undefined) issues.push(outsideIssue(cidr, cidrText, [...groupPath, "ipStart"], group.ipStart));
-    group.hosts?.forEach((host, index) => {
-      if (host.ip !== undefined) issues.push(outsideIssue(cidr, cidrText, [...groupPath, "hosts", index, "ip"], host.ip));
-    });
-  }
   return issues.filter((issue): issue is SpecIssue => issue !== undefined);
 }

@@ -31,16 +31,16 @@ function planJson(file: string, extra: string[] = []): Plan {
 }
 
 /** The concept document's eight windows: slots [17, 18] × offsets [0, 15, 30, 45], 1 h each. */
-const EIGHT_WINDOWS = [
-  ["17:00", "18:00"],
-  ["17:15", "18:15"],
-  ["17:30", "18:30"],
-  ["17:45", "18:45"],
-  ["18:00", "19:00"],
-  ["18:15", "19:15"],
-  ["18:30", "19:30"],
-  ["18:45", "19:45"],
-].map(([start, end]) => ({ start, end }));
+const EIGHT_WINDOWS: { start: string; end: string }[] = [
+  { start: "17:00", end: "18:00" },
+  { start: "17:15", end: "18:15" },
+  { start: "17:30", end: "18:30" },
+  { start: "17:45", end: "18:45" },
+  { start: "18:00", end: "19:00" },
+  { start: "18:15", end: "19:15" },
+  { start: "18:30", end: "19:30" },
+  { start: "18:45", end: "19:45" },
+];
 
 describe("plan --offline --output json on examples/cluster.yaml", () => {
   const plan = planJson(exampleFile);
@@ -139,10 +139,5 @@ describe("plan --offline", () => {
       expect(run.stderr).toMatch(new RegExp(`^${file}:\\d+:\\d+: error: `, "m"));
     });
   });
-
-  test("without --offline: a usage error, nothing is contacted", () => {
-    const run = starbase(["plan", exampleFile]);
-    expect(run.rc).toBe(64);
-    expect(run.stderr).toContain("plan needs --offline");
-  });
+});
 });

@@ -8,11 +8,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { validateSpecFile, type IssueProvider } from "../../src/spec/validate.ts";
 import type { Diagnostic } from "../../src/spec/types.ts";
+import { inventoryIssues } from "../../src/inventory/issues.ts";
 
 const BROKEN = join(import.meta.dir, "broken");
 
-/** Checks from higher layers (inventory/) join here, so their corpus files need nothing else. */
-const extraIssueProviders: IssueProvider[] = [];
+/** The checks on derived values (inventory/) run too, as they do in `starbase validate`. */
+const extraIssueProviders: IssueProvider[] = [inventoryIssues];
 
 interface Expectation {
   severity: Diagnostic["severity"];

@@ -1,4 +1,6 @@
 import type { Command } from "../command.ts";
+import { apply } from "./apply.ts";
+import { destroy } from "./destroy.ts";
 import { graph } from "./graph.ts";
 import { init } from "./init.ts";
 import { plan } from "./plan.ts";
@@ -7,4 +9,4 @@ import { validate } from "./validate.ts";
 import { version } from "./version.ts";
 
 /** Every command, in the order `starbase help` lists them. A new command is one file plus one line here. */
-export const commands: readonly Command[] = [validate, plan, graph, render, init, version];
+export const commands: readonly Command[] = [validate, plan, apply, destroy, graph, render, init, version];

@@ -1,7 +1,6 @@
 import { formatGraph } from "../../graph/format.ts";
 import { stepJson } from "../../graph/format/json.ts";
 import { buildSteps, phases } from "../../plan/steps.ts";
-import { UsageError } from "../args.ts";
 import { EXIT_ERROR, type Command } from "../command.ts";
 import { loadReportedCluster } from "../load-cluster.ts";
 import { formatTable } from "../table.ts";
@@ -15,21 +14,26 @@ export const plan: Command = {
   operands: "FILE",
   arity: [1, 1],
   options: [
-    { name: "offline", description: "assume nothing exists yet and touch no network (required for now)" },
+    { name: "offline", description: "assume nothing exists yet and touch no network" },
     { name: "phase", value: "PHASE", choices: phases, description: "only the steps of this phase (default all)" },
   ],
   description: [
-    "Prints the hosts (Proxmox node, VMID, IP, reboot window) and the steps apply would run, with",
-    "what each step waits for. With --offline nothing is asked of Proxmox or the nodes: every step",
-    "is pending, so a valid cluster always has changes.",
-    "JSON: one object {type: \"plan\", offline, hosts: [{name, role, pveNode, vmid, ip,",
+    "Without --offline, every step observes Proxmox and acts on nothing; each prints what it would",
+    "create (+), change (~), remove (-) or leave alone (=). JSON: {type: \"plan\", offline: false, …}.",
+    "",
+    "With --offline nothing is asked of Proxmox or the nodes: it prints the hosts (Proxmox node,",
+    "VMID, IP, reboot window) and the steps apply would run, with what each step waits for. Every",
+    "step is pending, so a valid cluster always has changes.",
+    "JSON: one object {type: \"plan\", offline: true, hosts: [{name, role, pveNode, vmid, ip,",
     "rebootWindow: {start, end}}], steps: [{id, kind, host?, pveNode?, needs, limits?}]}.",
     "",
     "Exit codes: 0 no change, 2 changes pending, 1 error (invalid spec, unreadable file), 64 usage error.",
   ].join("\n"),
-  async run({ args, out }) {
+  async run(ctx) {
+    const { args, out } = ctx;
     if (args.options.get("offline") !== true) {
-      throw new UsageError("plan needs --offline: this starbase cannot compare with a live Proxmox cluster yet", "plan");
+      const { planLive } = await import("./plan-live.ts");
+      return planLive(ctx);
     }
     const file = args.positionals[0]!;
     const { inventory } = await loadReportedCluster(out, file);

@@ -2,14 +2,14 @@
 import { vmLockRequest } from "../locks.ts";
 import { VOLUME_ID_RE } from "../formats.ts";
 import type { TaskContext } from "../tasks.ts";
-import { DRIVE_KEY_RE, agentEnabled, cpuCount, isCloudinitVolume, memoryBytes, parseDrive } from "../vm-config.ts";
+import { DRIVE_KEY_RE, isCloudinitVolume, parseDrive } from "../vm-config.ts";
+import { vmSummary } from "./vm-summary.ts";
 import { parsePropertyString } from "../validate.ts";
 import { namedPropertyFormats } from "../formats.ts";
 import type { VmRecord } from "../state.ts";
 import {
   type EmulatorCore,
   type RouteContext,
-  checkLock,
   configPath,
   nodeName,
   startTask,
@@ -37,8 +37,7 @@ function assertVolumesPresent(core: EmulatorCore, vm: VmRecord): void {
   }
   for (const key of Object.keys(vm.config).filter((option) => DRIVE_KEY_RE.test(option))) {
     const file = parseDrive(vm.config[key] ?? "").file;
-    if (!VOLUME_ID_RE.test(file) || isCloudinitVolume(file) && !core.state.volume(vm.node, file)) continue;
-    if (!core.state.volume(vm.node, file)) throw new Error(`volume '${file}' does not exist`);
+    if (VOLUME_ID_RE.test(file) && !core.state.volume(vm.node, file)) throw new Error(`volume '${file}' does not exist`);
   }
 }
 
@@ -102,36 +101,5 @@ export function powerRoute(action: PowerAction) {
 }
 
 export function currentStatus(context: RouteContext): Record<string, unknown> {
-  const vm = vmOnNode(context.core, nodeName(context), vmid(context));
-  return vmStatus(vm);
+  return vmSummary(vmOnNode(context.core, nodeName(context), vmid(context)));
 }
-
-export function vmStatus(vm: VmRecord): Record<string, unknown> {
-  const uptime = vm.running && vm.startedAt ? Math.floor((Date.now() - vm.startedAt) / 1000) : 0;
-  const status: Record<string, unknown> = {
-    vmid: vm.vmid,
-    status: vm.running ? "running" : "stopped",
-    qmpstatus: vm.running ? "running" : "stopped",
-    cpus: cpuCount(vm.config),
-    maxmem: memoryBytes(vm.config),
-    mem: vm.running ? Math.floor(memoryBytes(vm.config) / 4) : 0,
-    maxdisk: 0,
-    disk: 0,
-    cpu: 0,
-    uptime,
-    netin: 0,
-    netout: 0,
-    diskread: 0,
-    diskwrite: 0,
-    agent: agentEnabled(vm.config) ? 1 : 0,
-    ha: { managed: 0 },
-  };
-  if (vm.config.name) status.name = vm.config.name;
-  if (vm.config.tags) status.tags = vm.config.tags;
-  if (vm.config.lock) status.lock = vm.config.lock;
-  if (vm.config.template === "1") status.template = 1;
-  if (vm.running) status.pid = vm.pid;
-  return status;
-}
-
-export { checkLock };

@@ -1,0 +1,92 @@
+import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type Command } from "../command.ts";
+import { openInfraSession } from "../infra-session.ts";
+import { countChanges, runLive, stepChanges } from "../live-run.ts";
+
+const PHASES = ["infra", "cluster", "all"] as const;
+
+export const apply: Command = {
+  name: "apply",
+  summary: "converge the cluster on the spec",
+  operands: "FILE",
+  arity: [1, 1],
+  options: [
+    { name: "phase", value: "PHASE", choices: PHASES, description: "infra: image, seed ISOs and VMs through the Proxmox API only" },
+    { name: "concurrency", value: "N", description: "steps running at once (default 8); VM creation is also limited per Proxmox node" },
+    { name: "force-unlock", description: "take the cluster lock over from a run that holds it (only when that run is dead)" },
+  ],
+  description: [
+    "--phase infra: downloads the image onto every Proxmox node (checked against its SHA-256), uploads",
+    "each host's cloud-init seed ISO and creates, updates and starts the VMs. Every step observes",
+    "first and acts only on a difference, so a second apply changes nothing. Differences that would",
+    "need a VM to be re-created (smaller disk, other node or VMID) are reported and never done.",
+    "Only one run per cluster at a time: the lock is the Proxmox pool starbase-lock-<cluster>;",
+    "a second run names the holder and stops. A lock without heartbeat for 15 min, or left by a",
+    "dead process on this machine, is taken over; --force-unlock takes it over at once.",
+    "Ctrl-C: no new step starts, running ones may finish, the lock is released.",
+    "JSON: the engine's events, then {type: \"apply\", phase, ok, steps: [{id, kind, changes, error?}], counts}.",
+    "",
+    "Exit codes: 0 converged, 1 error (spec, Proxmox, a failed step, lock held), 64 usage error.",
+  ].join("\n"),
+  async run(ctx) {
+    const { args, out } = ctx;
+    const phase = args.options.get("phase") ?? "all";
+    if (phase !== "infra") {
+      out.error("only the infra phase is available in this build: run `starbase apply FILE --phase infra`");
+      return EXIT_ERROR;
+    }
+    const concurrencyText = args.options.get("concurrency");
+    const concurrency = typeof concurrencyText === "string" ? Number(concurrencyText) : undefined;
+    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
+      out.error(`--concurrency must be a whole number of at least 1, not "${concurrencyText}"`);
+      return EXIT_USAGE;
+    }
+
+    const controller = new AbortController();
+    const file = args.positionals[0]!;
+    const session = await openInfraSession(out, file, {
+      purpose: "converge",
+      lock: {
+        command: "apply --phase infra",
+        force: args.options.get("force-unlock") === true,
+        onLost: (holder) => {
+          out.error(`the cluster lock was taken over${holder === undefined ? "" : ` by ${holder.user}@${holder.host} (pid ${holder.pid})`}; stopping`);
+          controller.abort();
+        },
+      },
+    });
+    if (typeof session === "number") return session;
+    try {
+      const { infraLimits, infraRunnables, INFRA_RETRY } = await import("../../plan/live.ts");
+      const { AuthError, PermissionError } = await import("../../proxmox/index.ts");
+      const log = new Map();
+      const steps = infraRunnables(session.run, {
+        mode: "apply",
+        log,
+        // Without the privilege or the token nothing else will work either: stop instead of failing step by step.
+        onError: (err) => {
+          if (err instanceof PermissionError || err instanceof AuthError) controller.abort();
+        },
+      });
+      const summary = await runLive(out, steps, {
+        ...(concurrency !== undefined && { concurrency }),
+        limits: infraLimits(session.run),
+        retry: INFRA_RETRY,
+        progress: "always",
+        controller,
+      });
+      const results = stepChanges(steps, log, summary);
+      const counts = countChanges(results);
+      out.event({ type: "apply", phase: "infra", ok: summary.ok, steps: results, counts });
+
+      const { formatChange } = await import("../../steps/changes.ts");
+      const made = results.flatMap((r) => r.changes.filter((c) => c.op !== "=" && r.error === undefined).map(formatChange));
+      const text = made.length === 0
+        ? `No changes: the infra of ${session.inventory.spec.name} matches the spec (${counts.unchanged} things checked).`
+        : `Changes made:\n${made.map((line) => `  ${line}`).join("\n")}`;
+      out.result(`${text}\n`);
+      return summary.ok ? EXIT_OK : EXIT_ERROR;
+    } finally {
+      await session.close();
+    }
+  },
+};
