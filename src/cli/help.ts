@@ -11,6 +11,9 @@ export const globalOptions: readonly OptionSpec[] = [
   { name: "help", short: "h", description: "show help for the command" },
 ];
 
+/** Only before a command: `starbase --version`. */
+export const versionFlag: OptionSpec = { name: "version", description: "same as `starbase version`" };
+
 function usageLine(command: Command): string {
   const options = command.options.map((o) => (o.value ? `[--${o.name} ${o.value}]` : `[--${o.name}]`));
   return ["starbase", command.name, command.operands, ...options].filter((part) => part !== "").join(" ");
@@ -38,8 +41,11 @@ export function globalHelp(commands: readonly Command[]): string {
     `  ${"help [COMMAND]".padEnd(width)}  show this help, or a command's`,
     "",
     "Global options:",
-    ...optionLines([...globalOptions, { name: "version", description: "same as `starbase version`" }]),
+    ...optionLines([...globalOptions, versionFlag]),
     "",
+    "With --output json, stdout carries only JSON objects, one per line; a spec that fails to load",
+    "gives {type: \"diagnostic\"} events, while the warnings of one that loads stay on stderr",
+    "(`validate --output json` gives them as events). Errors are {type: \"error\", message}.",
     "Colour is used only on a terminal and never when NO_COLOR is set.",
     "Exit codes: 0 success, 1 error, 2 validate: invalid / plan: changes pending, 64 usage error.",
     "",

@@ -1,6 +1,7 @@
 import type { LoadedCluster } from "../plan/load.ts";
 import { countBySeverity, reportDiagnostics } from "./diagnostics.ts";
 import type { Output } from "./output.ts";
+import { counted } from "./words.ts";
 
 /**
  * For commands that need a valid cluster: load it and print every diagnostic, warnings too,
@@ -16,7 +17,7 @@ export async function loadReportedCluster(out: Output, file: string): Promise<Lo
   reportDiagnostics(out, cluster.diagnostics, { events: failed });
   if (failed) {
     const { errors } = countBySeverity(cluster.diagnostics);
-    out.error(`${file}: ${errors} error${errors === 1 ? "" : "s"}, nothing done`);
+    out.error(`${file}: ${counted(errors, "error")}, nothing done`);
   }
   return cluster;
 }

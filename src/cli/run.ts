@@ -1,8 +1,8 @@
 import { didYouMean } from "../spec/suggest.ts";
-import { parseArgs, UsageError, type OptionSpec } from "./args.ts";
+import { parseArgs, UsageError } from "./args.ts";
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type Command } from "./command.ts";
 import { commands } from "./commands/index.ts";
-import { commandHelp, commandHelpJson, globalHelp, globalHelpJson, globalOptions } from "./help.ts";
+import { commandHelp, commandHelpJson, globalHelp, globalHelpJson, globalOptions, versionFlag } from "./help.ts";
 import { Output, type OutputMode, type Terminal } from "./output.ts";
 
 /** Runs one starbase command line and returns its exit code; all output goes through `terminal`. */
@@ -52,8 +52,6 @@ async function dispatch(argv: readonly string[], out: Output, env: Terminal["env
   }
   return command.run({ args, out, env });
 }
-
-const versionFlag: OptionSpec = { name: "version", description: "same as `starbase version`" };
 
 function parseCommandArgs(command: Command, argv: string[]) {
   try {

@@ -29,7 +29,7 @@ export async function fetchText(url: string): Promise<string> {
 export function checksumFromListing(listing: string, name: string): string | undefined {
   const entries: { hash: string; file: string }[] = [];
   for (const line of listing.split(/\r?\n/)) {
-    const gnu = /^([0-9a-fA-F]{64})\s+\*?(\S.*)?$/.exec(line.trim());
+    const gnu = /^([0-9a-fA-F]{64})(?:\s+\*?(\S.*))?$/.exec(line.trim());
     const bsd = /^SHA256 \((.+)\) = ([0-9a-fA-F]{64})$/.exec(line.trim());
     if (gnu !== null) entries.push({ hash: gnu[1]!.toLowerCase(), file: basename(gnu[2]?.trim() ?? "") });
     else if (bsd !== null) entries.push({ hash: bsd[2]!.toLowerCase(), file: basename(bsd[1]!) });

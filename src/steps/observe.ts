@@ -177,6 +177,9 @@ export class Facts {
   async #readCluster(): Promise<ClusterFacts> {
     // No type filter: one request brings the nodes and storages (with their content types) for the preflight too.
     const list = await this.client.get<Resource[]>("/cluster/resources");
-    return { nodes: defined(list.map(nodeOf)), storages: defined(list.map(storageOf)), vms: defined(list.map(vmOf)) };
+    let nodes = defined(list.map(nodeOf));
+    // Some servers list nodes here only with Sys.Audit on them; GET /nodes lists every node to everyone.
+    if (nodes.length === 0) nodes = defined((await this.client.get<Resource[]>("/nodes")).map((r) => nodeOf({ ...r, type: "node" })));
+    return { nodes, storages: defined(list.map(storageOf)), vms: defined(list.map(vmOf)) };
   }
 }

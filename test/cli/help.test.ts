@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import packageJson from "../../package.json" with { type: "json" };
+import { commands } from "../../src/cli/commands/index.ts";
 import { jsonLines, repo, starbase } from "./run-starbase.ts";
 
-const commandNames = ["validate", "plan", "graph", "render", "init", "version"];
+const commandNames = commands.map((c) => c.name);
 
 function gitCommit(): string {
   return Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: repo }).stdout.toString().trim();
@@ -26,6 +27,7 @@ describe("version", () => {
 
 describe("help", () => {
   test("help lists every command, on stdout, exit 0", () => {
+    expect(commandNames).toEqual(expect.arrayContaining(["validate", "plan", "graph", "render", "init", "version"]));
     const run = starbase(["help"]);
     expect(run.rc).toBe(0);
     for (const name of commandNames) expect(run.stdout).toMatch(new RegExp(`^  ${name}\\b`, "m"));

@@ -6,11 +6,15 @@ import type { EmulatorState, VolumeRecord } from "./state.ts";
 
 export const isFileBased = (storage: StorageSpec): boolean => storage.path !== undefined;
 
+export const storageAvailable = (storage: StorageSpec, node: string): boolean => !storage.nodes || storage.nodes.includes(node);
+
+export const storageTotal = (storage: StorageSpec): number => storage.totalBytes ?? 100 * 2 ** 30;
+
 /** PVE::Storage::storage_check_enabled (+ storage_config): exists, available on the node, enabled. */
 export function enabledStorage(state: EmulatorState, id: string, node: string): StorageSpec {
   const storage = state.storage(id);
   if (!storage) throw handlerError(`storage '${id}' does not exist`);
-  if (storage.nodes && !storage.nodes.includes(node)) throw handlerError(`storage '${id}' is not available on node '${node}'`);
+  if (!storageAvailable(storage, node)) throw handlerError(`storage '${id}' is not available on node '${node}'`);
   if (storage.disabled) throw handlerError(`storage '${id}' is disabled`);
   return storage;
 }

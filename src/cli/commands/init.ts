@@ -1,5 +1,7 @@
-import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
+import { writeFileSync } from "node:fs";
 import starterTemplate from "../../../templates/init.cluster.yaml.mustache" with { type: "text" };
+import { buildInfo } from "../build-info.ts";
+import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
 
 export const init: Command = {
   name: "init",
@@ -16,7 +18,6 @@ export const init: Command = {
   ].join("\n"),
   async run({ args, out }) {
     const { renderTemplate } = await import("../../render/template.ts");
-    const { buildInfo } = await import("../build-info.ts");
     const content = renderTemplate(starterTemplate, { version: buildInfo().version });
     const file = args.positionals[0] ?? "-";
     if (file === "-") {
@@ -24,7 +25,6 @@ export const init: Command = {
       out.event({ type: "init", content });
       return EXIT_OK;
     }
-    const { writeFileSync } = await import("node:fs");
     try {
       // "wx": fails when the file exists, without a check-then-write race.
       writeFileSync(file, content, { flag: "wx", mode: 0o644 });

@@ -4,6 +4,7 @@ import { buildSteps, phases } from "../../plan/steps.ts";
 import { EXIT_ERROR, type Command } from "../command.ts";
 import { loadReportedCluster } from "../load-cluster.ts";
 import { formatTable } from "../table.ts";
+import { counted } from "../words.ts";
 
 /** design.md §3: plan exits 2 when there is something to do, so CI can tell. */
 const EXIT_CHANGES = 2;
@@ -24,7 +25,7 @@ export const plan: Command = {
     "With --offline nothing is asked of Proxmox or the nodes: it prints the hosts (Proxmox node,",
     "VMID, IP, reboot window) and the steps apply would run, with what each step waits for. Every",
     "step is pending, so a valid cluster always has changes.",
-    "JSON: one object {type: \"plan\", offline: true, hosts: [{name, role, pveNode, vmid, ip,",
+    "JSON: one object {type: \"plan\", offline: true, phase, hosts: [{name, role, pveNode, vmid, ip,",
     "rebootWindow: {start, end}}], steps: [{id, kind, host?, pveNode?, needs, limits?}]}.",
     "",
     "Exit codes: 0 no change, 2 changes pending, 1 error (invalid spec, unreadable file), 64 usage error.",
@@ -48,13 +49,13 @@ export const plan: Command = {
       ip: h.ip,
       rebootWindow: { start: h.rebootWindow.start, end: h.rebootWindow.end },
     }));
-    out.event({ type: "plan", offline: true, hosts, steps: steps.map(stepJson) });
+    out.event({ type: "plan", offline: true, phase, hosts, steps: steps.map(stepJson) });
 
     const style = out.outStyle;
     const rows = hosts.map((h) => [h.name, h.role, h.pveNode, String(h.vmid), h.ip, `${h.rebootWindow.start}–${h.rebootWindow.end}`]);
     const table = formatTable(["NAME", "ROLE", "PVE NODE", "VMID", "IP", "REBOOT WINDOW"], rows, style.bold);
     const vmSteps = steps.filter((s) => s.kind === "vm").length;
-    const summary = `Plan (offline, assumes nothing exists): ${steps.length} steps, ${vmSteps} VMs to create.`;
+    const summary = `Plan (offline, assumes nothing exists): ${counted(steps.length, "step")}, ${counted(vmSteps, "VM")} to create.`;
     out.result(`${style.bold("Hosts")}\n${table}\n${style.bold("Steps")}\n${formatGraph(steps, "text")}\n${style.yellow(summary)}\n`);
     return EXIT_CHANGES;
   },

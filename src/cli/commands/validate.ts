@@ -1,5 +1,6 @@
 import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
 import { countBySeverity, reportDiagnostics } from "../diagnostics.ts";
+import { counted } from "../words.ts";
 
 const EXIT_INVALID = 2;
 
@@ -27,12 +28,16 @@ export const validate: Command = {
     // No document at all: the file could not be read, which is an error, not an invalid spec.
     if (cluster.loaded.doc === undefined) return EXIT_ERROR;
     out.event({ type: "summary", valid: inv !== undefined, errors, warnings });
-    const counts = [`${errors} error${errors === 1 ? "" : "s"}`, `${warnings} warning${warnings === 1 ? "" : "s"}`].join(", ");
+    const counts = `${counted(errors, "error")}, ${counted(warnings, "warning")}`;
     if (inv === undefined) {
       out.message(out.errStyle.red(`${file}: invalid (${counts})`));
       return EXIT_INVALID;
     }
-    const hosts = `${inv.loadBalancers.length} load balancers, ${inv.servers.length} servers, ${inv.agents.length} agents`;
+    const hosts = [
+      counted(inv.loadBalancers.length, "load balancer"),
+      counted(inv.servers.length, "server"),
+      counted(inv.agents.length, "agent"),
+    ].join(", ");
     out.result(`${out.outStyle.green(`${file}: valid`)} (${hosts}; ${counts})\n`);
     return EXIT_OK;
   },

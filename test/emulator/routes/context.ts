@@ -7,7 +7,7 @@ import type { MultipartUpload } from "../http-body.ts";
 import { type LockManager, type LockRequest, vmLockRequest } from "../locks.ts";
 import type { UpstreamFile } from "../options.ts";
 import type { ApiSchema } from "../schema.ts";
-import type { EmulatorState, VmRecord } from "../state.ts";
+import type { EmulatorState, TaskRecord, VmRecord } from "../state.ts";
 import type { TaskContext, TaskManager } from "../tasks.ts";
 
 export interface Release {
@@ -134,4 +134,15 @@ export function startTask(
     failure: faults.taskFail ? core.faults.failText : undefined,
   };
   return core.tasks.start({ node, type, id, user: taskUser(context), plan }, work).upid;
+}
+
+/** `background_delay` / `delay`: waits up to `seconds` and returns the task if it stopped by then. */
+export async function waitBriefly(core: EmulatorCore, node: string, upid: string, seconds: number): Promise<TaskRecord | undefined> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    const task = core.tasks.find(node, upid);
+    if (task?.status === "stopped") return task;
+    await Bun.sleep(20);
+  }
+  return undefined;
 }

@@ -1,0 +1,117 @@
+import { describe, expect, test } from "bun:test";
+import { buildInventory } from "../../src/inventory/build.ts";
+import { createParams, desiredVm, isManagedTag } from "../../src/steps/desired.ts";
+import { diffConfig, type VmConfig } from "../../src/steps/vm-diff.ts";
+import { specFixture, vm } from "../inventory/fixture.ts";
+
+const SEED = "local:iso/starbase-homelab-server01-0123456789ab.iso";
+
+function server01(overrides = {}) {
+  const inv = buildInventory(specFixture(overrides));
+  const host = inv.hosts.find((h) => h.name === "server01")!;
+  return { inv, host, desired: desiredVm(inv, host, SEED) };
+}
+
+/** What Proxmox returns for a VM created from createParams: MAC added, disk resolved, tags normalised. */
+function configOf(params: Record<string, unknown>, diskSize: string): VmConfig {
+  const config: VmConfig = {};
+  for (const [key, value] of Object.entries(params)) {
+    if (key === "vmid") continue;
+    config[key] = String(value);
+  }
+  config.net0 = String(params.net0).replace(/^virtio,/, "virtio=BC:24:11:12:34:56,");
+  config.scsi0 = `local-lvm:vm-210-disk-0,discard=on,iothread=1,size=${diskSize}`;
+  config.memory = String(params.memory);
+  config.digest = "0123";
+  return config;
+}
+
+describe("desiredVm", () => {
+  test("spells the VM as Proxmox options with the managed tags and a config hash", () => {
+    const { desired } = server01();
+    expect(desired.options).toMatchObject({
+      scsihw: "virtio-scsi-single",
+      serial0: "socket",
+      vga: "serial0",
+      agent: "enabled=1",
+      ostype: "l26",
+      boot: "order=scsi0",
+      ide2: `${SEED},media=cdrom`,
+      net0: "virtio,bridge=vmbr0,mtu=1500,tag=20",
+      cores: "2",
+      memory: "4096",
+      balloon: "4096",
+      cpu: "x86-64-v2-AES",
+    });
+    expect(desired.tags).toEqual(["starbase", `starbase-cfg-${desired.configHash}`, "starbase-homelab", "starbase-server"]);
+    expect(desired.configHash).toMatch(/^[0-9a-f]{8}$/);
+    expect(desired.tags.every(isManagedTag)).toBe(true);
+  });
+
+  test("the hash changes with every managed setting and with the seed, and only then", () => {
+    const base = server01().desired.configHash;
+    expect(server01().desired.configHash).toBe(base);
+    const withGroup = (extra: Parameters<typeof vm>[1]) => {
+      const spec = specFixture();
+      spec.nodes.servers.vm = vm(210, extra);
+      const inv = buildInventory(spec);
+      return desiredVm(inv, inv.hosts.find((h) => h.name === "server01")!, SEED).configHash;
+    };
+    const variants = [withGroup({ cores: 4 }), withGroup({ memory: 8192 }), withGroup({ disk: 31 }), withGroup({ balloon: 1024 }), withGroup({ cpu: "host" })];
+    for (const hash of variants) expect(hash).not.toBe(base);
+    expect(new Set(variants).size).toBe(variants.length);
+    const { inv, host } = server01();
+    expect(desiredVm(inv, host, "local:iso/starbase-homelab-server01-ba9876543210.iso").configHash).not.toBe(base);
+    // The image is only used at creation: a new image does not touch existing VMs.
+    expect(desiredVm(buildInventory(specFixture({ image: { url: "https://example.org/other.qcow2" } })), host, SEED).configHash).toBe(base);
+  });
+
+  test("createParams imports the disk from the image with size 0 and tags the VM", () => {
+    const { desired } = server01();
+    const params = createParams(desired, "local-lvm", "local:import/microos-abc.qcow2");
+    expect(params.vmid).toBe(210);
+    expect(params.name).toBe("server01");
+    expect(params.scsi0).toBe("local-lvm:0,import-from=local:import/microos-abc.qcow2,discard=on,iothread=1");
+    expect(params.tags).toBe(desired.tags.join(";"));
+  });
+});
+
+describe("diffConfig", () => {
+  test("a VM created from the desired options has no difference (MAC, digest, memory as string ignored)", () => {
+    const { desired } = server01();
+    const config = configOf(createParams(desired, "local-lvm", "local:import/x.qcow2") as Record<string, unknown>, "30G");
+    const diff = diffConfig(desired, config, "VM server01 (210)", true);
+    expect(diff.changes).toEqual([]);
+    expect(diff.set).toEqual({});
+    expect(diff.growDiskGiB).toBeUndefined();
+  });
+
+  test("field changes come with old → new and keep the NIC's MAC and the user's tags", () => {
+    const { desired } = server01();
+    const config = configOf(createParams(desired, "local-lvm", "local:import/x.qcow2") as Record<string, unknown>, "20G");
+    config.cores = 1;
+    config.net0 = "virtio=BC:24:11:12:34:56,bridge=vmbr9";
+    config.net1 = "virtio=BC:24:11:65:43:21,bridge=vmbr1";
+    config.tags = "backup;starbase;starbase-homelab;starbase-server;starbase-cfg-00000000";
+    const diff = diffConfig(desired, config, "VM server01 (210)", true);
+    const byField = Object.fromEntries(diff.changes.map((c) => [c.field, c]));
+    expect(byField.cores).toMatchObject({ op: "~", from: "1", to: "2" });
+    expect(byField.cores!.reason).toContain("restarts");
+    expect(byField.net0).toMatchObject({ from: "virtio=BC:24:11:12:34:56,bridge=vmbr9", to: "virtio,bridge=vmbr0,mtu=1500,tag=20", reason: "differs from the spec" });
+    expect(byField.net1).toMatchObject({ to: "(removed)" });
+    expect(byField["scsi0 size"]).toMatchObject({ op: "~", from: "20G", to: "30G" });
+    expect(diff.set.net0).toBe("virtio=BC:24:11:12:34:56,bridge=vmbr0,mtu=1500,tag=20");
+    expect(diff.set.tags!.split(";").sort()).toEqual(["backup", ...desired.tags].sort());
+    expect(diff.remove).toEqual(["net1"]);
+    expect(diff.growDiskGiB).toBe(30);
+  });
+
+  test("a disk larger than the spec is refused, never shrunk", () => {
+    const { desired } = server01();
+    const config = configOf(createParams(desired, "local-lvm", "local:import/x.qcow2") as Record<string, unknown>, "64G");
+    const diff = diffConfig(desired, config, "VM server01 (210)", false);
+    const shrink = diff.changes.find((c) => c.op === "!");
+    expect(shrink?.reason).toContain("cannot shrink");
+    expect(diff.growDiskGiB).toBeUndefined();
+  });
+});
