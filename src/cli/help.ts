@@ -47,7 +47,7 @@ export function globalHelp(commands: readonly Command[]): string {
     "gives {type: \"diagnostic\"} events, while the warnings of one that loads stay on stderr",
     "(`validate --output json` gives them as events). Errors are {type: \"error\", message}.",
     "Colour is used only on a terminal and never when NO_COLOR is set.",
-    "Exit codes: 0 success, 1 error, 2 validate: invalid / plan: changes pending, 64 usage error.",
+    "Exit codes: 0 success, 1 error, 2 validate: invalid / plan (live): changes pending, 64 usage error.",
     "",
   ].join("\n");
 }

@@ -1,13 +1,10 @@
 import { formatGraph } from "../../graph/format.ts";
 import { stepJson } from "../../graph/format/json.ts";
 import { buildSteps, phases } from "../../plan/steps.ts";
-import { EXIT_ERROR, type Command } from "../command.ts";
+import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
 import { loadReportedCluster } from "../load-cluster.ts";
 import { formatTable } from "../table.ts";
 import { counted } from "../words.ts";
-
-/** design.md §3: plan exits 2 when there is something to do, so CI can tell. */
-const EXIT_CHANGES = 2;
 
 export const plan: Command = {
   name: "plan",
@@ -24,11 +21,13 @@ export const plan: Command = {
     "",
     "With --offline nothing is asked of Proxmox or the nodes: it prints the hosts (Proxmox node,",
     "VMID, IP, reboot window) and the steps apply would run, with what each step waits for. Every",
-    "step is pending, so a valid cluster always has changes.",
+    "step is pending. It is a preview, not a comparison with reality, so it exits 0 when the",
+    "spec is valid; only a live plan can say \"changes pending\" (exit 2).",
     "JSON: one object {type: \"plan\", offline: true, phase, hosts: [{name, role, pveNode, vmid, ip,",
     "rebootWindow: {start, end}}], steps: [{id, kind, host?, pveNode?, needs, limits?}]}.",
     "",
-    "Exit codes: 0 no change, 2 changes pending, 1 error (invalid spec, unreadable file), 64 usage error.",
+    "Exit codes: 0 no change (--offline: valid), 2 changes pending (live only), 1 error (invalid spec,",
+    "unreadable file, Proxmox unreachable), 64 usage error.",
   ].join("\n"),
   async run(ctx) {
     const { args, out } = ctx;
@@ -57,6 +56,6 @@ export const plan: Command = {
     const vmSteps = steps.filter((s) => s.kind === "vm").length;
     const summary = `Plan (offline, assumes nothing exists): ${counted(steps.length, "step")}, ${counted(vmSteps, "VM")} to create.`;
     out.result(`${style.bold("Hosts")}\n${table}\n${style.bold("Steps")}\n${formatGraph(steps, "text")}\n${style.yellow(summary)}\n`);
-    return EXIT_CHANGES;
+    return EXIT_OK;
   },
 };
