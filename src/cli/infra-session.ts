@@ -15,17 +15,22 @@ import type { Output } from "./output.ts";
 export interface InfraSession {
   file: string;
   inventory: Inventory;
+  /** The run of the preflight: its facts are already read. */
   run: InfraRun;
   client: ProxmoxClient;
-  lock?: ClusterLock;
+  /** A run with nothing read yet (after the lock was taken, the facts must be read again). */
+  freshRun(): InfraRun;
+  /**
+   * Takes the cluster lock; undefined when held, else the exit code after the reason was
+   * reported (another run holds it, or Proxmox refused).
+   */
+  lock(opts: LockOptions): Promise<number | undefined>;
   /** Releases the lock (if taken) and closes the connection. */
   close(): Promise<void>;
 }
 
 export interface SessionOptions {
   purpose: PreflightPurpose;
-  /** Take the cluster lock before anything else is read, so the facts cannot be changed by another run. */
-  lock?: LockOptions;
 }
 
 function describeRef(ref: SecretRef): string {
@@ -74,22 +79,28 @@ export async function openInfraSession(out: Output, file: string, opts: SessionO
     return EXIT_ERROR;
   }
   const { client, secrets } = access;
-  let lock: ClusterLock | undefined;
+  let held: ClusterLock | undefined;
   const close = async () => {
     try {
-      await lock?.release();
+      await held?.release();
     } finally {
       await client.close();
     }
   };
-  try {
-    if (opts.lock !== undefined) {
-      lock = await acquireLock(client, spec.name, opts.lock);
-      if (lock.tookOverFrom !== undefined) {
-        out.message(`took over the lock of cluster ${spec.name} from ${lock.tookOverFrom.user}@${lock.tookOverFrom.host} (pid ${lock.tookOverFrom.pid}, since ${lock.tookOverFrom.since})`);
-      }
+  const freshRun = () => createInfraRun({ inv: inventory, client, secrets });
+  const lock = async (lockOptions: LockOptions): Promise<number | undefined> => {
+    try {
+      held = await acquireLock(client, spec.name, lockOptions);
+    } catch (err) {
+      out.error(err instanceof LockHeldError ? err.message : await explainProxmoxError(err, spec, file));
+      return EXIT_ERROR;
     }
-    const run = createInfraRun({ inv: inventory, client, secrets });
+    const from = held.tookOverFrom;
+    if (from !== undefined) out.message(`took over the lock of cluster ${spec.name} from ${from.user}@${from.host} (pid ${from.pid}, since ${from.since})`);
+    return undefined;
+  };
+  const run = freshRun();
+  try {
     const problems = await preflight(inventory, run.facts, opts.purpose);
     if (problems.length > 0) {
       for (const problem of problems) out.error(problem);
@@ -97,10 +108,10 @@ export async function openInfraSession(out: Output, file: string, opts: SessionO
       await close();
       return EXIT_ERROR;
     }
-    return { file, inventory, run, client, ...(lock !== undefined && { lock }), close };
   } catch (err) {
-    out.error(err instanceof LockHeldError ? err.message : await explainProxmoxError(err, spec, file));
+    out.error(await explainProxmoxError(err, spec, file));
     await close().catch(() => undefined);
     return EXIT_ERROR;
   }
+  return { file, inventory, run, client, freshRun, lock, close };
 }

@@ -80,3 +80,10 @@ export function countChanges(steps: readonly StepChanges[]): Record<"create" | "
   const count = (op: Change["op"]) => all.filter((c) => c.op === op).length;
   return { create: count("+"), change: count("~"), remove: count("-"), unchanged: count("="), blocked: count("!") };
 }
+
+/** Failed steps as error lines (the reporter shows them only when it ran). */
+export function reportFailures(out: Output, steps: readonly StepChanges[]): void {
+  for (const step of steps) {
+    if (step.error !== undefined) out.error(`${step.id}: ${step.error}`);
+  }
+}

@@ -7,8 +7,8 @@
 
 import { randomUUID } from "node:crypto";
 import { hostname, userInfo } from "node:os";
-import { setTimeout as sleep } from "node:timers/promises";
 import { isRetryable, NotFoundError, type ProxmoxClient } from "../proxmox/index.ts";
+import { retrying } from "./retry.ts";
 import { failureText } from "./task.ts";
 
 export interface LockHolder {
@@ -64,7 +64,6 @@ export function describeHolder(holder: LockHolder, now: number): string {
 const DEFAULT_STALE_MS = 15 * 60_000;
 const DEFAULT_HEARTBEAT_MS = 60_000;
 const ATTEMPTS = 8;
-const RETRY_MS = 500;
 
 function parseHolder(comment: unknown): LockHolder | undefined {
   if (typeof comment !== "string") return undefined;
@@ -86,18 +85,6 @@ function processGone(pid: number): boolean {
     return false;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "ESRCH";
-  }
-}
-
-/** Retries what Proxmox may answer later (lock timeouts, lost connections); each call here is safe to repeat. */
-async function retrying<T>(work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (err) {
-      if (!isRetryable(err) || attempt >= ATTEMPTS) throw err;
-      await sleep(RETRY_MS * attempt);
-    }
   }
 }
 

@@ -4,6 +4,7 @@
 // are. A step that retries after an unknown outcome asks for fresh facts instead.
 
 import { apiPath, type ProxmoxClient } from "../proxmox/index.ts";
+import { retrying } from "./retry.ts";
 import { tagsOf } from "./vm-diff.ts";
 
 export interface ClusterNode {
@@ -137,7 +138,7 @@ export class Facts {
   readonly #volumes = new Map<string, Once<StoredVolume[]>>();
 
   constructor(private readonly client: ProxmoxClient) {
-    this.#version = new Once(() => client.get<PveVersion>("/version"));
+    this.#version = new Once(() => retrying(() => client.get<PveVersion>("/version")));
     this.#cluster = new Once(() => this.#readCluster());
   }
 
@@ -152,7 +153,7 @@ export class Facts {
 
   /** Reads the VMs again (after an unknown outcome) and keeps nodes and storages from before. */
   async freshVms(): Promise<ClusterFacts> {
-    const vms = this.client.get<Resource[]>("/cluster/resources", { type: "vm" });
+    const vms = retrying(() => this.client.get<Resource[]>("/cluster/resources", { type: "vm" }));
     const before = await this.cluster();
     return this.#cluster.set(vms.then((list) => ({ ...before, vms: defined(list.map(vmOf)) })));
   }
@@ -162,7 +163,7 @@ export class Facts {
     const key = `${node}\0${storage}`;
     let memo = this.#volumes.get(key);
     const read = async () => {
-      const list = await this.client.get<Resource[]>(apiPath`/nodes/${node}/storage/${storage}/content`);
+      const list = await retrying(() => this.client.get<Resource[]>(apiPath`/nodes/${node}/storage/${storage}/content`));
       return defined(list.map(volumeOf));
     };
     if (memo === undefined) {
@@ -176,10 +177,10 @@ export class Facts {
 
   async #readCluster(): Promise<ClusterFacts> {
     // No type filter: one request brings the nodes and storages (with their content types) for the preflight too.
-    const list = await this.client.get<Resource[]>("/cluster/resources");
+    const list = await retrying(() => this.client.get<Resource[]>("/cluster/resources"));
     let nodes = defined(list.map(nodeOf));
     // Some servers list nodes here only with Sys.Audit on them; GET /nodes lists every node to everyone.
-    if (nodes.length === 0) nodes = defined((await this.client.get<Resource[]>("/nodes")).map((r) => nodeOf({ ...r, type: "node" })));
+    if (nodes.length === 0) nodes = defined((await retrying(() => this.client.get<Resource[]>("/nodes"))).map((r) => nodeOf({ ...r, type: "node" })));
     return { nodes, storages: defined(list.map(storageOf)), vms: defined(list.map(vmOf)) };
   }
 }

@@ -25,3 +25,11 @@ export class ObserveAgainError extends Error {
   override name = "ObserveAgainError";
   readonly retryable = true;
 }
+
+/** Proxmox refused for want of a privilege it did not name; this names it, and how to grant it. */
+export class PrivilegeError extends Error {
+  override name = "PrivilegeError";
+  constructor(message: string, readonly aclPath: string, readonly privilege: string, tokenId: string, options?: ErrorOptions) {
+    super(`${message}; the token needs ${privilege} on ${aclPath}\ngrant it, e.g.: pveum acl modify ${aclPath} --tokens '${tokenId}' --roles <a role with ${privilege}>`, options);
+  }
+}

@@ -3,7 +3,7 @@
 // MAC addresses and user tags are left as they are.
 
 import type { Change } from "./changes.ts";
-import { BOOT_DISK, type DesiredVm, DISK_OPTIONS, isManagedTag, SEED_DRIVE } from "./desired.ts";
+import { BOOT_DISK, type DesiredVm, DISK_OPTIONS, isConfigTag, isManagedTag, SEED_DRIVE } from "./desired.ts";
 import { GIB, parseDiskSize, parseNetDevice, parsePropertyString } from "./property-string.ts";
 
 export type VmConfig = Record<string, string | number | undefined>;
@@ -87,14 +87,18 @@ export function diffConfig(desired: DesiredVm, config: VmConfig, subject: string
     diff.changes.push({ op: "~", subject, field: key, from: text(config[key]), to: "(removed)", reason: "the spec has no such NIC" });
   }
 
+  diffBootDisk(desired, text(config[BOOT_DISK]), subject, diff);
+
   const haveTags = tagsOf(config.tags);
   const managed = haveTags.filter(isManagedTag).sort();
   if (managed.join(";") !== desired.tags.join(";")) {
     diff.set.tags = [...desired.tags, ...haveTags.filter((t) => !isManagedTag(t))].join(";");
-    diff.changes.push({ op: "~", subject, field: "tags", from: managed.join(";") || "(none)", to: desired.tags.join(";"), reason: reasonFor("tags") });
+    // The config hash tag follows every other change; alone it is worth a line of its own.
+    const withoutHash = (tags: string[]) => tags.filter((t) => !isConfigTag(t)).join(";");
+    if (withoutHash(managed) !== withoutHash(desired.tags) || diff.changes.length === 0) {
+      diff.changes.push({ op: "~", subject, field: "tags", from: managed.join(";") || "(none)", to: desired.tags.join(";"), reason: reasonFor("tags") });
+    }
   }
-
-  diffBootDisk(desired, text(config[BOOT_DISK]), subject, diff);
   return diff;
 }
 

@@ -3,7 +3,7 @@
 // the config is read only when that check finds a difference.
 
 import { setTimeout as sleep } from "node:timers/promises";
-import { apiPath, NotFoundError } from "../proxmox/index.ts";
+import { apiPath, NotFoundError, PermissionError } from "../proxmox/index.ts";
 import type { Host } from "../inventory/types.ts";
 import { type ActContext, BlockedChangeError, type Change, unchanged, type Observed } from "./changes.ts";
 import type { InfraRun } from "./context.ts";
@@ -12,7 +12,7 @@ import { importVolid } from "./image-source.ts";
 import type { ClusterVm } from "./observe.ts";
 import { GIB, MIB, parseDiskSize, parsePropertyString } from "./property-string.ts";
 import { isSeedOf, volumeFileName } from "./seed-image.ts";
-import { awaitTask, failureText, ObserveAgainError } from "./task.ts";
+import { awaitTask, failureText, ObserveAgainError, PrivilegeError } from "./task.ts";
 import { diffConfig, type VmConfig } from "./vm-diff.ts";
 
 const UNLOCK_POLL_MS = 1_000;
@@ -131,6 +131,10 @@ async function createVm(run: InfraRun, host: Host, desired: DesiredVm, image: st
   } catch (err) {
     // Our own earlier attempt, whose answer was lost, or someone else's VM: observing again tells which.
     if (/already exists/i.test(failureText(err))) throw new ObserveAgainError(`VMID ${host.vmid} exists already: ${failureText(err)}`);
+    // Proxmox checks VM.Allocate in code and says only "Permission check failed".
+    if (err instanceof PermissionError && err.aclPath === undefined) {
+      throw new PrivilegeError(err.message, `/vms/${host.vmid}`, "VM.Allocate", run.client.tokenId, { cause: err });
+    }
     throw err;
   }
   // The imported disk has the image's own size; grow it to the spec's.

@@ -12,8 +12,6 @@ export interface RequestFaults {
   taskSlow: boolean;
 }
 
-export const NO_FAULTS: RequestFaults = { actionPerformed: false, lockTimeout: false, taskFail: false, taskSlow: false };
-
 /** mulberry32: small, fast, good enough for test decisions. */
 function prng(seed: number): () => number {
   let state = seed >>> 0;

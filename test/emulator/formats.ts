@@ -11,7 +11,7 @@ const DNS_LABEL = "([a-zA-Z0-9]([a-zA-Z0-9\\-]*[a-zA-Z0-9])?)";
 const DNS_NAME_RE = new RegExp(`^(${DNS_LABEL}\\.)*${DNS_LABEL}$`);
 export const VOLUME_ID_RE = /^([a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$/i;
 
-export const STORAGE_CONTENT_TYPES = ["images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import", "none"];
+const STORAGE_CONTENT_TYPES = ["images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import", "none"];
 
 const isIPv4 = (v: string): boolean => IPV4_RE.test(v);
 

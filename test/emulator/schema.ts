@@ -24,6 +24,22 @@ interface PathNode {
   children?: PathNode[];
 }
 
+/**
+ * Subclasses registered with `fragmentDelimiter => ''`: below them the rest of the path is one
+ * component, because volume ids may contain slashes (pve-storage API2::Storage::Status).
+ */
+const WHOLE_REMAINDER = new Set(["/nodes/{node}/storage/{storage}/content"]);
+
+/** Splits a request path into components like PVE::RESTHandler::map_path_to_methods. */
+export function pathComponents(path: string, consumedPrefix: (components: string[]) => string | undefined): string[] {
+  const segments = path.split("/").filter((segment) => segment !== "");
+  for (let length = 1; length < segments.length; length++) {
+    const prefix = consumedPrefix(segments.slice(0, length));
+    if (prefix && WHOLE_REMAINDER.has(prefix)) return [...segments.slice(0, length), segments.slice(length).join("/")];
+  }
+  return segments;
+}
+
 export interface RouteMatch {
   template: string;
   info: MethodInfo | undefined;
@@ -77,7 +93,7 @@ export class ApiSchema {
 
   /** Resolves a request path (already split at /api2/json) to its template; undefined = unknown path. */
   match(method: string, path: string): RouteMatch | undefined {
-    const segments = path.split("/").filter((segment) => segment !== "");
+    const segments = pathComponents(path, (components) => this.walk(components)?.path);
     const pathParams: Record<string, string> = {};
     let candidates = this.roots;
     let node: PathNode | undefined;
@@ -90,6 +106,17 @@ export class ApiSchema {
     }
     if (!node) return undefined;
     return { template: node.path, info: node.info?.[method], pathParams };
+  }
+
+  private walk(segments: string[]): PathNode | undefined {
+    let candidates = this.roots;
+    let node: PathNode | undefined;
+    for (const segment of segments) {
+      node = candidates.find((child) => child.text === segment) ?? candidates.find((child) => /^\{.+\}$/.test(child.text));
+      if (!node) return undefined;
+      candidates = node.children ?? [];
+    }
+    return node;
   }
 
   properties(info: MethodInfo): Record<string, PropertySchema> {

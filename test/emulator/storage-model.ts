@@ -1,7 +1,8 @@
 // Storage semantics: which storage is usable where, volume names and paths, file name rules of
 // download-url/upload (pve-storage), disk allocation.
+import { createHash } from "node:crypto";
 import { handlerError, paramError } from "./errors.ts";
-import type { StorageSpec } from "./options.ts";
+import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, type StorageSpec } from "./options.ts";
 import type { EmulatorState, VolumeRecord } from "./state.ts";
 
 export const isFileBased = (storage: StorageSpec): boolean => storage.path !== undefined;
@@ -96,6 +97,7 @@ export function checkUploadFilename(content: string, filename: string, importFor
     return undefined;
   }
   if (content === "import") {
+    if (importFormats.length === 0) throw paramError({ content: "upload content-type 'import' is not allowed" });
     const match = new RegExp(`[a-zA-Z0-9\\-.+=_]+\\.(${importFormats.join("|")})$`).exec(filename);
     if (!match) throw paramError({ filename: "invalid filename or wrong extension" });
     return match[1];
@@ -156,4 +158,33 @@ export function parseSize(text: string): number | undefined {
   if (!match) return undefined;
   const factor = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 }[match[2] ?? ""] ?? 1;
   return Math.floor(Number(match[1]) * factor);
+}
+
+export function checksumsOf(data: Uint8Array): Record<ChecksumAlgorithm, string> {
+  return Object.fromEntries(CHECKSUM_ALGORITHMS.map((name) => [name, createHash(name).update(data).digest("hex")])) as Record<
+    ChecksumAlgorithm,
+    string
+  >;
+}
+
+/** A file put on a storage behind the API's back (e.g. snippets copied over SSH). */
+export function placeFile(state: EmulatorState, node: string, volid: string, data: string | Uint8Array): VolumeRecord {
+  const [storeid = "", volname = ""] = volid.split(/:(.*)/s);
+  const storage = state.storage(storeid);
+  const parsed = parseVolname(volname);
+  if (!storage || !parsed) throw new Error(`cannot place '${volid}': unknown storage or volume name`);
+  const bytes = typeof data === "string" ? Buffer.from(data) : data;
+  const volume: VolumeRecord = {
+    volid,
+    storage: storeid,
+    node: storage.shared ? null : node,
+    content: parsed.content,
+    format: parsed.format,
+    size: bytes.length,
+    ctime: Math.floor(Date.now() / 1000),
+    checksums: checksumsOf(bytes),
+  };
+  if (parsed.vmid !== undefined) volume.vmid = parsed.vmid;
+  state.putVolume(volume);
+  return volume;
 }

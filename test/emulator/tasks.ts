@@ -17,7 +17,7 @@ export interface DecodedUpid {
 
 const hex8 = (value: number): string => value.toString(16).toUpperCase().padStart(8, "0");
 
-export function encodeUpid(task: DecodedUpid): string {
+function encodeUpid(task: DecodedUpid): string {
   return `UPID:${task.node}:${hex8(task.pid)}:${hex8(task.pstart)}:${hex8(task.starttime)}:${task.type}:${task.id}:${task.user}:`;
 }
 

@@ -11,7 +11,7 @@ export interface PropertySchema extends SubSchema {
 
 export type ParamErrors = Record<string, string>;
 
-export function addError(errors: ParamErrors, path: string, message: string): void {
+function addError(errors: ParamErrors, path: string, message: string): void {
   const key = path === "" ? "_root" : path;
   // Perl joins repeated errors with a literal backslash-n (single-quoted '\n').
   errors[key] = errors[key] === undefined ? message : `${errors[key]}\\n${message}`;
@@ -40,7 +40,7 @@ function perlRefName(value: unknown): string | undefined {
   return undefined;
 }
 
-export function scalarText(value: unknown): string {
+function scalarText(value: unknown): string {
   return typeof value === "string" ? value : String(value);
 }
 

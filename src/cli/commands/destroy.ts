@@ -45,10 +45,7 @@ export const destroy: Command = {
     }
     const controller = new AbortController();
     const file = args.positionals[0]!;
-    const session = await openInfraSession(out, file, {
-      purpose: "destroy",
-      lock: { command: "destroy", force: args.options.get("force-unlock") === true, onLost: () => controller.abort() },
-    });
+    const session = await openInfraSession(out, file, { purpose: "destroy" });
     if (typeof session === "number") return session;
     try {
       const { destroyRunnables, INFRA_RETRY } = await import("../../plan/live.ts");
@@ -73,8 +70,11 @@ export const destroy: Command = {
         return EXIT_ERROR;
       }
 
+      const refused = await session.lock({ command: "destroy", force: args.options.get("force-unlock") === true, onLost: () => controller.abort() });
+      if (refused !== undefined) return refused;
+      // Under the lock, read again what is there.
       const log = new Map();
-      const steps = await destroyRunnables(session.run, { mode: "apply", log });
+      const steps = await destroyRunnables(session.freshRun(), { mode: "apply", log });
       const summary = await runLive(out, steps, { retry: INFRA_RETRY, progress: "always", controller });
       const results = stepChanges(steps, log, summary);
       out.event({ type: "destroy", ok: summary.ok, steps: results });

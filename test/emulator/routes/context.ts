@@ -1,8 +1,7 @@
 // What a route handler gets, and the checks most handlers share.
 import type { Identity } from "../auth.ts";
-import { ApiError, handlerError } from "../errors.ts";
-import type { RequestFaults } from "../faults.ts";
-import type { FaultInjector } from "../faults.ts";
+import { ApiError, handlerError, paramError } from "../errors.ts";
+import type { FaultInjector, RequestFaults } from "../faults.ts";
 import type { MultipartUpload } from "../http-body.ts";
 import { type LockManager, type LockRequest, vmLockRequest } from "../locks.ts";
 import type { UpstreamFile } from "../options.ts";
@@ -29,6 +28,8 @@ export interface EmulatorCore {
   schema?: ApiSchema;
   upstream: Map<string, UpstreamFile>;
   allocationMs: number;
+  /** The lock scale, also applied to waits measured in seconds (delay, background_delay). */
+  timeScale: number;
   agentDelayMs: number;
   fingerprint: string;
 }
@@ -109,15 +110,16 @@ export function checkLock(vm: VmRecord): void {
   if (lock) throw handlerError(`VM is locked (${lock})`);
 }
 
+/** skiplock is root@pam only, and an API token never is root@pam. */
+export function refuseSkiplock(context: RouteContext): void {
+  if (flag(context, "skiplock")) throw paramError({ skiplock: "Only root may use this option." });
+}
+
 /** Takes the VM's config flock; an injected lock fault hits the first acquisition of a request. */
 export function vmLock(context: RouteContext, id: number, timeoutMs: number): LockRequest {
   const forced = context.faults.lockTimeout;
   context.faults = { ...context.faults, lockTimeout: false };
   return vmLockRequest(id, timeoutMs, forced);
-}
-
-export function taskUser(context: RouteContext): string {
-  return context.identity.tokenId;
 }
 
 /** Starts a worker with this request's fault plan and returns its UPID. */
@@ -133,12 +135,12 @@ export function startTask(
     durationFactor: faults.taskSlow ? core.faults.slowFactor : 1,
     failure: faults.taskFail ? core.faults.failText : undefined,
   };
-  return core.tasks.start({ node, type, id, user: taskUser(context), plan }, work).upid;
+  return core.tasks.start({ node, type, id, user: context.identity.tokenId, plan }, work).upid;
 }
 
 /** `background_delay` / `delay`: waits up to `seconds` and returns the task if it stopped by then. */
 export async function waitBriefly(core: EmulatorCore, node: string, upid: string, seconds: number): Promise<TaskRecord | undefined> {
-  const deadline = Date.now() + seconds * 1000;
+  const deadline = Date.now() + seconds * 1000 * core.timeScale;
   while (Date.now() < deadline) {
     const task = core.tasks.find(node, upid);
     if (task?.status === "stopped") return task;

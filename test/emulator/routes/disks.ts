@@ -95,24 +95,35 @@ export interface DiskAllocation {
   task?: TaskContext;
 }
 
+export interface CreatedDisks {
+  /** Drive strings to store in the config. */
+  drives: Record<string, string>;
+  /** Volumes allocated on the way; the caller frees them if it fails later. */
+  volumes: VolumeRecord[];
+}
+
 /**
- * create_disks: allocates new disks (plain, imported, cloud-init), resolves existing volumes,
- * and returns the drive strings to store. Volumes created before an error are freed again.
+ * create_disks: allocates new disks (plain, imported, cloud-init) and resolves existing volumes.
+ * Volumes created before an error are freed again.
  */
-export async function createDisks(core: EmulatorCore, allocation: DiskAllocation): Promise<Record<string, string>> {
-  const created: VolumeRecord[] = [];
-  const result: Record<string, string> = {};
+export async function createDisks(core: EmulatorCore, allocation: DiskAllocation): Promise<CreatedDisks> {
+  const volumes: VolumeRecord[] = [];
+  const drives: Record<string, string> = {};
   const keys = driveKeys(allocation.settings);
   try {
     for (const key of keys) {
       const drive = parseDrive(allocation.settings[key] ?? "");
-      result[key] = printDrive(await resolveDrive(core, allocation, key, drive, result, created, 1 / Math.max(keys.length, 1)));
+      drives[key] = printDrive(await resolveDrive(core, allocation, key, drive, drives, volumes, 1 / Math.max(keys.length, 1)));
     }
   } catch (error) {
-    for (const volume of created) core.state.removeVolume(volume);
+    freeVolumes(core, volumes);
     throw error;
   }
-  return result;
+  return { drives, volumes };
+}
+
+export function freeVolumes(core: EmulatorCore, volumes: VolumeRecord[]): void {
+  for (const volume of volumes) core.state.removeVolume(volume);
 }
 
 async function resolveDrive(
@@ -141,7 +152,7 @@ async function resolveDrive(
     const format = isFileBased(storage) ? (drive.options.format ?? "qcow2") : (drive.options.format ?? "raw");
     const volume = await allocate(core, allocation, storage.id, `vm-${vmid}-cloudinit`, format, CLOUDINIT_SIZE, created);
     task?.log(`${key}: successfully created disk '${volume.volid},media=cdrom'`);
-    const options = { ...drive.options, media: "cdrom" };
+    const options: Record<string, string> = { ...drive.options, media: "cdrom" };
     delete options.format;
     return { file: volume.volid, options };
   }
@@ -183,7 +194,7 @@ async function resolveDrive(
 }
 
 function finishedDisk(drive: Drive, volume: VolumeRecord): Drive {
-  const options = { ...drive.options, size: formatSize(volume.size) };
+  const options: Record<string, string> = { ...drive.options, size: formatSize(volume.size) };
   delete options["import-from"];
   delete options.format;
   return { file: volume.volid, options };

@@ -4,16 +4,19 @@ import type { Route } from "./context.ts";
 import { agentPing, networkInterfaces } from "./agent.ts";
 import { putConfig, postConfig, readConfig, resize } from "./qemu-config.ts";
 import { createVm } from "./qemu-create.ts";
+import { poolRoutes } from "./pools.ts";
 import { destroyVm } from "./qemu-destroy.ts";
 import { currentStatus, powerRoute, startRoute } from "./qemu-power.ts";
 import { deleteVolume, listContent, listStorages, storageStatus, volumeAttributes } from "./storage.ts";
 import { downloadUrl, upload } from "./storage-files.ts";
 import { listTasks, taskIndex, taskLog, taskStatus } from "./tasks.ts";
+import { pathComponents } from "../schema.ts";
 
 const VM = "/nodes/{node}/qemu/{vmid}";
 const STORAGE = "/nodes/{node}/storage/{storage}";
+const CONTENT = `${STORAGE}/content`;
 
-export const ROUTES: Route[] = [
+const ROUTES: Route[] = [
   { method: "GET", path: "/version", handler: version },
   { method: "GET", path: "/nodes", handler: nodes },
   { method: "GET", path: "/cluster/status", handler: clusterStatus },
@@ -44,6 +47,7 @@ export const ROUTES: Route[] = [
   { method: "GET", path: "/nodes/{node}/tasks/{upid}", handler: taskIndex },
   { method: "GET", path: "/nodes/{node}/tasks/{upid}/status", handler: taskStatus },
   { method: "GET", path: "/nodes/{node}/tasks/{upid}/log", handler: taskLog },
+  ...poolRoutes,
 ];
 
 export interface LocalMatch {
@@ -52,19 +56,25 @@ export interface LocalMatch {
   pathParams: Record<string, string>;
 }
 
-/** Routing without a schema: the templates above, placeholders matching one path segment. */
+/** Binds the placeholders of a template to path components; undefined when it does not fit. */
+function bind(template: string, components: string[]): Record<string, string> | undefined {
+  const parts = template.split("/").filter((part) => part !== "");
+  if (parts.length !== components.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [index, part] of parts.entries()) {
+    const placeholder = /^\{(.+)\}$/.exec(part);
+    if (placeholder) params[placeholder[1] ?? ""] = components[index] ?? "";
+    else if (part !== components[index]) return undefined;
+  }
+  return params;
+}
+
+/** Routing without a schema: the templates above, placeholders matching one path component. */
 export function matchLocally(method: string, path: string): LocalMatch | undefined {
-  const segments = path.split("/").filter((segment) => segment !== "");
+  const components = pathComponents(path, (prefix) => (bind(CONTENT, prefix) ? CONTENT : undefined));
   for (const template of new Set(ROUTES.map((route) => route.path))) {
-    const parts = template.split("/").filter((part) => part !== "");
-    if (parts.length !== segments.length) continue;
-    const pathParams: Record<string, string> = {};
-    const matches = parts.every((part, index) => {
-      const placeholder = /^\{(.+)\}$/.exec(part);
-      if (placeholder) pathParams[placeholder[1] ?? ""] = segments[index] ?? "";
-      return placeholder !== null || part === segments[index];
-    });
-    if (matches) return { route: findRoute(method, template), template, pathParams };
+    const pathParams = bind(template, components);
+    if (pathParams) return { route: findRoute(method, template), template, pathParams };
   }
   return undefined;
 }

@@ -7,7 +7,7 @@ import type { EmulatorState, VmRecord } from "../state.ts";
 import { formatSize, parseVolname } from "../storage-model.ts";
 import type { TaskContext } from "../tasks.ts";
 import { DRIVE_KEY_RE, configDigest, isCdrom, isCloudinitVolume, parseDrive, printDrive } from "../vm-config.ts";
-import { checkDrives, createDisks, driveKeys } from "./disks.ts";
+import { checkDrives, createDisks, driveKeys, freeVolumes } from "./disks.ts";
 import {
   type EmulatorCore,
   type RouteContext,
@@ -17,6 +17,7 @@ import {
   flag,
   integer,
   nodeName,
+  refuseSkiplock,
   requiredText,
   startTask,
   text,
@@ -57,7 +58,6 @@ interface ConfigUpdate {
   settings: Record<string, string>;
   deletes: string[];
   digest?: string;
-  skiplock: boolean;
   force: boolean;
   lock: LockRequest;
 }
@@ -66,7 +66,7 @@ interface ConfigUpdate {
 function prepareUpdate(context: RouteContext): ConfigUpdate {
   const { core, identity } = context;
   const id = vmid(context);
-  if (flag(context, "skiplock")) throw paramError({ skiplock: "Only root may use this option." });
+  refuseSkiplock(context);
   const settings = storedSettings(context.params, UPDATE_CALL_PARAMS);
   const deletes = splitList(text(context, "delete") ?? "");
   for (const option of deletes) {
@@ -86,7 +86,6 @@ function prepareUpdate(context: RouteContext): ConfigUpdate {
     settings,
     deletes,
     digest: text(context, "digest"),
-    skiplock: false,
     force: flag(context, "force"),
     lock: vmLock(context, id, 10_000),
   };
@@ -130,7 +129,7 @@ async function applyUpdate(core: EmulatorCore, update: ConfigUpdate, task?: Task
   const { node, vmid: id } = update;
   await core.locks.withLock(update.lock, async () => {
     const vm = reload(core.state, node, id);
-    if (!update.skiplock) checkLock(vm);
+    checkLock(vm);
     if (update.digest !== undefined && update.digest !== configDigest(vm.config)) {
       throw handlerError("detected modified configuration - file changed by other user? Try again.");
     }
@@ -138,14 +137,19 @@ async function applyUpdate(core: EmulatorCore, update: ConfigUpdate, task?: Task
     for (const option of update.deletes) deleteOption(core.state, node, config, option, update.force);
     const driveSettings = Object.fromEntries(driveKeys(update.settings).map((key) => [key, update.settings[key] ?? ""]));
     await task?.step(0.5);
-    const drives = await createDisks(core, { node, vmid: id, settings: driveSettings, config, task });
-    for (const [key, value] of Object.entries(drives)) {
+    const created = await createDisks(core, { node, vmid: id, settings: driveSettings, config, task });
+    for (const [key, value] of Object.entries(created.drives)) {
       const previous = config[key];
       if (previous !== undefined && parseDrive(previous).file !== parseDrive(value).file) deleteOption(core.state, node, config, key, false);
       config[key] = value;
     }
     for (const [key, value] of Object.entries(update.settings)) if (!DRIVE_KEY_RE.test(key)) config[key] = value;
-    await task?.step(0.5);
+    try {
+      await task?.step(0.5);
+    } catch (error) {
+      freeVolumes(core, created.volumes);
+      throw error;
+    }
     vm.config = config;
     core.state.changed();
   });
@@ -173,7 +177,7 @@ export async function resize(context: RouteContext): Promise<string | null> {
   const disk = requiredText(context, "disk");
   const size = requiredText(context, "size");
   const digest = text(context, "digest");
-  if (flag(context, "skiplock")) throw paramError({ skiplock: "Only root may use this option." });
+  refuseSkiplock(context);
   const lock = vmLock(context, id, 10_000);
   const work = (task?: TaskContext): Promise<void> =>
     core.locks.withLock(lock, async () => {

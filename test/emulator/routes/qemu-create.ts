@@ -11,7 +11,7 @@ import {
   normalizeTags,
   withMacAddress,
 } from "../vm-config.ts";
-import { checkDrives, createDisks } from "./disks.ts";
+import { type CreatedDisks, checkDrives, createDisks, freeVolumes } from "./disks.ts";
 import { type RouteContext, flag, nodeName, startTask, text, vmid, vmLock } from "./context.ts";
 import { startVm } from "./qemu-power.ts";
 import { checkOptionPermissions, checkSshKeys } from "./vm-permissions.ts";
@@ -77,8 +77,10 @@ export async function createVm(context: RouteContext): Promise<string> {
   return startTask(context, node, "qmcreate", String(id), async (task) => {
     try {
       await core.locks.withLock(vmLockRequest(id, 1_000), async () => {
+        let created: CreatedDisks | undefined;
         try {
-          const drives = await createDisks(core, { node, vmid: id, settings, config: {}, defaultStorage, task });
+          created = await createDisks(core, { node, vmid: id, settings, config: {}, defaultStorage, task });
+          const { drives } = created;
           await task.step(0.2);
           const config: Record<string, string> = { ...settings, ...drives };
           config.boot ??= defaultBootOrder(config);
@@ -89,6 +91,7 @@ export async function createVm(context: RouteContext): Promise<string> {
           if (vm) vm.config = config;
           core.state.changed();
         } catch (error) {
+          if (created) freeVolumes(core, created.volumes);
           throw new Error(`unable to create VM ${id} - ${errorText(error)}`);
         }
       });

@@ -1,9 +1,9 @@
 // DELETE /nodes/{node}/qemu/{vmid}: destroy_vm of qemu-server.
-import { handlerError, paramError } from "../errors.ts";
+import { handlerError } from "../errors.ts";
 import { VOLUME_ID_RE } from "../formats.ts";
 import type { VmRecord } from "../state.ts";
 import { DRIVE_KEY_RE, parseDrive } from "../vm-config.ts";
-import { type RouteContext, checkLock, configPath, flag, nodeName, startTask, vmid, vmLock, vmOnNode } from "./context.ts";
+import { type RouteContext, checkLock, configPath, flag, nodeName, refuseSkiplock, startTask, vmid, vmLock, vmOnNode } from "./context.ts";
 
 function earlyChecks(vm: VmRecord): void {
   if (vm.config.protection === "1") throw handlerError(`can't remove VM ${vm.vmid} - protection mode enabled`);
@@ -22,7 +22,7 @@ export function destroyVm(context: RouteContext): string {
   const { core } = context;
   const node = nodeName(context);
   const id = vmid(context);
-  if (flag(context, "skiplock")) throw paramError({ skiplock: "Only root may use this option." });
+  refuseSkiplock(context);
   const unreferenced = flag(context, "destroy-unreferenced-disks");
   earlyChecks(vmOnNode(core, node, id));
   const lock = vmLock(context, id, 10_000);

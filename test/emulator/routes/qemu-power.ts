@@ -10,6 +10,7 @@ import type { VmRecord } from "../state.ts";
 import {
   type EmulatorCore,
   type RouteContext,
+  checkLock,
   configPath,
   nodeName,
   startTask,
@@ -46,7 +47,7 @@ export async function startVm(core: EmulatorCore, node: string, id: number, task
   await core.locks.withLock(vmLockRequest(id, 10_000, forceLockTimeout), async () => {
     const vm = reloadOnNode(core, node, id);
     if (vm.config.template === "1") throw new Error("you can't start a vm if it's a template");
-    checkLockInTask(vm);
+    checkLock(vm);
     if (vm.running) throw new Error(`VM ${id} already running`);
     assertVolumesPresent(core, vm);
     if (Object.values(vm.config).some((value) => isCloudinitVolume(parseDrive(value).file))) task.log("generating cloud-init ISO");
@@ -56,10 +57,6 @@ export async function startVm(core: EmulatorCore, node: string, id: number, task
     vm.startedAt = Date.now();
     core.state.changed();
   });
-}
-
-function checkLockInTask(vm: VmRecord): void {
-  if (vm.config.lock) throw new Error(`VM is locked (${vm.config.lock})`);
 }
 
 function stopped(core: EmulatorCore, vm: VmRecord): void {
@@ -90,7 +87,7 @@ export function powerRoute(action: PowerAction) {
     return startTask(context, node, type, String(id), async (task) => {
       await core.locks.withLock(lock, async () => {
         const vm = reloadOnNode(core, node, id);
-        checkLockInTask(vm);
+        checkLock(vm);
         if (action === "reboot" && !vm.running) throw new Error(`VM ${id} not running`);
         await task.step(1);
         if (action === "reboot") vm.startedAt = Date.now();

@@ -3,9 +3,17 @@
 // with publish(url, {size, sha256}).
 import { createHash } from "node:crypto";
 import { handlerError } from "../errors.ts";
-import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, type StorageSpec, type UpstreamFile } from "../options.ts";
+import type { ChecksumAlgorithm, StorageSpec, UpstreamFile } from "../options.ts";
 import type { VolumeRecord } from "../state.ts";
-import { checkUploadFilename, contentPath, enabledStorage, isFileBased, normalizeFilename, parseVolname } from "../storage-model.ts";
+import {
+  checkUploadFilename,
+  checksumsOf,
+  contentPath,
+  enabledStorage,
+  isFileBased,
+  normalizeFilename,
+  parseVolname,
+} from "../storage-model.ts";
 import { decodeUpid } from "../tasks.ts";
 import { type EmulatorCore, type RouteContext, atLeast, nodeName, requiredText, startTask, text } from "./context.ts";
 
@@ -122,9 +130,7 @@ export function upload(context: RouteContext): string {
   if (!storage.content.includes(file.content)) throw handlerError(`storage '${storage.id}' does not support '${file.content}' content`);
   const checksum = text(context, "checksum");
   const algorithm = text(context, "checksum-algorithm") as ChecksumAlgorithm | undefined;
-  const checksums = Object.fromEntries(
-    CHECKSUM_ALGORITHMS.map((name) => [name, createHash(name).update(received.data).digest("hex")]),
-  ) as Record<ChecksumAlgorithm, string>;
+  const checksums = checksumsOf(received.data);
   const temporary = `/var/tmp/pveupload-${createHash("md5").update(`${Date.now()}${Math.random()}`).digest("hex")}`;
 
   return startTask(context, node, "imgcopy", "", async (task) => {

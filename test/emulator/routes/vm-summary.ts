@@ -4,7 +4,7 @@ import { parseSize } from "../storage-model.ts";
 import { DRIVE_KEY_RE, agentEnabled, cpuCount, isCdrom, memoryBytes, parseDrive } from "../vm-config.ts";
 
 /** Size of the first non-CD-ROM disk (maxdisk). */
-export function bootDiskBytes(config: Record<string, string>): number {
+function bootDiskBytes(config: Record<string, string>): number {
   const disk = Object.keys(config)
     .filter((key) => DRIVE_KEY_RE.test(key))
     .map((key) => parseDrive(config[key] ?? ""))

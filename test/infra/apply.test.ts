@@ -1,0 +1,170 @@
+// The infra phase end to end: the real CLI against the emulator, on examples/cluster.yaml.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadCluster } from "../../src/plan/load.ts";
+import { hostKey } from "../../src/render/index.ts";
+import { buildSeedImage } from "../../src/steps/seed-image.ts";
+import { DEFAULT_TOKEN } from "../emulator/options.ts";
+import { runTool } from "../render/tools.ts";
+import { applyInfra, HOSTKEY_SECRET, IMAGE, type Lab, mutating, starbase, startLab } from "./harness.ts";
+
+const IMAGE_FILE = `openSUSE-MicroOS.x86_64-OpenStack-Cloud-${IMAGE.sha256.slice(0, 12)}.qcow2`;
+const GIB = 2 ** 30;
+
+async function inventoryOf(lab: Lab) {
+  const { inventory } = await loadCluster(lab.specFile);
+  if (inventory === undefined) throw new Error("the patched example does not validate");
+  return inventory;
+}
+
+function isos(lab: Lab) {
+  return lab.emu.state.volumes.filter((v) => v.content === "iso").map((v) => v.volid).sort();
+}
+
+function rejected(lab: Lab, from = 0) {
+  return lab.emu.requestLog.slice(from).filter((e) => e.status !== undefined && e.status >= 400);
+}
+
+describe("apply --phase infra on examples/cluster.yaml", () => {
+  let lab: Lab;
+  beforeAll(async () => {
+    lab = await startLab();
+  });
+  afterAll(() => lab.stop());
+
+  test("a fresh apply creates the 11 VMs, an image per node and a seed ISO per VM", async () => {
+    const run = await applyInfra(lab);
+    expect(run.stderr).not.toContain("error");
+    expect(run.rc).toBe(0);
+    expect(run.stdout).toContain("Changes made:");
+    const inv = await inventoryOf(lab);
+    const { vms } = lab.emu.state;
+    expect([...vms.values()].map((vm) => vm.config.name).sort()).toEqual(inv.hosts.map((h) => h.name).sort());
+    for (const host of inv.hosts) {
+      const vm = vms.get(host.vmid)!;
+      expect(vm.node).toBe(host.pveNode);
+      expect(vm.running).toBe(true);
+      const c = vm.config;
+      expect(c.name).toBe(host.name);
+      expect(c.scsihw).toBe("virtio-scsi-single");
+      expect(c.scsi0).toMatch(new RegExp(`^local-lvm:vm-${host.vmid}-disk-0,.*size=${host.vm.disk}G`));
+      expect(c.scsi0).toContain("discard=on");
+      expect(c.scsi0).toContain("iothread=1");
+      expect(Number(c.cores)).toBe(host.vm.cores);
+      expect(Number(c.memory)).toBe(host.vm.memory);
+      expect(c.net0).toMatch(/^virtio=[0-9A-F:]{17},bridge=vmbr0(,.*)?,tag=20$/);
+      expect(c.ide2).toMatch(new RegExp(`^local:iso/starbase-homelab-${host.name}-[0-9a-f]{12}\\.iso,media=cdrom(,size=\\d+K)?$`));
+      expect(c).toMatchObject({ serial0: "socket", vga: "serial0", agent: "enabled=1", ostype: "l26", boot: "order=scsi0", cpu: "x86-64-v2-AES" });
+      const tags = c.tags!.split(";");
+      expect(tags).toContain("starbase");
+      expect(tags).toContain("starbase-homelab");
+      expect(tags).toContain(`starbase-${host.role}`);
+      expect(tags.filter((t) => /^starbase-cfg-[0-9a-f]{8}$/.test(t))).toHaveLength(1);
+    }
+    const images = lab.emu.state.volumes.filter((v) => v.content === "import");
+    expect(images.map((v) => [v.node, v.volid]).sort()).toEqual(["node01", "node02", "node03"].map((n) => [n, `local:import/${IMAGE_FILE}`]));
+    expect(images.every((v) => v.checksums?.sha256 === IMAGE.sha256)).toBe(true);
+    expect(isos(lab)).toHaveLength(11);
+    const disks = lab.emu.state.volumes.filter((v) => v.content === "images");
+    expect(disks).toHaveLength(11);
+    for (const host of inv.hosts) expect(disks.find((d) => d.vmid === host.vmid)?.size).toBe(host.vm.disk * GIB);
+    expect(rejected(lab)).toEqual([]);
+    for (const secret of [DEFAULT_TOKEN.secret, HOSTKEY_SECRET]) expect(run.stdout + run.stderr).not.toContain(secret);
+  });
+
+  test("each seed ISO is the rendered NoCloud seed with the host's derived key (read with xorriso and isoinfo)", async () => {
+    const inv = await inventoryOf(lab);
+    for (const host of [inv.hosts[0]!, inv.hosts[5]!]) {
+      const seed = buildSeedImage(inv, host, { hostKeySecret: HOSTKEY_SECRET });
+      const stored = lab.emu.state.volumes.find((v) => v.volid === seed.volid && v.node === host.pveNode);
+      // The emulator keeps the checksum of what it received: the bytes on Proxmox are exactly these.
+      expect(stored?.checksums?.sha256).toBe(createHash("sha256").update(seed.bytes).digest("hex"));
+      expect(stored?.size).toBe(seed.bytes.length);
+      const iso = join(lab.dir, `${host.name}.iso`);
+      writeFileSync(iso, seed.bytes);
+      const label = runTool(["isoinfo", "-d", "-i", iso]);
+      expect(label.stdout).toMatch(/Volume id: cidata/);
+      const listing = runTool(["xorriso", "-indev", iso, "-find", "/", "-type", "f"]);
+      expect(listing.code).toBe(0);
+      expect(listing.stdout.split("\n").filter((l) => l.startsWith("'")).sort()).toEqual(["'/meta-data'", "'/network-config'", "'/user-data'"]);
+      const out = join(lab.dir, `${host.name}-files`);
+      const extract = runTool(["xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/", out]);
+      expect(extract.code).toBe(0);
+      const userData = readFileSync(join(out, "user-data"), "utf8");
+      expect(userData.startsWith("#cloud-config\n")).toBe(true);
+      expect(userData).toContain(hostKey(HOSTKEY_SECRET, "homelab", host.name).publicKey);
+      expect(userData).toContain(`hostname: ${host.name}`);
+      expect(readFileSync(join(out, "network-config"), "utf8")).toContain(host.ip);
+    }
+  });
+
+  test("a second apply changes nothing and sends no mutating request; plan exits 0", async () => {
+    const before = lab.emu.requestLog.length;
+    const again = await applyInfra(lab);
+    expect(again.rc).toBe(0);
+    expect(again.stdout).toContain("No changes");
+    const requests = lab.emu.requestLog.slice(before);
+    expect(mutating(requests)).toEqual([]);
+    // Grows with nodes, not VMs: /version, /cluster/resources and one content listing per node.
+    expect(requests.length).toBeLessThanOrEqual(10);
+
+    const plan = await starbase(lab, ["plan", lab.specFile, "--output", "json"]);
+    expect(plan.rc).toBe(0);
+    const result = JSON.parse(plan.stdout.trim().split("\n").at(-1)!);
+    expect(result).toMatchObject({ type: "plan", offline: false, counts: { create: 0, change: 0, remove: 0, blocked: 0 } });
+    expect(result.steps.every((s: { changes: { op: string }[] }) => s.changes.length > 0 && s.changes.every((c) => c.op === "="))).toBe(true);
+  });
+
+  test("a changed spec: plan lists field: old → new and exits 2, apply changes the VMs in place", async () => {
+    const inv = await inventoryOf(lab);
+    const oldSeeds = isos(lab);
+    const vmidsBefore = [...lab.emu.state.vms.keys()].sort();
+    lab.editSpec((doc) => {
+      doc.setIn(["nodes", "servers", "vm", "cores"], 6);
+      doc.setIn(["ssh", "authorizedKeys"], doc.createNode([...inv.spec.ssh.authorizedKeys, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPr7nh4XVBgm3aT3aDDAs7cRDbkvTM5HaNLbCj/5mjo8 second@laptop"]));
+    });
+    const plan = await starbase(lab, ["plan", lab.specFile]);
+    expect(plan.rc).toBe(2);
+    expect(plan.stdout).toContain("~ VM server01 (210) cores: 4 → 6");
+    expect(plan.stdout).toMatch(/\+ seed ISO local:iso\/starbase-homelab-lb01-[0-9a-f]{12}\.iso on node01/);
+    expect(plan.stdout).toMatch(/~ VM lb01 \(200\) ide2: local:iso\/starbase-homelab-lb01-[0-9a-f]{12}\.iso,media=cdrom(,size=\d+K)? → local:iso\/starbase-homelab-lb01-[0-9a-f]{12}\.iso,media=cdrom \(differs from the spec\)/);
+    expect(plan.stdout).toMatch(/= image local:import\/\S+ on node01/);
+    const planJson = await starbase(lab, ["plan", lab.specFile, "--output", "json"]);
+    const steps = JSON.parse(planJson.stdout.trim().split("\n").at(-1)!).steps as { id: string; changes: Record<string, string>[] }[];
+    expect(steps.find((s) => s.id === "vm:server02")!.changes).toContainEqual(expect.objectContaining({ op: "~", field: "cores", from: "4", to: "6" }));
+
+    const before = lab.emu.requestLog.length;
+    const apply = await applyInfra(lab);
+    expect(apply.rc).toBe(0);
+    const requests = lab.emu.requestLog.slice(before);
+    expect(requests.filter((e) => e.method === "POST" && /\/qemu$/.test(e.path))).toEqual([]);
+    expect([...lab.emu.state.vms.keys()].sort()).toEqual(vmidsBefore);
+    for (const host of inv.servers) expect(lab.emu.state.vms.get(host.vmid)!.config.cores).toBe("6");
+    // New seeds attached, the replaced ones deleted.
+    const seeds = isos(lab);
+    expect(seeds).toHaveLength(11);
+    expect(seeds.filter((s) => oldSeeds.includes(s))).toEqual([]);
+    for (const vm of lab.emu.state.vms.values()) expect(seeds).toContain(vm.config.ide2!.split(",")[0]!);
+    expect(rejected(lab, before)).toEqual([]);
+
+    const again = await applyInfra(lab);
+    expect(again.stdout).toContain("No changes");
+  });
+
+  test("a disk smaller than the VM's is refused with the reason, and nothing is done", async () => {
+    lab.editSpec((doc) => doc.setIn(["nodes", "agents", "vm", "disk"], 90));
+    const plan = await starbase(lab, ["plan", lab.specFile]);
+    expect(plan.rc).toBe(1);
+    expect(plan.stdout).toContain("! VM agent01 (220) scsi0 size: 100G → 90G (Proxmox cannot shrink a disk");
+    const before = lab.emu.requestLog.length;
+    const apply = await applyInfra(lab);
+    expect(apply.rc).toBe(1);
+    expect(apply.stderr).toContain("cannot shrink");
+    expect(apply.stderr).toMatch(/vm:agent01/);
+    expect(lab.emu.requestLog.slice(before).filter((e) => e.path.endsWith("/resize"))).toEqual([]);
+    expect(lab.emu.state.volumes.find((v) => v.vmid === 220)?.size).toBe(100 * GIB);
+    lab.editSpec((doc) => doc.setIn(["nodes", "agents", "vm", "disk"], 100));
+  });
+});

@@ -1,0 +1,112 @@
+// Wrong credentials, certificate, privileges, nodes or storages: each stops the run before it
+// changes anything, with a message that says what to fix and without the secret.
+import { afterEach, describe, expect, test } from "bun:test";
+import { DEFAULT_TOKEN } from "../emulator/options.ts";
+import { applyInfra, HOSTKEY_SECRET, type Lab, type LabOptions, mutating, type RunResult, startLab } from "./harness.ts";
+
+/** What a starbase token needs (a Proxmox role for it holds exactly these). */
+export const STARBASE_PRIVILEGES = [
+  "Sys.Audit", "Sys.AccessNetwork",
+  "Datastore.Audit", "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "Datastore.Allocate",
+  "VM.Allocate", "VM.Audit", "VM.PowerMgmt", "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Cloudinit", "VM.Config.Disk",
+  "VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options",
+  "Pool.Allocate", "Pool.Audit", "SDN.Use",
+];
+
+let lab: Lab | undefined;
+afterEach(async () => {
+  await lab?.stop();
+  lab = undefined;
+});
+
+async function failingApply(opts: LabOptions, edit?: Parameters<Lab["editSpec"]>[0]): Promise<RunResult & { lab: Lab }> {
+  lab = await startLab(opts);
+  if (edit) lab.editSpec(edit);
+  const run = await applyInfra(lab);
+  const output = run.stdout + run.stderr;
+  for (const secret of [DEFAULT_TOKEN.secret, HOSTKEY_SECRET, "not-the-secret-0000"]) expect(output).not.toContain(secret);
+  expect(run.rc).toBe(1);
+  return { ...run, lab };
+}
+
+describe("preflight", () => {
+  test("a refused token: 401, names the token and where its secret comes from", async () => {
+    const run = await failingApply({ tokenSecret: "not-the-secret-0000" });
+    expect(run.stderr).toContain(`refused the API token ${DEFAULT_TOKEN.id} (401 authentication failed)`);
+    expect(run.stderr).toContain("environment variable PVE_TOKEN_SECRET");
+    expect(mutating(run.lab.emu.requestLog)).toEqual([]);
+  });
+
+  test("a certificate that does not match the pinned fingerprint: nothing is sent at all", async () => {
+    const run = await failingApply({}, (doc) => doc.setIn(["proxmox", "tls", "fingerprint"], "AB:".repeat(31) + "AB"));
+    expect(run.stderr).toContain("TLS certificate fingerprint mismatch");
+    expect(run.stderr).toContain(`presented SHA-256 ${run.lab.emu.fingerprint}`);
+    expect(run.stderr).toContain("proxmox.tls.fingerprint");
+    expect(run.lab.emu.requestLog).toEqual([]);
+  });
+
+  test("an unknown node is named with the nodes Proxmox has", async () => {
+    const run = await failingApply({}, (doc) => doc.setIn(["proxmox", "nodes"], doc.createNode(["node01", "node02", "pve9"])));
+    expect(run.stderr).toContain('proxmox.nodes: "pve9" is not a node of this Proxmox cluster (its nodes: node01, node02, node03); fix the name');
+    expect(mutating(run.lab.emu.requestLog)).toEqual([]);
+  });
+
+  test("a missing storage is named, with the storages that node has", async () => {
+    const run = await failingApply({}, (doc) => doc.setIn(["proxmox", "storage", "disk"], "fast-zfs"));
+    expect(run.stderr).toContain('proxmox.storage.disk: storage "fast-zfs" is not available on node node01');
+    expect(run.stderr).toContain("storages on node01: local, local-lvm");
+    expect(mutating(run.lab.emu.requestLog)).toEqual([]);
+  });
+
+  test("a storage without the import content type: say to enable it (PVE 8.4+)", async () => {
+    const storages = [
+      { id: "local", type: "dir", path: "/var/lib/vz", content: ["iso", "vztmpl", "backup"] },
+      { id: "local-lvm", type: "lvmthin", content: ["images", "rootdir"] },
+    ];
+    const run = await failingApply({ emulator: { storages } });
+    for (const node of ["node01", "node02", "node03"]) {
+      expect(run.stderr).toContain(`proxmox.storage.image: storage "local" on node ${node} does not allow content "import"`);
+    }
+    expect(run.stderr).toContain("pvesm set local --content backup,iso,vztmpl,import");
+    expect(run.stderr).toContain("PVE 8.4");
+    expect(mutating(run.lab.emu.requestLog)).toEqual([]);
+  });
+
+  test("a seed storage without iso content is named too", async () => {
+    const storages = [
+      { id: "local", type: "dir", path: "/var/lib/vz", content: ["iso", "import"] },
+      { id: "snippets", type: "dir", path: "/srv/snippets", content: ["snippets"] },
+      { id: "local-lvm", type: "lvmthin", content: ["images"] },
+    ];
+    const run = await failingApply({ emulator: { storages } }, (doc) => doc.setIn(["proxmox", "storage", "cloudInit"], "snippets"));
+    expect(run.stderr).toContain('proxmox.storage.cloudInit: storage "snippets" on node node01 does not allow content "iso"');
+    expect(mutating(run.lab.emu.requestLog)).toEqual([]);
+  });
+
+  test("a missing privilege stops the run at the first refusal and names the privilege and path", async () => {
+    const privileges = STARBASE_PRIVILEGES.filter((p) => p !== "VM.Allocate");
+    const run = await failingApply({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges }] } });
+    expect(run.stderr).toMatch(/the token needs VM\.Allocate on \/vms\/2\d\d/);
+    expect(run.stderr).toContain(`pveum acl modify`);
+    // Stopped at once: at most the VM creations already in flight on the three nodes were tried.
+    const creates = run.lab.emu.requestLog.filter((e) => e.method === "POST" && /\/qemu$/.test(e.path));
+    expect(creates.length).toBeGreaterThan(0);
+    expect(creates.length).toBeLessThanOrEqual(3);
+    expect(run.lab.emu.state.vms.size).toBe(0);
+  });
+
+  test("without Pool.Allocate the lock cannot be taken: nothing is changed", async () => {
+    const privileges = STARBASE_PRIVILEGES.filter((p) => p !== "Pool.Allocate");
+    const run = await failingApply({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges }] } });
+    expect(run.stderr).toContain("the token needs Pool.Allocate on /pool/starbase-lock-homelab");
+    expect(mutating(run.lab.emu.requestLog).map((e) => `${e.method} ${e.path}`)).toEqual(["POST /pools"]);
+  });
+
+  test("exactly the documented privileges are enough for a whole apply", async () => {
+    lab = await startLab({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges: STARBASE_PRIVILEGES }] } });
+    const run = await applyInfra(lab);
+    expect(run.stderr).not.toContain("permission");
+    expect(run.rc).toBe(0);
+    expect(lab.emu.state.vms.size).toBe(11);
+  });
+});
