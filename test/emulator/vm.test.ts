@@ -111,6 +111,18 @@ describe("create", () => {
     expect((await api.call("GET", "/cluster/resources", { type: "vm" })).body.data.some((vm: { vmid: number }) => vm.vmid === 120)).toBe(false);
   });
 
+  test("pools: creation is atomic; create accepts only existing pools", async () => {
+    expect((await api.call("POST", "/pools", { poolid: "starbase", comment: "run lock" })).status).toBe(200);
+    const again = await api.call("POST", "/pools", { poolid: "starbase" });
+    expect(again.status).toBe(500);
+    expect(again.reason).toBe("create pool failed: pool 'starbase' already exists");
+    const missing = await api.call("POST", "/nodes/n1/qemu", { vmid: 160, pool: "elsewhere" });
+    expect(missing.reason).toBe("pool 'elsewhere' does not exist");
+    const pooled = await api.run("POST", "/nodes/n1/qemu", { vmid: 160, pool: "starbase" });
+    expect(pooled.status.exitstatus).toBe("OK");
+    expect((await api.call("GET", "/pools")).body.data).toEqual([{ poolid: "starbase", comment: "run lock" }]);
+  });
+
   test("a failing create task removes the config and the volumes it created", async () => {
     const missing = await api.run("POST", "/nodes/n2/qemu", createParams(130));
     expect(missing.status.exitstatus).toBe(

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { DEFAULT_TOKEN, type EmulatorOptions } from "../emulator/options.ts";
 import type { RequestLogEntry } from "../emulator/request-log.ts";
+import { ApiSchema, locateSchema } from "../emulator/schema.ts";
 import { type Emulator, startEmulator } from "../emulator/server.ts";
 
 export const repo = join(import.meta.dir, "..", "..");
@@ -16,8 +17,33 @@ export const NODES = ["node01", "node02", "node03"];
 export const IMAGE_URL = "https://download.opensuse.org/tumbleweed/appliances/openSUSE-MicroOS.x86_64-OpenStack-Cloud.qcow2";
 export const IMAGE = { size: 734_003_200, sha256: "5d".repeat(32), virtualSize: 10 * 2 ** 30 };
 export const HOSTKEY_SECRET = "infra-test-host-key-secret-7f3a";
-/** Every emulator log of the suite is kept here for the contract test (one file per lab). */
-export const LOG_DIR = join(tmpdir(), "starbase-infra-request-logs");
+/** Every emulator log of this test process is kept here for the contract test (one file per lab). */
+export const LOG_DIR = join(tmpdir(), `starbase-infra-request-logs-${process.pid}`);
+
+/** The PVE releases starbase supports; every request it sends must be valid for each. */
+export const SCHEMAS = ["9.1", "8.4"].map((release) => {
+  const file = locateSchema(release);
+  if (file === undefined) throw new Error(`the PVE ${release} API schema was not found (set STARBASE_PVE_SCHEMA)`);
+  return { release, schema: ApiSchema.load(file) };
+});
+
+/** Requests that are not valid calls of PVE 9.1 and 8.4: unknown method or path, or parameters the schema rejects. */
+export function schemaViolations(entries: readonly RequestLogEntry[]): string[] {
+  const problems: string[] = [];
+  for (const entry of entries) {
+    for (const { release, schema } of SCHEMAS) {
+      const match = schema.match(entry.method, entry.path);
+      if (match?.info === undefined) {
+        problems.push(`${release}: ${entry.method} ${entry.path}: no such API method`);
+        continue;
+      }
+      const params = { ...entry.params, ...match.pathParams };
+      const errors = schema.validate(match.info, params);
+      if (Object.keys(errors).length > 0) problems.push(`${release}: ${entry.method} ${entry.path}: ${JSON.stringify(errors)}`);
+    }
+  }
+  return problems;
+}
 
 export interface Lab {
   emu: Emulator;
@@ -81,6 +107,9 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       await emu.stop();
       checksums.stop(true);
       rmSync(dir, { recursive: true, force: true });
+      // Every lab re-checks its own log, so no test can send a request PVE would not accept.
+      const problems = schemaViolations(emu.requestLog);
+      if (problems.length > 0) throw new Error(`requests outside the PVE API schema:\n${problems.join("\n")}`);
     },
   };
   return lab;

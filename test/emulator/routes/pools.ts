@@ -23,6 +23,11 @@ function poolsOf(context: RouteContext): Map<string, PoolRecord> {
   return pools;
 }
 
+/** check_pool_exist, for VM creation with `pool`. */
+export function poolExists(context: RouteContext, poolid: string): boolean {
+  return poolsOf(context).has(poolid);
+}
+
 function existing(context: RouteContext, action: string, poolid: string): PoolRecord {
   const pool = poolsOf(context).get(poolid);
   if (!pool) throw handlerError(`${action} failed: pool '${poolid}' does not exist`);

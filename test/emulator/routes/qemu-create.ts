@@ -13,6 +13,7 @@ import {
 } from "../vm-config.ts";
 import { type CreatedDisks, checkDrives, createDisks, freeVolumes } from "./disks.ts";
 import { type RouteContext, flag, nodeName, startTask, text, vmid, vmLock } from "./context.ts";
+import { poolExists } from "./pools.ts";
 import { startVm } from "./qemu-power.ts";
 import { checkOptionPermissions, checkSshKeys } from "./vm-permissions.ts";
 
@@ -43,15 +44,19 @@ export async function createVm(context: RouteContext): Promise<string> {
   const id = vmid(context);
   if (text(context, "archive") !== undefined) throw handlerError("restoring backups is not emulated");
   const pool = text(context, "pool");
-  if (pool !== undefined) throw handlerError(`pool '${pool}' does not exist`);
+  if (pool !== undefined && !poolExists(context, pool)) throw handlerError(`pool '${pool}' does not exist`);
   const defaultStorage = text(context, "storage");
   checkSshKeys(text(context, "sshkeys"));
   if (defaultStorage !== undefined) requirePrivileges(identity, `/storage/${defaultStorage}`, ["Datastore.AllocateSpace"]);
-  try {
-    requirePrivileges(identity, `/vms/${id}`, ["VM.Allocate"]);
-  } catch {
-    throw permissionError();
-  }
+  const allowed = (path: string): boolean => {
+    try {
+      requirePrivileges(identity, path, ["VM.Allocate"]);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!allowed(`/vms/${id}`) && !(pool !== undefined && allowed(`/pool/${pool}`))) throw permissionError();
   const settings = storedSettings(context.params, CALL_PARAMS);
   checkDrives(core, identity, settings, defaultStorage);
   checkOptionPermissions(
