@@ -1,6 +1,7 @@
 import { buildInventory } from "../../src/inventory/build.ts";
 import type { Inventory } from "../../src/inventory/types.ts";
-import type { Spec, VmSpec } from "../../src/spec/types.ts";
+import type { Spec } from "../../src/spec/types.ts";
+import { countGroup, listedGroup, specFixture } from "../inventory/fixture.ts";
 import { hostKey, type RenderSecrets } from "../../src/render/index.ts";
 
 export const SECRETS: RenderSecrets = { hostKeySecret: "test-host-key-secret-0123456789" };
@@ -8,24 +9,9 @@ export const SECRETS: RenderSecrets = { hostKeySecret: "test-host-key-secret-012
 /** A real Ed25519 public key line for the operator (its private half is never used here). */
 export const OPS_KEY = hostKey("operator-secret", "laptop", "ops@laptop").publicKey;
 
-function vm(vmidStart: number): VmSpec {
-  return { cores: 2, memory: 4096, disk: 40, vmidStart, cpu: "x86-64-v2-AES" };
-}
-
 /** 3 PVE nodes, 2 load balancers, 3 servers, 2 agents on 198.18.20.0/24, with a DHCP storage NIC on the agents. */
 export function realisticSpec(): Spec {
-  return {
-    name: "homelab",
-    proxmox: {
-      endpoint: "https://pve1.lan:8006",
-      tokenId: "root@pam!starbase",
-      tokenSecret: { env: "PVE_TOKEN_SECRET" },
-      tls: { fingerprint: "AB:CD" },
-      nodes: ["node01", "node02", "node03"],
-      storage: { image: "local", disk: "local-lvm", cloudInit: "local" },
-      vmCreatePerNode: 1,
-    },
-    image: { url: "https://example.org/microos.qcow2" },
+  return specFixture({
     ssh: { user: "root", authorizedKeys: [OPS_KEY], hostKeySecret: { env: "HOST_KEY_SECRET" } },
     network: {
       interface: "ens18",
@@ -37,42 +23,26 @@ export function realisticSpec(): Spec {
       dns: ["198.18.20.1", "198.18.20.2"],
       searchDomains: ["lan", "example.internal"],
     },
-    extraNetworks: [],
-    packages: ["qemu-guest-agent"],
     nodes: {
-      loadBalancers: {
-        vm: vm(200),
-        hosts: [
-          { name: "lb01", ip: "198.18.20.21" },
-          { name: "lb02", ip: "198.18.20.22" },
-        ],
-      },
-      servers: {
-        vm: vm(210),
-        hosts: [
-          { name: "server01", ip: "198.18.20.31" },
-          { name: "server02", ip: "198.18.20.32" },
-          { name: "server03", ip: "198.18.20.33" },
-        ],
-      },
-      agents: {
-        vm: vm(220),
-        count: 2,
-        ipStart: "198.18.20.41",
+      loadBalancers: listedGroup(200, [
+        { name: "lb01", ip: "198.18.20.21" },
+        { name: "lb02", ip: "198.18.20.22" },
+      ]),
+      servers: listedGroup(210, [
+        { name: "server01", ip: "198.18.20.31" },
+        { name: "server02", ip: "198.18.20.32" },
+        { name: "server03", ip: "198.18.20.33" },
+      ]),
+      agents: countGroup(220, 2, "198.18.20.41", {
         extraNetworks: [{ interface: "ens19", bridge: "vmbr1", mtu: 9000, model: "virtio", dhcp: true }],
         packages: ["open-iscsi"],
-      },
+      }),
     },
     loadBalancer: { vip: "198.18.20.10", vrrp: { mode: "multicast", routerId: 51 } },
     rke2: { channel: "stable", cni: "canal", selinux: true, tlsSan: ["k8s.example.internal"] },
-    updates: {
-      rebootSlots: [17, 18],
-      minuteOffsets: [0, 15, 30, 45],
-      windowDuration: "1h30m",
-      strategy: "best-effort",
-    },
+    updates: { rebootSlots: [17, 18], minuteOffsets: [0, 15, 30, 45], windowDuration: "1h30m", strategy: "best-effort" },
     kured: { enabled: true, startTime: "18:00", endTime: "23:00", timeZone: "Europe/Berlin", chartVersion: "5.6.0" },
-  };
+  });
 }
 
 /** The realistic cluster with three load balancers in unicast mode, a non-root login user and no kured. */
@@ -105,8 +75,8 @@ export function minimalSpec(): Spec {
   };
   spec.packages = [];
   spec.nodes = {
-    loadBalancers: { vm: vm(200), hosts: [{ name: "lb01", ip: "198.18.30.2" }] },
-    servers: { vm: vm(210), hosts: [{ name: "server01", ip: "198.18.30.3" }] },
+    loadBalancers: listedGroup(200, [{ name: "lb01", ip: "198.18.30.2" }]),
+    servers: listedGroup(210, [{ name: "server01", ip: "198.18.30.3" }]),
   };
   spec.loadBalancer = { vip: "198.18.30.10", vrrp: { mode: "unicast", routerId: 1 } };
   spec.rke2 = { cni: "calico", selinux: false, tlsSan: [] };

@@ -101,9 +101,11 @@ describe("templates in a compiled binary", () => {
     // Build from a copy of the sources, then delete the copy's templates: the binary must carry them.
     const tree = join(scratch, "tree");
     mkdirSync(join(tree, "test/render"), { recursive: true });
+    mkdirSync(join(tree, "test/inventory"), { recursive: true });
     cpSync(join(REPO, "src"), join(tree, "src"), { recursive: true });
     cpSync(join(REPO, "templates"), join(tree, "templates"), { recursive: true });
     cpSync(join(REPO, "test/render/fixtures.ts"), join(tree, "test/render/fixtures.ts"));
+    cpSync(join(REPO, "test/inventory/fixture.ts"), join(tree, "test/inventory/fixture.ts"));
     symlinkSync(join(REPO, "node_modules"), join(tree, "node_modules"));
     const entry = join(tree, "render-all.ts");
     writeFileSync(
