@@ -15,7 +15,7 @@ export interface LiveRunOptions {
   retry: RetryPolicy;
   /** Show engine progress (apply, destroy); plan shows it on a terminal only. */
   progress: "always" | "tty";
-  /** Aborted by the caller (e.g. on a missing privilege) to stop the run early. */
+  /** Aborted to stop the run early: Ctrl-C (cancelOnInterrupt), a missing privilege, a lost lock. */
   controller: AbortController;
 }
 
@@ -27,12 +27,6 @@ export async function runLive(out: Output, steps: RunnableStep[], opts: LiveRunO
   const reporter = show
     ? pickReporter({ output: out.json ? "json" : "text", stream: progress.stream, isTTY: progress.isTTY, noColor: progress.noColor })
     : undefined;
-  const interrupt = () => {
-    out.message("interrupted: no new steps start; running ones get a moment to finish (Ctrl-C again to quit at once)");
-    opts.controller.abort();
-  };
-  process.once("SIGINT", interrupt);
-  process.once("SIGTERM", interrupt);
   try {
     return await runSteps(steps, {
       ...(opts.concurrency !== undefined && { concurrency: opts.concurrency }),
@@ -43,9 +37,25 @@ export async function runLive(out: Output, steps: RunnableStep[], opts: LiveRunO
     });
   } finally {
     reporter?.close();
+  }
+}
+
+/**
+ * Ctrl-C (and SIGTERM) cancel the run instead of killing the process, so that running steps
+ * get the engine's grace period and the lock is released. A second one kills at once.
+ * Returns the function that removes the handlers.
+ */
+export function cancelOnInterrupt(out: Output, controller: AbortController): () => void {
+  const interrupt = () => {
+    out.message("interrupted: no new steps start; running ones get a moment to finish, then the lock is released (Ctrl-C again to quit at once)");
+    controller.abort();
+  };
+  process.once("SIGINT", interrupt);
+  process.once("SIGTERM", interrupt);
+  return () => {
     process.off("SIGINT", interrupt);
     process.off("SIGTERM", interrupt);
-  }
+  };
 }
 
 export interface StepChanges {

@@ -2,14 +2,14 @@
 // implementation. `plan` runs the same steps in "plan" mode (observe, record, act on nothing),
 // `apply` in "apply" mode (observe, record, act on a difference), `destroy` the removal steps.
 
-import type { RetryPolicy, RunnableStep, StepContext } from "../engine/index.ts";
+import type { Outcome, RetryPolicy, RunnableStep, StepContext } from "../engine/index.ts";
 import type { StepNode } from "../graph/types.ts";
 import { isRetryable } from "../proxmox/index.ts";
 import { BlockedChangeError, type Change, formatChange, type Observed } from "../steps/changes.ts";
 import type { InfraRun } from "../steps/context.ts";
 import { clusterVms, observeSeedRemoval, observeVmRemoval, seedNodes } from "../steps/destroy.ts";
 import { observeImage } from "../steps/image.ts";
-import { vmNodes } from "../steps/preflight.ts";
+import { vmNodes } from "../steps/nodes.ts";
 import { observeSeed } from "../steps/seed.ts";
 import { ObserveAgainError } from "../steps/task.ts";
 import { observeVm } from "../steps/vm.ts";
@@ -45,7 +45,10 @@ export interface LiveOptions {
   onError?: (err: unknown) => void;
 }
 
-function runnable(node: StepNode, observe: (fresh: boolean) => Promise<Observed>, opts: LiveOptions): RunnableStep {
+/** Reads what a step is about; `fresh` ignores what this run has read before. */
+type Observe = (fresh: boolean) => Promise<Observed>;
+
+function runnable(node: StepNode, observe: Observe, opts: LiveOptions): RunnableStep {
   const timeoutMs = TIMEOUT_MS[node.kind];
   const { limits, ...rest } = node;
   return {
@@ -64,7 +67,7 @@ function runnable(node: StepNode, observe: (fresh: boolean) => Promise<Observed>
   };
 }
 
-async function observeAndAct(node: StepNode, ctx: StepContext, observe: (fresh: boolean) => Promise<Observed>, { mode, log }: LiveOptions): Promise<"changed" | "unchanged"> {
+async function observeAndAct(node: StepNode, ctx: StepContext, observe: Observe, { mode, log }: LiveOptions): Promise<Outcome> {
   // A retry may follow a request whose outcome is unknown: read the cluster again, never the cache.
   const observed = await observe(ctx.attempt > 1);
   log.set(node.id, observed.changes);

@@ -7,10 +7,10 @@ import { type ActContext, unchanged, type Observed } from "./changes.ts";
 import type { InfraRun } from "./context.ts";
 import { clusterTag, MANAGED_TAG } from "./desired.ts";
 import type { ClusterVm } from "./observe.ts";
-import { imageNodes } from "./preflight.ts";
+import { imageNodes } from "./nodes.ts";
 import { isSeedOf, volumeFileName } from "./seed-image.ts";
 import { awaitTask } from "./task.ts";
-import { removeVolumes } from "./vm.ts";
+import { removeVolumes } from "./volumes.ts";
 
 /** VMs of this cluster: tagged starbase and starbase-<cluster>. Nothing else is ever destroyed. */
 export function clusterVms(run: InfraRun, vms: readonly ClusterVm[]): ClusterVm[] {
@@ -62,6 +62,6 @@ export async function observeSeedRemoval(run: InfraRun, node: string, hostNames:
   if (seeds.length === 0) return { changes: [unchanged(subject, "none left")] };
   return {
     changes: seeds.map((volid) => ({ op: "-", subject: `seed ISO ${volid} on ${node}`, reason: `seed of cluster ${run.inv.spec.name}` })),
-    apply: (ctx) => removeVolumes(run, node, seeds, ctx),
+    apply: (ctx) => removeVolumes(run, seeds.map((volid) => ({ node, volid })), ctx),
   };
 }

@@ -3,21 +3,13 @@
 // steps), and every problem is reported at once with what to change.
 
 import type { Inventory } from "../inventory/types.ts";
+import { imageNodes, vmNodes } from "./nodes.ts";
 import type { ClusterFacts, Facts } from "./observe.ts";
 
 /** 8.4: download-url stores .qcow2 images as `import` content, which VMs can be created from (import-from). */
 export const MINIMUM_PVE = { major: 8, minor: 4 };
 
 export type PreflightPurpose = "converge" | "destroy";
-
-export function vmNodes(inv: Inventory): string[] {
-  return [...new Set(inv.hosts.map((h) => h.pveNode))];
-}
-
-/** Nodes that get the image: the declared ones, and any a host is pinned to. */
-export function imageNodes(inv: Inventory): string[] {
-  return [...new Set([...inv.spec.proxmox.nodes, ...vmNodes(inv)])];
-}
 
 export function versionProblem(version: string): string | undefined {
   const m = /^(\d+)\.(\d+)/.exec(version);

@@ -2,21 +2,20 @@
 // tags, and runs. The cheap check uses only /cluster/resources (tags carry the config hash);
 // the config is read only when that check finds a difference.
 
-import { setTimeout as sleep } from "node:timers/promises";
-import { apiPath, NotFoundError, PermissionError } from "../proxmox/index.ts";
+import { apiPath } from "../proxmox/index.ts";
 import type { Host } from "../inventory/types.ts";
 import { type ActContext, BlockedChangeError, type Change, unchanged, type Observed } from "./changes.ts";
 import type { InfraRun } from "./context.ts";
-import { BOOT_DISK, clusterTag, createParams, type DesiredVm, desiredVm, isManagedTag, MANAGED_TAG } from "./desired.ts";
+import { clusterTag, type DesiredVm, desiredVm, isManagedTag, MANAGED_TAG } from "./desired.ts";
 import { importVolid } from "./image-source.ts";
 import type { ClusterVm } from "./observe.ts";
-import { GIB, MIB, parseDiskSize, parsePropertyString } from "./property-string.ts";
+import { imageNodes } from "./nodes.ts";
+import { GIB, MIB } from "./property-string.ts";
 import { isSeedOf, volumeFileName } from "./seed-image.ts";
-import { awaitTask, failureText, ObserveAgainError, PrivilegeError } from "./task.ts";
+import { awaitTask } from "./task.ts";
+import { createVm, resizeDisk, startVm, waitUnlocked } from "./vm-actions.ts";
 import { diffConfig, type VmConfig } from "./vm-diff.ts";
-
-const UNLOCK_POLL_MS = 1_000;
-const UNLOCK_TIMEOUT_MS = 15 * 60_000;
+import { removeVolumes, type StoredFile } from "./volumes.ts";
 
 /** Name, tags (with the config hash) and the sizes /cluster/resources reports all agree: no config read needed. */
 function matchesWithoutConfig(vm: ClusterVm, desired: DesiredVm, host: Host): boolean {
@@ -28,12 +27,25 @@ function matchesWithoutConfig(vm: ClusterVm, desired: DesiredVm, host: Host): bo
     && sameSize(vm.maxdisk, host.vm.disk * GIB);
 }
 
-async function staleSeeds(run: InfraRun, host: Host, fresh: boolean): Promise<string[]> {
+/**
+ * Seed ISOs of this host other than the current one on its node: older versions, and copies on
+ * other nodes (a host the spec moved, or pinned and unpinned, leaves its seed behind there).
+ */
+async function staleSeeds(run: InfraRun, host: Host, fresh: boolean): Promise<StoredFile[]> {
   const storage = run.inv.spec.proxmox.storage.cloudInit;
   const current = run.seed(host).volid;
-  return (await run.facts.volumes(host.pveNode, storage, fresh))
-    .filter((v) => v.content === "iso" && v.volid !== current && isSeedOf(volumeFileName(v.volid), run.inv.spec.name, host.name))
-    .map((v) => v.volid);
+  const { storages } = await run.facts.cluster();
+  const stale: StoredFile[] = [];
+  for (const node of imageNodes(run.inv)) {
+    // A shared storage shows every node the same files: looking from the host's node is enough.
+    const shared = storages.find((s) => s.storage === storage && s.node === node)?.shared === true;
+    if (shared && node !== host.pveNode) continue;
+    for (const v of await run.facts.volumes(node, storage, fresh)) {
+      if (v.content !== "iso" || (v.volid === current && node === host.pveNode)) continue;
+      if (isSeedOf(volumeFileName(v.volid), run.inv.spec.name, host.name)) stale.push({ node, volid: v.volid });
+    }
+  }
+  return stale;
 }
 
 export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Promise<Observed> {
@@ -43,8 +55,8 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
   const desired = desiredVm(run.inv, host, seed.volid);
   const subject = `VM ${host.name} (${host.vmid})`;
   const stale = await staleSeeds(run, host, fresh);
-  const cleanup: Change[] = stale.map((volid) => ({ op: "-", subject: `seed ISO ${volid}`, reason: `replaced by ${seed.fileName}` }));
-  const removeStale = (ctx: ActContext) => removeVolumes(run, host.pveNode, stale, ctx);
+  const cleanup: Change[] = stale.map(({ node, volid }) => ({ op: "-", subject: `seed ISO ${volid} on ${node}`, reason: `replaced by ${seed.fileName}` }));
+  const removeStale = (ctx: ActContext) => removeVolumes(run, stale, ctx);
   const vm = cluster.vms.find((v) => v.vmid === host.vmid);
 
   if (vm === undefined) {
@@ -122,76 +134,4 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
 
 function blocked(subject: string, reason: string): Observed {
   return { changes: [{ op: "!", subject, reason }] };
-}
-
-async function createVm(run: InfraRun, host: Host, desired: DesiredVm, image: string, ctx: ActContext): Promise<void> {
-  try {
-    const upid = await run.client.post<string>(apiPath`/nodes/${host.pveNode}/qemu`, createParams(desired, run.inv.spec.proxmox.storage.disk, image));
-    await awaitTask(run.client, ctx, `creating VM ${host.name} (importing ${image})`, upid);
-  } catch (err) {
-    // Our own earlier attempt, whose answer was lost, or someone else's VM: observing again tells which.
-    if (/already exists/i.test(failureText(err))) throw new ObserveAgainError(`VMID ${host.vmid} exists already: ${failureText(err)}`);
-    // Proxmox checks VM.Allocate in code and says only "Permission check failed".
-    if (err instanceof PermissionError && err.aclPath === undefined) {
-      throw new PrivilegeError(err.message, `/vms/${host.vmid}`, "VM.Allocate", run.client.tokenId, { cause: err });
-    }
-    throw err;
-  }
-  // The imported disk has the image's own size; grow it to the spec's.
-  const config = await run.client.get<VmConfig>(apiPath`/nodes/${host.pveNode}/qemu/${host.vmid}/config`);
-  const sizeText = parsePropertyString(String(config[BOOT_DISK] ?? ""), "file").get("size");
-  const bytes = sizeText === undefined ? undefined : parseDiskSize(sizeText);
-  if (bytes !== undefined && bytes > host.vm.disk * GIB) {
-    throw new Error(`the image's disk is ${sizeText}, larger than the ${host.vm.disk} GiB the spec gives ${host.name}; raise the disk size of its node type`);
-  }
-  if (bytes !== host.vm.disk * GIB) await resizeDisk(run, host, host.vm.disk, ctx);
-  await startVm(run, host, ctx);
-}
-
-async function resizeDisk(run: InfraRun, host: Host, sizeGiB: number, ctx: ActContext): Promise<void> {
-  // An absolute size: sending it twice (after a lost answer) is harmless.
-  const upid = await run.client.put<string | null>(apiPath`/nodes/${host.pveNode}/qemu/${host.vmid}/resize`, { disk: BOOT_DISK, size: `${sizeGiB}G` });
-  await awaitTask(run.client, ctx, `growing the disk of ${host.name} to ${sizeGiB} GiB`, upid);
-}
-
-async function startVm(run: InfraRun, host: Host, ctx: ActContext): Promise<void> {
-  try {
-    const upid = await run.client.post<string>(apiPath`/nodes/${host.pveNode}/qemu/${host.vmid}/status/start`);
-    await awaitTask(run.client, ctx, `starting VM ${host.name}`, upid);
-  } catch (err) {
-    // An earlier start whose answer was lost has done the job.
-    if (/already running/i.test(failureText(err))) return;
-    throw err;
-  }
-}
-
-async function waitUnlocked(run: InfraRun, vm: ClusterVm, ctx: ActContext): Promise<void> {
-  const deadline = Date.now() + UNLOCK_TIMEOUT_MS;
-  for (;;) {
-    let lock: string | undefined;
-    try {
-      const status = await run.client.get<{ lock?: string }>(apiPath`/nodes/${vm.node}/qemu/${vm.vmid}/status/current`);
-      lock = status.lock === "" ? undefined : status.lock;
-    } catch (err) {
-      if (err instanceof NotFoundError) return; // a failed create removes the VM
-      throw err;
-    }
-    if (lock === undefined) return;
-    if (Date.now() > deadline) throw new Error(`VM ${vm.vmid} is still locked (${lock}) after ${UNLOCK_TIMEOUT_MS / 60_000} min; check its tasks in Proxmox`);
-    ctx.report(`VM ${vm.vmid} is locked (${lock}); waiting`);
-    await sleep(UNLOCK_POLL_MS, undefined, { signal: ctx.signal });
-  }
-}
-
-/** Deletes volumes (stale seed ISOs); one that is already gone counts as deleted. */
-export async function removeVolumes(run: InfraRun, node: string, volids: readonly string[], ctx: ActContext): Promise<void> {
-  for (const volid of volids) {
-    const storage = volid.slice(0, volid.indexOf(":"));
-    try {
-      const upid = await run.client.delete<string | null>(apiPath`/nodes/${node}/storage/${storage}/content/${volid}`);
-      await awaitTask(run.client, ctx, `removing ${volid}`, upid);
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
-    }
-  }
 }

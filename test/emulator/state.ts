@@ -2,6 +2,7 @@
 // every change when a state file is configured, and loaded from it at start.
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { ChecksumAlgorithm, StorageSpec } from "./options.ts";
+import type { DecodedUpid } from "./tasks.ts";
 
 export interface NodeRecord {
   name: string;
@@ -32,15 +33,8 @@ export interface VmRecord {
   startedAt?: number;
 }
 
-export interface TaskRecord {
+export interface TaskRecord extends DecodedUpid {
   upid: string;
-  node: string;
-  pid: number;
-  pstart: number;
-  starttime: number;
-  type: string;
-  id: string;
-  user: string;
   status: "running" | "stopped";
   exitstatus?: string;
   endtime?: number;

@@ -1,7 +1,33 @@
 // destroy removes what carries this cluster's tags and seed names, and nothing else.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { ApiClient } from "../emulator/client.ts";
-import { applyInfra, type Lab, mutating, starbase, startLab } from "./harness.ts";
+import { applyInfra, type Lab, mutating, repo, starbase, startLab } from "./harness.ts";
+
+/** destroy on a terminal (script(1) gives it a pty), answering the prompt with `answer`. */
+async function destroyOnTerminal(lab: Lab, answer: string): Promise<{ rc: number; output: string }> {
+  const command = `${process.execPath} ${join(repo, "src", "main.ts")} destroy ${lab.specFile}`;
+  const proc = Bun.spawn(["script", "-qfec", command, "/dev/null"], {
+    cwd: lab.dir,
+    env: { ...process.env, ...lab.env, TERM: "xterm", NO_COLOR: "1" },
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let output = "";
+  const reading = (async () => {
+    for await (const chunk of proc.stdout) output += new TextDecoder().decode(chunk);
+  })();
+  while (!output.includes("Type the cluster name (homelab) to go on:")) {
+    if (proc.exitCode !== null) throw new Error(`destroy ended before asking:\n${output}`);
+    await Bun.sleep(20);
+  }
+  proc.stdin.write(`${answer}\n`);
+  await proc.stdin.flush();
+  const rc = await proc.exited;
+  await reading;
+  return { rc, output };
+}
 
 describe("destroy", () => {
   let lab: Lab;
@@ -26,6 +52,17 @@ describe("destroy", () => {
     expect(run.rc).toBe(1);
     expect(run.stderr).toContain("pass --yes");
     expect(lab.emu.requestLog.length).toBe(before);
+  });
+
+  test("on a terminal it lists what goes and wants the cluster name typed; another answer destroys nothing", async () => {
+    const before = lab.emu.requestLog.length;
+    const run = await destroyOnTerminal(lab, "homelab-typo");
+    expect(run.rc).toBe(1);
+    expect(run.output).toContain("This destroys 11 VMs and 11 seed ISOs of cluster homelab.");
+    expect(run.output).toMatch(/- VM server01 \(210\) on node01 \(tagged starbase and starbase-homelab: stop it, then delete it with its disks\)/);
+    expect(run.output).toContain("not confirmed: nothing destroyed");
+    expect(mutating(lab.emu.requestLog.slice(before))).toEqual([]);
+    expect(lab.emu.state.vms.size).toBe(14);
   });
 
   test("--yes stops and deletes the cluster's VMs with their disks and its seed ISOs; the rest stays", async () => {
@@ -61,9 +98,12 @@ describe("destroy", () => {
     expect(mutating(lab.emu.requestLog.slice(before))).toEqual([]);
   });
 
-  test("apply after destroy builds the cluster again", async () => {
+  test("apply after destroy builds the cluster again; the typed cluster name destroys it", async () => {
     const run = await applyInfra(lab);
     expect(run.rc).toBe(0);
     expect(lab.emu.state.vms.size).toBe(14);
+    const destroyed = await destroyOnTerminal(lab, "homelab");
+    expect(destroyed.rc).toBe(0);
+    expect([...lab.emu.state.vms.keys()].sort()).toEqual([300, 301, 302]);
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { hostname, userInfo } from "node:os";
 import { ProxmoxClient } from "../../src/proxmox/index.ts";
 import { acquireLock, type LockHolder, LockHeldError, lockPoolId } from "../../src/steps/lock.ts";
+import { ApiClient } from "../emulator/client.ts";
 import { DEFAULT_TOKEN } from "../emulator/options.ts";
 import { applyInfra, type Lab, spawnStarbase, startLab } from "./harness.ts";
 
@@ -95,6 +96,30 @@ describe("two applies at once (CLI)", () => {
       await firstOut;
       const after = await applyInfra(lab);
       expect(after.stdout).toContain("No changes");
+      expect(lab.emu.state.vms.size).toBe(11);
+    } finally {
+      await lab.stop();
+    }
+  }, 120_000);
+
+  test("Ctrl-C: running steps finish or stop, the lock is released, and the next apply goes on", async () => {
+    const lab = await startLab({ emulator: { taskMs: 300 } });
+    try {
+      const run = spawnStarbase(lab, ["apply", lab.specFile, "--phase", "infra"]);
+      const output = Promise.all([new Response(run.stdout).text(), new Response(run.stderr).text()]);
+      while (!lab.emu.requestLog.some((e) => e.method === "POST" && /\/qemu$/.test(e.path))) await Bun.sleep(20);
+      run.kill("SIGINT");
+      expect(await run.exited).toBe(1);
+      const [, stderr] = await output;
+      expect(stderr).toContain("interrupted");
+      expect(stderr).toContain("run cancelled");
+      const api = new ApiClient(lab.emu);
+      const pools = await api.call("GET", "/pools");
+      expect(pools.body.data).toEqual([]);
+      expect(lab.emu.state.vms.size).toBeLessThan(11);
+      const next = await applyInfra(lab);
+      expect(next.stderr).not.toContain("took over");
+      expect(next.rc).toBe(0);
       expect(lab.emu.state.vms.size).toBe(11);
     } finally {
       await lab.stop();

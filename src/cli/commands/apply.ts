@@ -1,6 +1,6 @@
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type Command } from "../command.ts";
 import { openInfraSession } from "../infra-session.ts";
-import { countChanges, reportFailures, runLive, stepChanges } from "../live-run.ts";
+import { cancelOnInterrupt, countChanges, reportFailures, runLive, stepChanges } from "../live-run.ts";
 
 const PHASES = ["infra", "cluster", "all"] as const;
 
@@ -43,9 +43,13 @@ export const apply: Command = {
     }
 
     const controller = new AbortController();
+    const stopHandling = cancelOnInterrupt(out, controller);
     const file = args.positionals[0]!;
     const session = await openInfraSession(out, file, { purpose: "converge" });
-    if (typeof session === "number") return session;
+    if (typeof session === "number") {
+      stopHandling();
+      return session;
+    }
     try {
       const { infraLimits, infraRunnables, INFRA_RETRY } = await import("../../plan/live.ts");
       const { AuthError, PermissionError } = await import("../../proxmox/index.ts");
@@ -56,7 +60,7 @@ export const apply: Command = {
       // Observe everything and act on nothing first: a run with nothing to do writes nothing, not even its lock.
       const seen = new Map();
       const looking = infraRunnables(session.run, { mode: "plan", log: seen });
-      const looked = await runLive(out, looking, { retry: INFRA_RETRY, progress: "tty", controller });
+      const looked = await runLive(out, looking, { ...(concurrency !== undefined && { concurrency }), retry: INFRA_RETRY, progress: "tty", controller });
       if (!looked.cancelled && !looked.steps.some((s) => s.outcome === "changed")) {
         const results = stepChanges(looking, seen, looked);
         out.event({ type: "apply", phase: "infra", ok: looked.ok, steps: results, counts: countChanges(results) });
@@ -100,6 +104,7 @@ export const apply: Command = {
       return summary.ok ? EXIT_OK : EXIT_ERROR;
     } finally {
       await session.close();
+      stopHandling();
     }
   },
 };

@@ -1,13 +1,13 @@
 import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
 import { openInfraSession } from "../infra-session.ts";
-import { runLive, stepChanges } from "../live-run.ts";
+import { cancelOnInterrupt, runLive, stepChanges } from "../live-run.ts";
 import type { Output } from "../output.ts";
 
-async function confirmed(out: Output, cluster: string, what: string): Promise<boolean> {
+async function confirmed(out: Output, cluster: string, what: string, signal: AbortSignal): Promise<boolean> {
   const { createInterface } = await import("node:readline/promises");
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await prompt.question(`This destroys ${what}.\nType the cluster name (${cluster}) to go on: `);
+    const answer = await prompt.question(`This destroys ${what}.\nType the cluster name (${cluster}) to go on: `, { signal });
     return answer.trim() === cluster;
   } catch {
     return false;
@@ -44,9 +44,13 @@ export const destroy: Command = {
       return EXIT_ERROR;
     }
     const controller = new AbortController();
+    const stopHandling = cancelOnInterrupt(out, controller);
     const file = args.positionals[0]!;
     const session = await openInfraSession(out, file, { purpose: "destroy" });
-    if (typeof session === "number") return session;
+    if (typeof session === "number") {
+      stopHandling();
+      return session;
+    }
     try {
       const { destroyRunnables, INFRA_RETRY } = await import("../../plan/live.ts");
       const { formatChange } = await import("../../steps/changes.ts");
@@ -55,7 +59,7 @@ export const destroy: Command = {
       // What would go, observed without acting: shown before the question.
       const preview = new Map();
       const planned = await destroyRunnables(session.run, { mode: "plan", log: preview });
-      const previewSummary = await runLive(out, planned, { retry: INFRA_RETRY, progress: "tty", controller: new AbortController() });
+      const previewSummary = await runLive(out, planned, { retry: INFRA_RETRY, progress: "tty", controller });
       const doomed = stepChanges(planned, preview, previewSummary).flatMap((r) => r.changes.filter((c) => c.op === "-"));
       const images = `${session.inventory.spec.proxmox.storage.image}:import`;
       if (doomed.length === 0) {
@@ -65,7 +69,7 @@ export const destroy: Command = {
       }
       out.message(doomed.map((c) => `  ${formatChange(c)}`).join("\n"));
       const vms = doomed.filter((c) => c.subject.startsWith("VM ")).length;
-      if (!yes && !(await confirmed(out, cluster, `${vms} VMs and ${doomed.length - vms} seed ISOs of cluster ${cluster}`))) {
+      if (!yes && !(await confirmed(out, cluster, `${vms} VMs and ${doomed.length - vms} seed ISOs of cluster ${cluster}`, controller.signal))) {
         out.error("not confirmed: nothing destroyed");
         return EXIT_ERROR;
       }
@@ -83,6 +87,7 @@ export const destroy: Command = {
       return summary.ok ? EXIT_OK : EXIT_ERROR;
     } finally {
       await session.close();
+      stopHandling();
     }
   },
 };
