@@ -38,8 +38,13 @@ function describeRef(ref: SecretRef): string {
   return "env" in ref ? `environment variable ${ref.env}` : `file ${ref.file}`;
 }
 
-/** A Proxmox failure said in terms of the spec: which field to change, which privilege to grant. */
+/** A Proxmox failure said in terms of the spec: which field to change, which privilege to grant. Secrets are masked. */
 export async function explainProxmoxError(err: unknown, spec: Spec, file: string): Promise<string> {
+  const { redact } = await import("../ui/index.ts");
+  return redact(await explanation(err, spec, file));
+}
+
+async function explanation(err: unknown, spec: Spec, file: string): Promise<string> {
   const proxmox = await import("../proxmox/index.ts");
   const { endpoint, tokenId, tokenSecret, tls } = spec.proxmox;
   if (err instanceof proxmox.AuthError) {

@@ -7,6 +7,7 @@ import type { RetryPolicy } from "../engine/index.ts";
 import type { StepNode } from "../graph/types.ts";
 import type { ChangeLog } from "../plan/live.ts";
 import type { Change } from "../steps/changes.ts";
+import { redact } from "../ui/redact.ts";
 import type { Output } from "./output.ts";
 
 export interface LiveRunOptions {
@@ -80,7 +81,7 @@ export function stepChanges(steps: readonly StepNode[], log: ChangeLog, summary:
       ...(step.host !== undefined && { host: step.host }),
       ...(step.pveNode !== undefined && { pveNode: step.pveNode }),
       changes: log.get(step.id) ?? [],
-      ...(failed && { error: result.reason ?? result.outcome }),
+      ...(failed && { error: redact(result.reason ?? result.outcome) }),
     };
   });
 }

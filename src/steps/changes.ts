@@ -43,11 +43,6 @@ export function unchanged(subject: string, reason: string): Change {
   return { op: "=", subject, reason };
 }
 
-/** True when a change list asks for anything but "=". */
-export function hasWork(changes: readonly Change[]): boolean {
-  return changes.some((c) => c.op !== "=");
-}
-
 /** "~ VM server01 (210) cores: 2 → 4 (differs from the spec)" */
 export function formatChange(change: Change): string {
   const field = change.field === undefined ? "" : ` ${change.field}`;

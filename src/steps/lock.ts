@@ -52,6 +52,11 @@ export class LockHeldError extends Error {
   }
 }
 
+/** Who runs, as the holder names it: the login name from the environment, else the account's. */
+export function currentUser(): string {
+  return process.env.USER || process.env.LOGNAME || userInfo().username;
+}
+
 export function lockPoolId(cluster: string): string {
   return `starbase-lock-${cluster}`;
 }
@@ -106,7 +111,7 @@ export async function acquireLock(client: ProxmoxClient, cluster: string, opts: 
   const staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
   const poolid = lockPoolId(cluster);
   const started = new Date(now()).toISOString();
-  const me: LockHolder = { user: userInfo().username, host: hostname(), pid: process.pid, command: opts.command, since: started, heartbeat: started, run: randomUUID() };
+  const me: LockHolder = { user: currentUser(), host: hostname(), pid: process.pid, command: opts.command, since: started, heartbeat: started, run: randomUUID() };
   const stamp = () => JSON.stringify({ ...me, heartbeat: new Date(now()).toISOString() });
 
   const abandoned = (holder: LockHolder | undefined) => opts.force === true

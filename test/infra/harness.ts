@@ -19,6 +19,7 @@ export const IMAGE = { size: 734_003_200, sha256: "5d".repeat(32), virtualSize: 
 export const HOSTKEY_SECRET = "infra-test-host-key-secret-7f3a";
 /** Every emulator log of this test process is kept here for the contract test (one file per lab). */
 export const LOG_DIR = join(tmpdir(), `starbase-infra-request-logs-${process.pid}`);
+process.once("exit", () => rmSync(LOG_DIR, { recursive: true, force: true }));
 
 /** The PVE releases starbase supports; every request it sends must be valid for each. */
 export const SCHEMAS = ["9.1", "8.4"].map((release) => {

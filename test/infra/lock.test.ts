@@ -1,9 +1,9 @@
 // The cluster lock: a Proxmox pool created atomically, naming its holder, with heartbeat,
 // takeover of abandoned locks and --force-unlock.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { hostname, userInfo } from "node:os";
+import { hostname } from "node:os";
 import { ProxmoxClient } from "../../src/proxmox/index.ts";
-import { acquireLock, type LockHolder, LockHeldError, lockPoolId } from "../../src/steps/lock.ts";
+import { acquireLock, currentUser, type LockHolder, LockHeldError, lockPoolId } from "../../src/steps/lock.ts";
 import { ApiClient } from "../emulator/client.ts";
 import { DEFAULT_TOKEN } from "../emulator/options.ts";
 import { applyInfra, type Lab, spawnStarbase, startLab } from "./harness.ts";
@@ -30,11 +30,11 @@ describe("lock (in process)", () => {
 
   test("the pool holds who runs; a second taker is refused with that name; release removes it", async () => {
     const first = await acquireLock(client, "homelab", { command: "apply (first)" });
-    expect(await holderInPool()).toMatchObject({ user: userInfo().username, host: hostname(), pid: process.pid, command: "apply (first)" });
+    expect(await holderInPool()).toMatchObject({ user: currentUser(), host: hostname(), pid: process.pid, command: "apply (first)" });
     const refused = acquireLock(client, "homelab", { command: "apply (second)" });
     await expect(refused).rejects.toBeInstanceOf(LockHeldError);
     await expect(refused).rejects.toThrow(
-      new RegExp(`cluster homelab is locked by ${userInfo().username}@${hostname()} \\(pid ${process.pid}, apply \\(first\\)\\) since \\S+, last heartbeat \\d+ s ago; .*--force-unlock`),
+      new RegExp(`cluster homelab is locked by ${currentUser()}@${hostname()} \\(pid ${process.pid}, apply \\(first\\)\\) since \\S+, last heartbeat \\d+ s ago; .*--force-unlock`),
     );
     await first.release();
     expect(await holderInPool()).toBeUndefined();
@@ -86,11 +86,11 @@ describe("two applies at once (CLI)", () => {
 
       const second = await applyInfra(lab);
       expect(second.rc).toBe(1);
-      expect(second.stderr).toContain(`cluster homelab is locked by ${userInfo().username}@${hostname()} (pid ${first.pid}, apply --phase infra) since `);
+      expect(second.stderr).toContain(`cluster homelab is locked by ${currentUser()}@${hostname()} (pid ${first.pid}, apply --phase infra) since `);
       expect(second.stderr).toContain("--force-unlock");
 
       const forced = await applyInfra(lab, "--force-unlock");
-      expect(forced.stderr).toContain(`took over the lock of cluster homelab from ${userInfo().username}@${hostname()} (pid ${first.pid}`);
+      expect(forced.stderr).toContain(`took over the lock of cluster homelab from ${currentUser()}@${hostname()} (pid ${first.pid}`);
       expect(forced.rc).toBe(0);
       expect(await first.exited).toBe(0);
       await firstOut;
