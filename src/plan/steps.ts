@@ -1,5 +1,6 @@
 import type { StepNode } from "../graph/types.ts";
 import type { Host, Inventory } from "../inventory/types.ts";
+import { imageNodes } from "../steps/nodes.ts";
 
 export type Phase = "infra" | "cluster" | "all";
 export const phases: readonly Phase[] = ["infra", "cluster", "all"];
@@ -31,10 +32,6 @@ export function buildSteps(inv: Inventory, opts: BuildStepsOptions = {}): StepNo
 }
 
 /** The Proxmox nodes that get the image: every declared node, then any node a host is pinned to outside that list. */
-function imageNodes(inv: Inventory): string[] {
-  return [...new Set([...inv.spec.proxmox.nodes, ...inv.hosts.map((host) => host.pveNode)])];
-}
-
 function infraSteps(inv: Inventory): StepNode[] {
   const images = imageNodes(inv).map(
     (pveNode): StepNode => ({ id: `image:${pveNode}`, kind: "image", pveNode, needs: [] }),

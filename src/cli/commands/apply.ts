@@ -1,8 +1,7 @@
+import { phases } from "../../plan/steps.ts";
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type Command } from "../command.ts";
 import { openInfraSession } from "../infra-session.ts";
 import { cancelOnInterrupt, countChanges, reportFailures, runLive, stepChanges } from "../live-run.ts";
-
-const PHASES = ["infra", "cluster", "all"] as const;
 
 export const apply: Command = {
   name: "apply",
@@ -10,7 +9,7 @@ export const apply: Command = {
   operands: "FILE",
   arity: [1, 1],
   options: [
-    { name: "phase", value: "PHASE", choices: PHASES, description: "infra: image, seed ISOs and VMs through the Proxmox API only" },
+    { name: "phase", value: "PHASE", choices: phases, description: "infra: image, seed ISOs and VMs through the Proxmox API only" },
     { name: "concurrency", value: "N", description: "steps running at once (default 8); VM creation is also limited per Proxmox node" },
     { name: "force-unlock", description: "take the cluster lock over from a run that holds it (only when that run is dead)" },
   ],
