@@ -15,9 +15,19 @@ function labelIssue(path: SpecPath, name: string): SpecIssue | undefined {
   return issue("error", path, `${formatPath(path)}: "${name}" is not a valid DNS label`, dnsLabelHint(name));
 }
 
+/**
+ * The cluster's tag `starbase-<name>` must not read as one of the tags starbase gives every VM
+ * (`starbase-<role>`, `starbase-cfg-<hash>`): destroy would then take other clusters' VMs.
+ */
+function reservedNameIssue(name: string): SpecIssue | undefined {
+  const lower = name.toLowerCase();
+  if (!["loadbalancer", "server", "agent"].includes(lower) && !lower.startsWith("cfg-")) return undefined;
+  return issue("error", ["name"], `name: "${name}" is reserved`, `starbase tags every VM starbase-<role> and starbase-cfg-<hash>; choose a name other than loadbalancer, server, agent or cfg-…`);
+}
+
 /** The cluster name and every explicit host name are DNS labels; host names are unique across types. */
 function nameIssues(spec: Spec): SpecIssue[] {
-  const issues: (SpecIssue | undefined)[] = [labelIssue(["name"], spec.name)];
+  const issues: (SpecIssue | undefined)[] = [labelIssue(["name"], spec.name), reservedNameIssue(spec.name)];
   const firstUse = new Map<string, SpecPath>();
   for (const { key, group } of declaredGroups(spec)) {
     group.hosts?.forEach((host, index) => {
