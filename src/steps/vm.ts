@@ -67,7 +67,7 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
     }
     const image = importVolid(spec.proxmox.storage.image, (await run.image()).fileName);
     return {
-      changes: [{ op: "+", subject: `${subject} on ${host.pveNode}`, reason: `not in Proxmox: create with ${host.vm.cores} cores, `
+      changes: [{ op: "+", subject: `${subject} on ${host.pveNode}`, reason: `not in Proxmox: create with ${host.vm.cores} ${host.vm.cores === 1 ? "core" : "cores"}, `
         + `${host.vm.memory} MiB, a ${host.vm.disk} GiB disk from ${image} and seed ${seed.fileName}, then start it` }, ...cleanup],
       async apply(ctx) {
         await createVm(run, host, desired, image, ctx);
