@@ -1,7 +1,10 @@
+import type { ApplyResult } from "../../plan/infra-flow.ts";
 import { phases } from "../../plan/steps.ts";
+import { formatChange } from "../../steps/changes.ts";
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type Command } from "../command.ts";
-import { openInfraSession } from "../infra-session.ts";
-import { cancelOnInterrupt, countChanges, reportFailures, runLive, stepChanges } from "../live-run.ts";
+import { withInfraSession } from "../infra-session.ts";
+import { cancelOnInterrupt } from "../interrupt.ts";
+import type { Output } from "../output.ts";
 
 export const apply: Command = {
   name: "apply",
@@ -43,67 +46,32 @@ export const apply: Command = {
 
     const controller = new AbortController();
     const stopHandling = cancelOnInterrupt(out, controller);
-    const file = args.positionals[0]!;
-    const session = await openInfraSession(out, file, { purpose: "converge" });
-    if (typeof session === "number") {
-      stopHandling();
-      return session;
-    }
     try {
-      const { infraLimits, infraRunnables, INFRA_RETRY } = await import("../../plan/live.ts");
-      const { AuthError, PermissionError } = await import("../../proxmox/index.ts");
-      const { formatChange } = await import("../../steps/changes.ts");
-      const { PrivilegeError } = await import("../../steps/task.ts");
-      const cluster = session.inventory.spec.name;
-
-      // Observe everything and act on nothing first: a run with nothing to do writes nothing, not even its lock.
-      const seen = new Map();
-      const looking = infraRunnables(session.run, { mode: "plan", log: seen });
-      const looked = await runLive(out, looking, { ...(concurrency !== undefined && { concurrency }), retry: INFRA_RETRY, progress: "tty", controller });
-      if (!looked.cancelled && !looked.steps.some((s) => s.outcome === "changed")) {
-        const results = stepChanges(looking, seen, looked);
-        out.event({ type: "apply", phase: "infra", ok: looked.ok, steps: results, counts: countChanges(results) });
-        reportFailures(out, results);
-        if (looked.ok) out.result(`No changes: the infra of ${cluster} matches the spec (${countChanges(results).unchanged} things checked).\n`);
-        return looked.ok ? EXIT_OK : EXIT_ERROR;
-      }
-      if (looked.cancelled) return EXIT_ERROR;
-
-      const refused = await session.lock({
-        command: "apply --phase infra",
-        force: args.options.get("force-unlock") === true,
-        onLost: (holder) => {
-          out.error(`the cluster lock was taken over${holder === undefined ? "" : ` by ${holder.user}@${holder.host} (pid ${holder.pid})`}; stopping`);
-          controller.abort();
-        },
+      return await withInfraSession(out, args.positionals[0]!, "converge", async (session, sink) => {
+        const { applyInfra } = await import("../../plan/infra-flow.ts");
+        const forceUnlock = args.options.get("force-unlock") === true;
+        const result = await applyInfra(session, { ...(concurrency !== undefined && { concurrency }), forceUnlock, controller }, sink);
+        return showApplied(out, session.inventory.spec.name, result);
       });
-      if (refused !== undefined) return refused;
-      // Under the lock, read everything again: another run may have changed it since.
-      const run = session.freshRun();
-      const log = new Map();
-      const steps = infraRunnables(run, {
-        mode: "apply",
-        log,
-        // Without the privilege or the token nothing else will work either: stop instead of failing step by step.
-        onError: (err) => {
-          if (err instanceof PermissionError || err instanceof PrivilegeError || err instanceof AuthError) controller.abort();
-        },
-      });
-      const summary = await runLive(out, steps, {
-        ...(concurrency !== undefined && { concurrency }),
-        limits: infraLimits(run),
-        retry: INFRA_RETRY,
-        progress: "always",
-        controller,
-      });
-      const results = stepChanges(steps, log, summary);
-      out.event({ type: "apply", phase: "infra", ok: summary.ok, steps: results, counts: countChanges(results) });
-      const made = results.filter((r) => r.error === undefined).flatMap((r) => r.changes.filter((c) => c.op !== "=").map(formatChange));
-      out.result(made.length === 0 ? "No changes were needed after all.\n" : `Changes made:\n${made.map((line) => `  ${line}`).join("\n")}\n`);
-      return summary.ok ? EXIT_OK : EXIT_ERROR;
     } finally {
-      await session.close();
       stopHandling();
     }
   },
 };
+
+function showApplied(out: Output, cluster: string, result: ApplyResult): number {
+  // Stopped by Ctrl-C while observing, or the lock was not taken: stderr already says why.
+  if (result.outcome === "cancelled" || result.outcome === "not-locked") return EXIT_ERROR;
+  out.event({ type: "apply", phase: "infra", ok: result.ok, steps: result.steps, counts: result.counts });
+  if (result.outcome === "unchanged") {
+    // Failed steps as error lines (the reporter shows them only when it ran).
+    for (const step of result.steps) {
+      if (step.error !== undefined) out.error(`${step.id}: ${step.error}`);
+    }
+    if (result.ok) out.result(`No changes: the infra of ${cluster} matches the spec (${result.counts.unchanged} things checked).\n`);
+    return result.ok ? EXIT_OK : EXIT_ERROR;
+  }
+  const made = result.made.map(formatChange);
+  out.result(made.length === 0 ? "No changes were needed after all.\n" : `Changes made:\n${made.map((line) => `  ${line}`).join("\n")}\n`);
+  return result.ok ? EXIT_OK : EXIT_ERROR;
+}

@@ -1,6 +1,8 @@
+import type { DestroyResult } from "../../plan/infra-flow.ts";
+import { formatChange } from "../../steps/changes.ts";
 import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
-import { openInfraSession } from "../infra-session.ts";
-import { cancelOnInterrupt, runLive, stepChanges } from "../live-run.ts";
+import { withInfraSession } from "../infra-session.ts";
+import { cancelOnInterrupt } from "../interrupt.ts";
 import type { Output } from "../output.ts";
 
 async function confirmed(out: Output, cluster: string, what: string, signal: AbortSignal): Promise<boolean> {
@@ -45,49 +47,42 @@ export const destroy: Command = {
     }
     const controller = new AbortController();
     const stopHandling = cancelOnInterrupt(out, controller);
-    const file = args.positionals[0]!;
-    const session = await openInfraSession(out, file, { purpose: "destroy" });
-    if (typeof session === "number") {
-      stopHandling();
-      return session;
-    }
     try {
-      const { destroyRunnables, INFRA_RETRY } = await import("../../plan/live.ts");
-      const { formatChange } = await import("../../steps/changes.ts");
-      const cluster = session.inventory.spec.name;
-
-      // What would go, observed without acting: shown before the question.
-      const preview = new Map();
-      const planned = await destroyRunnables(session.run, { mode: "plan", log: preview });
-      const previewSummary = await runLive(out, planned, { retry: INFRA_RETRY, progress: "tty", controller });
-      const doomed = stepChanges(planned, preview, previewSummary).flatMap((r) => r.changes.filter((c) => c.op === "-"));
-      const images = `${session.inventory.spec.proxmox.storage.image}:import`;
-      if (doomed.length === 0) {
-        out.result(`Nothing to destroy: no VM or seed ISO of cluster ${cluster} in Proxmox. Images in ${images} are kept.\n`);
-        out.event({ type: "destroy", ok: true, steps: [] });
-        return EXIT_OK;
-      }
-      out.message(doomed.map((c) => `  ${formatChange(c)}`).join("\n"));
-      const vms = doomed.filter((c) => c.subject.startsWith("VM ")).length;
-      if (!yes && !(await confirmed(out, cluster, `${vms} VMs and ${doomed.length - vms} seed ISOs of cluster ${cluster}`, controller.signal))) {
-        out.error("not confirmed: nothing destroyed");
-        return EXIT_ERROR;
-      }
-
-      const refused = await session.lock({ command: "destroy", force: args.options.get("force-unlock") === true, onLost: () => controller.abort() });
-      if (refused !== undefined) return refused;
-      // Under the lock, read again what is there.
-      const log = new Map();
-      const steps = await destroyRunnables(session.freshRun(), { mode: "apply", log });
-      const summary = await runLive(out, steps, { retry: INFRA_RETRY, progress: "always", controller });
-      const results = stepChanges(steps, log, summary);
-      out.event({ type: "destroy", ok: summary.ok, steps: results });
-      const done = results.filter((r) => r.error === undefined).flatMap((r) => r.changes.filter((c) => c.op === "-").map(formatChange));
-      out.result(`Destroyed:\n${done.map((line) => `  ${line}`).join("\n")}\nImages in ${images} are kept (shared; delete them in Proxmox when no cluster needs them).\n`);
-      return summary.ok ? EXIT_OK : EXIT_ERROR;
+      return await withInfraSession(out, args.positionals[0]!, "destroy", async (session, sink) => {
+        const { destroyInfra } = await import("../../plan/infra-flow.ts");
+        const cluster = session.inventory.spec.name;
+        const result = await destroyInfra(session, {
+          forceUnlock: args.options.get("force-unlock") === true,
+          controller,
+          confirm: async ({ removals, vms, seedIsos }) => {
+            out.message(removals.map((c) => `  ${formatChange(c)}`).join("\n"));
+            return yes || confirmed(out, cluster, `${vms} VMs and ${seedIsos} seed ISOs of cluster ${cluster}`, controller.signal);
+          },
+        }, sink);
+        return showDestroyed(out, cluster, `${session.inventory.spec.proxmox.storage.image}:import`, result);
+      });
     } finally {
-      await session.close();
       stopHandling();
     }
   },
 };
+
+function showDestroyed(out: Output, cluster: string, images: string, result: DestroyResult): number {
+  switch (result.outcome) {
+    case "nothing-to-destroy":
+      out.result(`Nothing to destroy: no VM or seed ISO of cluster ${cluster} in Proxmox. Images in ${images} are kept.\n`);
+      out.event({ type: "destroy", ok: true, steps: [] });
+      return EXIT_OK;
+    case "not-confirmed":
+      out.error("not confirmed: nothing destroyed");
+      return EXIT_ERROR;
+    case "not-locked":
+      return EXIT_ERROR;
+    case "destroyed": {
+      out.event({ type: "destroy", ok: result.ok, steps: result.steps });
+      const done = result.removed.map((c) => `  ${formatChange(c)}`).join("\n");
+      out.result(`Destroyed:\n${done}\nImages in ${images} are kept (shared; delete them in Proxmox when no cluster needs them).\n`);
+      return result.ok ? EXIT_OK : EXIT_ERROR;
+    }
+  }
+}

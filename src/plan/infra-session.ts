@@ -1,0 +1,80 @@
+// What plan (live), apply and destroy share before they touch anything: read the spec's secrets,
+// connect to Proxmox and run the preflight. Every failure ends here with a message that says
+// what to fix, and never with a secret in it.
+
+import type { Inventory } from "../inventory/types.ts";
+import { createInfraRun, type InfraRun } from "../steps/context.ts";
+import { acquireLock, type ClusterLock, LockHeldError, type LockOptions } from "../steps/lock.ts";
+import { preflight, type PreflightPurpose } from "../steps/preflight.ts";
+import { connectProxmox, type ProxmoxAccess } from "./connect.ts";
+import { explainProxmoxError } from "./explain.ts";
+import type { InfraSink } from "./live-run.ts";
+
+/** A spec that passed every check: where it was read from, and what it describes. */
+export interface ValidCluster {
+  file: string;
+  /** Secret files and the TLS CA are resolved relative to this directory. */
+  dir: string;
+  inventory: Inventory;
+}
+
+export interface InfraSession {
+  inventory: Inventory;
+  /** The run of the preflight: its facts are already read. */
+  run: InfraRun;
+  /** A run with nothing read yet (after the lock was taken, the facts must be read again). */
+  freshRun(): InfraRun;
+  /** Takes the cluster lock; false when another run holds it or Proxmox refused (the reason went to the sink). */
+  lock(opts: LockOptions): Promise<boolean>;
+  /** Releases the lock (if taken) and closes the connection. */
+  close(): Promise<void>;
+}
+
+/** Opens a session, or reports why not to the sink and returns undefined. */
+export async function openInfraSession(cluster: ValidCluster, purpose: PreflightPurpose, sink: InfraSink): Promise<InfraSession | undefined> {
+  const { file, inventory } = cluster;
+  const spec = inventory.spec;
+  let access: ProxmoxAccess;
+  try {
+    access = await connectProxmox(spec, cluster.dir);
+  } catch (err) {
+    sink.error(err instanceof Error ? err.message : String(err));
+    return undefined;
+  }
+  const { client, secrets } = access;
+  let held: ClusterLock | undefined;
+  const close = async () => {
+    try {
+      await held?.release();
+    } finally {
+      await client.close();
+    }
+  };
+  const freshRun = () => createInfraRun({ inv: inventory, client, secrets });
+  const lock = async (lockOptions: LockOptions): Promise<boolean> => {
+    try {
+      held = await acquireLock(client, spec.name, lockOptions);
+    } catch (err) {
+      sink.error(err instanceof LockHeldError ? err.message : explainProxmoxError(err, spec, file));
+      return false;
+    }
+    const from = held.tookOverFrom;
+    if (from !== undefined) sink.message(`took over the lock of cluster ${spec.name} from ${from.user}@${from.host} (pid ${from.pid}, since ${from.since})`);
+    return true;
+  };
+  const run = freshRun();
+  try {
+    const problems = await preflight(inventory, run.facts, purpose);
+    if (problems.length > 0) {
+      for (const problem of problems) sink.error(problem);
+      sink.message(`${file}: Proxmox at ${spec.proxmox.endpoint} does not fit the spec; nothing done`);
+      await close();
+      return undefined;
+    }
+  } catch (err) {
+    sink.error(explainProxmoxError(err, spec, file));
+    await close().catch(() => undefined);
+    return undefined;
+  }
+  return { inventory, run, freshRun, lock, close };
+}
