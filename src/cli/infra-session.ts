@@ -5,9 +5,16 @@
 import type { InfraSession } from "../plan/infra-session.ts";
 import type { InfraSink } from "../plan/live-run.ts";
 import type { PreflightPurpose } from "../steps/preflight.ts";
+import type { OptionSpec } from "./args.ts";
 import { EXIT_ERROR } from "./command.ts";
 import { loadReportedCluster } from "./load-cluster.ts";
 import type { Output } from "./output.ts";
+
+/** --force-unlock of the commands that take the cluster lock. */
+export const forceUnlockOption: OptionSpec = {
+  name: "force-unlock",
+  description: "take the cluster lock over from a run that holds it (only when that run is dead)",
+};
 
 /** Opens a session and runs `body` in it; when it cannot be opened, the reason is reported and the exit code is 1. */
 export async function withInfraSession(

@@ -1,7 +1,7 @@
 import type { LoadedCluster } from "../plan/load.ts";
 import { countBySeverity, reportDiagnostics } from "./diagnostics.ts";
 import type { Output } from "./output.ts";
-import { counted } from "./words.ts";
+import { counted } from "../ui/words.ts";
 
 /**
  * For commands that need a valid cluster: load it and print every diagnostic, warnings too,

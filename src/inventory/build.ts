@@ -1,3 +1,4 @@
+import { groupOf } from "../spec/groups.ts";
 import type { Role, Spec } from "../spec/types.ts";
 import type { Host, Inventory, RebootWindow } from "./types.ts";
 import { formatIpv4, parseCidr } from "../net/ip.ts";
@@ -8,7 +9,6 @@ import { hostNics } from "./nics.ts";
 import { hostPackages } from "./packages.ts";
 import { placeHosts } from "./placement.ts";
 import { rebootWindows, windowOfHost } from "./reboot-windows.ts";
-import { groupOf } from "./roles.ts";
 import { hostVmid } from "./vmids.ts";
 
 // buildInventory runs only on a spec that validation and inventoryIssues accepted; a value

@@ -1,6 +1,6 @@
+import { declaredGroups } from "../spec/groups.ts";
 import type { HostEntry, NodeGroup, Role, Spec, SpecPath } from "../spec/types.ts";
 import { declaredHosts } from "./declared.ts";
-import { GROUP_KEY, groupOf, ROLE_ORDER } from "./roles.ts";
 
 /** A declared host with the places in cluster.yaml that its derived values come from. */
 export interface DerivedHost {
@@ -16,10 +16,8 @@ export interface DerivedHost {
 
 /** All hosts in inventory order (load balancers, servers, agents), for the derived-value checks. */
 export function derivedHosts(spec: Spec): DerivedHost[] {
-  return ROLE_ORDER.flatMap((role) => {
-    const group = groupOf(spec, role);
-    if (group === undefined) return [];
-    const groupPath: SpecPath = ["nodes", GROUP_KEY[role]];
+  return declaredGroups(spec).flatMap(({ key, role, group }) => {
+    const groupPath: SpecPath = ["nodes", key];
     return declaredHosts(group, role).map((entry, index) => {
       const host: DerivedHost = { name: entry.name, role, index, entry, group, groupPath };
       if (group.hosts !== undefined) host.entryPath = [...groupPath, "hosts", index];

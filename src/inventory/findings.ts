@@ -1,3 +1,4 @@
+import { specIssue } from "../spec/diagnostics.ts";
 import type { SpecIssue, SpecPath } from "../spec/types.ts";
 
 /** One problem about one host, before problems of the same kind at the same place are merged. */
@@ -28,8 +29,6 @@ export function mergeFindings(findings: readonly Finding[]): SpecIssue[] {
   return [...merged.values()].map(({ first, texts }) => {
     const listed = texts.slice(0, LISTED_PER_ISSUE);
     if (texts.length > LISTED_PER_ISSUE) listed.push(`and ${texts.length - LISTED_PER_ISSUE} more`);
-    const issue: SpecIssue = { severity: first.severity, path: first.path, message: listed.join("; ") };
-    if (first.hint !== undefined) issue.hint = first.hint;
-    return issue;
+    return specIssue(first.severity, first.path, listed.join("; "), first.hint);
   });
 }

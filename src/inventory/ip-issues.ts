@@ -1,9 +1,9 @@
+import { declaredGroups } from "../spec/groups.ts";
 import type { Spec, SpecPath } from "../spec/types.ts";
 import { type Cidr, cidrContains, formatIpv4, isNetworkOrBroadcast, parseCidr, parseIpv4 } from "../net/ip.ts";
 import { hostIp } from "./addresses.ts";
-import type { DerivedHost } from "./derived.ts";
+import { type DerivedHost, isGenerated } from "./derived.ts";
 import type { Finding } from "./findings.ts";
-import { GROUP_KEY, groupOf, ROLE_ORDER } from "./roles.ts";
 
 interface Network {
   cidrText: string;
@@ -21,15 +21,13 @@ function ipStartPath(host: DerivedHost): SpecPath {
 
 /** ipStart values that are no address, and count groups with nothing to derive addresses from. */
 function groupFindings(spec: Spec): Finding[] {
-  return ROLE_ORDER.flatMap((role) => {
-    const group = groupOf(spec, role);
-    if (group === undefined) return [];
-    const path: SpecPath = ["nodes", GROUP_KEY[role]];
+  return declaredGroups(spec).flatMap(({ key, group }) => {
+    const path: SpecPath = ["nodes", key];
     if (group.ipStart !== undefined && parseIpv4(group.ipStart) === undefined) {
       return [error([...path, "ipStart"], "syntax", `ipStart "${group.ipStart}" is not an IPv4 address`)];
     }
     if (group.hosts === undefined && (group.count ?? 0) > 0 && group.ipStart === undefined) {
-      return [error(path, "no-ip", `nodes.${GROUP_KEY[role]} sets count but no ipStart, so its hosts get no address`,
+      return [error(path, "no-ip", `nodes.${key} sets count but no ipStart, so its hosts get no address`,
         "add ipStart: the address of the first host; the others follow it")];
     }
     return [];
@@ -43,7 +41,7 @@ function groupFindings(spec: Spec): Finding[] {
 function derivedOutsidePath(host: DerivedHost, net: Network): SpecPath {
   const start = host.group.ipStart === undefined ? undefined : parseIpv4(host.group.ipStart);
   const startInside = start !== undefined && net.cidr !== undefined && cidrContains(net.cidr, start);
-  return startInside && host.entryPath === undefined ? [...host.groupPath, "count"] : ipStartPath(host);
+  return startInside && isGenerated(host) ? [...host.groupPath, "count"] : ipStartPath(host);
 }
 
 /** The host's address, or the finding that explains why it has none. */

@@ -1,5 +1,5 @@
+import { durationMinutes } from "../spec/duration.ts";
 import type { RebootWindow } from "./types.ts";
-import { parseDuration } from "./duration.ts";
 
 const MINUTES_PER_DAY = 24 * 60;
 
@@ -13,7 +13,13 @@ function minuteOfDay(hhmm: string): number {
   return (hours ?? 0) * 60 + (minutes ?? 0);
 }
 
-function durationMinutes(duration: string): number {
+/** A reboot window's length in minutes; undefined for text that is no duration and for zero. */
+export function parseDuration(text: string): number | undefined {
+  const minutes = durationMinutes(text);
+  return minutes !== undefined && minutes > 0 ? minutes : undefined;
+}
+
+function windowLength(duration: string): number {
   const minutes = parseDuration(duration);
   if (minutes === undefined) throw new Error(`windowDuration "${duration}" is not a duration like 1h, 90m or 1h30m`);
   return minutes;
@@ -25,7 +31,7 @@ function durationMinutes(duration: string): number {
  * Throws when duration is not a duration (inventoryIssues reports that first).
  */
 export function rebootWindows(slots: readonly number[], offsets: readonly number[], duration: string): RebootWindow[] {
-  const length = durationMinutes(duration);
+  const length = windowLength(duration);
   return slots.flatMap((hour) =>
     offsets.map((offset) => {
       const start = hour * 60 + offset;
@@ -47,5 +53,5 @@ export function windowOfHost(windows: readonly RebootWindow[], index: number): R
 export function windowsOverlap(a: RebootWindow, b: RebootWindow): boolean {
   const fromAToB = (minuteOfDay(b.start) - minuteOfDay(a.start) + MINUTES_PER_DAY) % MINUTES_PER_DAY;
   const fromBToA = (MINUTES_PER_DAY - fromAToB) % MINUTES_PER_DAY;
-  return fromAToB < durationMinutes(a.duration) || fromBToA < durationMinutes(b.duration);
+  return fromAToB < windowLength(a.duration) || fromBToA < windowLength(b.duration);
 }

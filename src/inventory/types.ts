@@ -1,4 +1,4 @@
-import type { ExtraNetwork, Role, Spec, VmSpec } from "../spec/types.ts";
+import type { Role, Spec, VmSpec } from "../spec/types.ts";
 
 export interface RebootWindow {
   start: string; // "HH:MM"
@@ -43,5 +43,3 @@ export interface Inventory {
   agents: Host[];
   prefixLength: number; // of network.cidr
 }
-
-export type { ExtraNetwork };

@@ -1,8 +1,7 @@
 import type { UpdatesSpec } from "../spec/types.ts";
 import type { DerivedHost } from "./derived.ts";
-import { parseDuration } from "./duration.ts";
 import type { Finding } from "./findings.ts";
-import { rebootWindows, windowOfHost, windowsOverlap } from "./reboot-windows.ts";
+import { parseDuration, rebootWindows, windowOfHost, windowsOverlap } from "./reboot-windows.ts";
 
 const OVERLAP_HINT =
   "both could reboot at the same time and drop the VIP; give each load balancer its own window: " +

@@ -38,11 +38,6 @@ function splitCidr(s: string): { address: number; prefix: number } | undefined {
   return prefix <= 32 ? { address, prefix } : undefined;
 }
 
-function hostMask(prefix: number): number {
-  // 2^(32-prefix) - 1 without 32-bit shift wrap-around at prefix 0.
-  return 2 ** (32 - prefix) - 1;
-}
-
 /**
  * "10.0.20.0/24" → network, prefix, broadcast, size. An address with host bits set
  * ("10.0.20.5/24") is not a network: undefined. Use cidrHasHostBits to tell the user why.
@@ -50,14 +45,10 @@ function hostMask(prefix: number): number {
 export function parseCidr(s: string): Cidr | undefined {
   const parsed = splitCidr(s);
   if (parsed === undefined) return undefined;
+  // A power of two, not a shift: 1 << 32 wraps to 1 at prefix 0.
   const size = 2 ** (32 - parsed.prefix);
   if (parsed.address % size !== 0) return undefined;
-  return {
-    network: parsed.address,
-    prefix: parsed.prefix,
-    broadcast: parsed.address + hostMask(parsed.prefix),
-    size,
-  };
+  return { network: parsed.address, prefix: parsed.prefix, broadcast: parsed.address + size - 1, size };
 }
 
 /** True when s is syntactically a CIDR but its address is not the network address ("10.0.20.5/24"). */

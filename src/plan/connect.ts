@@ -1,12 +1,11 @@
-// From a loaded spec to a Proxmox client and the secrets the infra steps need. Every secret
-// is registered for redaction the moment it is read.
+// From a loaded spec to a Proxmox client and the secrets the infra steps need.
 
 import { readFile } from "node:fs/promises";
 import { ProxmoxClient, type TlsTrust } from "../proxmox/index.ts";
 import type { RenderSecrets } from "../render/index.ts";
-import { expandPath, resolveSecret } from "../spec/secrets.ts";
+import { expandPath } from "../spec/secrets.ts";
 import type { Spec } from "../spec/types.ts";
-import { registerSecret } from "../ui/index.ts";
+import { readRenderSecrets, readSecret } from "./secrets.ts";
 
 export interface ProxmoxAccess {
   client: ProxmoxClient;
@@ -16,12 +15,6 @@ export interface ProxmoxAccess {
 export interface ConnectOptions {
   /** First task poll interval (benchmarks with short emulated tasks poll faster). */
   taskPollMs?: number;
-}
-
-function secret(ref: Spec["proxmox"]["tokenSecret"], dir: string, field: string): string {
-  const value = resolveSecret(ref, dir, field);
-  registerSecret(value);
-  return value;
 }
 
 async function tlsTrust(tls: Spec["proxmox"]["tls"], dir: string): Promise<TlsTrust | undefined> {
@@ -40,10 +33,8 @@ async function tlsTrust(tls: Spec["proxmox"]["tls"], dir: string): Promise<TlsTr
 
 /** Resolves the secrets (SecretError names the field, never the value) and builds the client. */
 export async function connectProxmox(spec: Spec, dir: string, opts: ConnectOptions = {}): Promise<ProxmoxAccess> {
-  const tokenSecret = secret(spec.proxmox.tokenSecret, dir, "proxmox.tokenSecret");
-  const secrets: RenderSecrets = { hostKeySecret: secret(spec.ssh.hostKeySecret, dir, "ssh.hostKeySecret") };
-  const authPass = spec.loadBalancer.vrrp.authPass;
-  if (authPass !== undefined) secrets.vrrpAuthPass = secret(authPass, dir, "loadBalancer.vrrp.authPass");
+  const tokenSecret = readSecret(spec.proxmox.tokenSecret, dir, "proxmox.tokenSecret");
+  const secrets = readRenderSecrets(spec, dir);
   const tls = await tlsTrust(spec.proxmox.tls, dir);
   const client = new ProxmoxClient({
     endpoint: spec.proxmox.endpoint,

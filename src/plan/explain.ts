@@ -1,7 +1,9 @@
 // Proxmox failures said in terms of the spec: which field to change, which privilege to grant.
 
+import { errorMessage } from "../engine/index.ts";
 import { AuthError, PermissionError, TlsError, TransientError } from "../proxmox/index.ts";
 import type { SecretRef, Spec } from "../spec/types.ts";
+import { grantHint } from "../steps/task.ts";
 import { redact } from "../ui/index.ts";
 
 function describeRef(ref: SecretRef): string {
@@ -28,9 +30,9 @@ function explanation(err: unknown, spec: Spec, file: string): string {
   }
   if (err instanceof PermissionError) {
     const grant = err.aclPath !== undefined && err.privileges.length > 0
-      ? `\ngrant it, e.g.: pveum acl modify ${err.aclPath} --tokens '${tokenId}' --roles <a role with ${err.privileges.join(" or ")}>` : "";
+      ? `\n${grantHint(err.aclPath, tokenId, err.privileges.join(" or "))}` : "";
     return `${err.message}${grant}`;
   }
   if (err instanceof TransientError) return `cannot reach Proxmox at ${endpoint}: ${err.message}; check proxmox.endpoint in ${file}`;
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }

@@ -1,12 +1,14 @@
 // The infra phase as plan, apply and destroy run it: observe everything and act on nothing
 // first; only a run that has work takes the cluster lock, observes again under it and acts.
 
+import type { RunSummary } from "../engine/index.ts";
 import { AuthError, PermissionError } from "../proxmox/index.ts";
 import type { Change } from "../steps/changes.ts";
+import type { InfraRun } from "../steps/context.ts";
 import { PrivilegeError } from "../steps/task.ts";
 import type { InfraSession } from "./infra-session.ts";
 import { type ChangeCounts, countChanges, type InfraSink, runLive, stepChanges, type StepChanges } from "./live-run.ts";
-import { destroyRunnables, infraLimits, infraRunnables, INFRA_RETRY } from "./live.ts";
+import { type ChangeLog, destroyRunnables, infraLimits, infraRunnables, INFRA_RETRY } from "./live.ts";
 
 export interface InfraReport {
   ok: boolean;
@@ -25,12 +27,17 @@ export interface InfraPlan {
 
 /** What apply would do: every infra step observes and none acts. */
 export async function planInfra(session: InfraSession, sink: InfraSink): Promise<InfraPlan> {
-  const log = new Map();
-  const runnables = infraRunnables(session.run, { mode: "plan", log });
-  const summary = await runLive(runnables, { retry: INFRA_RETRY, stage: "observe" }, sink);
-  const steps = stepChanges(runnables, log, summary);
+  const { steps } = await observeInfra(session.run, {}, sink);
   const counts = countChanges(steps);
   return { steps, counts, pending: counts.create + counts.change + counts.remove, failed: steps.filter((s) => s.error !== undefined).length };
+}
+
+/** Every infra step observes and records its changes; none acts. */
+async function observeInfra(run: InfraRun, opts: { concurrency?: number; signal?: AbortSignal }, sink: InfraSink): Promise<{ summary: RunSummary; steps: StepChanges[] }> {
+  const log: ChangeLog = new Map();
+  const runnables = infraRunnables(run, { mode: "plan", log });
+  const summary = await runLive(runnables, { ...opts, retry: INFRA_RETRY, stage: "observe" }, sink);
+  return { summary, steps: stepChanges(runnables, log, summary) };
 }
 
 export interface ApplyOptions {
@@ -52,14 +59,11 @@ export async function applyInfra(session: InfraSession, opts: ApplyOptions, sink
   const { controller } = opts;
   const concurrency = opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {};
   // Observe everything and act on nothing first: a run with nothing to do writes nothing, not even its lock.
-  const seen = new Map();
-  const looking = infraRunnables(session.run, { mode: "plan", log: seen });
-  const looked = await runLive(looking, { ...concurrency, retry: INFRA_RETRY, stage: "observe", signal: controller.signal }, sink);
-  if (!looked.cancelled && !looked.steps.some((s) => s.outcome === "changed")) {
-    const steps = stepChanges(looking, seen, looked);
-    return { outcome: "unchanged", ok: looked.ok, steps, counts: countChanges(steps) };
+  const looked = await observeInfra(session.run, { ...concurrency, signal: controller.signal }, sink);
+  if (looked.summary.cancelled) return { outcome: "cancelled" };
+  if (!looked.summary.steps.some((s) => s.outcome === "changed")) {
+    return { outcome: "unchanged", ok: looked.summary.ok, steps: looked.steps, counts: countChanges(looked.steps) };
   }
-  if (looked.cancelled) return { outcome: "cancelled" };
 
   const locked = await session.lock({
     command: "apply --phase infra",
@@ -71,8 +75,8 @@ export async function applyInfra(session: InfraSession, opts: ApplyOptions, sink
   });
   if (!locked) return { outcome: "not-locked" };
   // Under the lock, read everything again: another run may have changed it since.
-  const run = session.freshRun();
-  const log = new Map();
+  const run = session.run.refreshed();
+  const log: ChangeLog = new Map();
   const runnables = infraRunnables(run, {
     mode: "apply",
     log,
@@ -110,7 +114,7 @@ export type DestroyResult =
 
 export async function destroyInfra(session: InfraSession, opts: DestroyOptions, sink: InfraSink): Promise<DestroyResult> {
   const { controller } = opts;
-  const preview = new Map();
+  const preview: ChangeLog = new Map();
   const planned = await destroyRunnables(session.run, { mode: "plan", log: preview });
   const previewSummary = await runLive(planned, { retry: INFRA_RETRY, stage: "observe", signal: controller.signal }, sink);
   const removals = removed(stepChanges(planned, preview, previewSummary));
@@ -120,8 +124,8 @@ export async function destroyInfra(session: InfraSession, opts: DestroyOptions, 
 
   if (!(await session.lock({ command: "destroy", force: opts.forceUnlock, onLost: () => controller.abort() }))) return { outcome: "not-locked" };
   // Under the lock, read again what is there.
-  const log = new Map();
-  const runnables = await destroyRunnables(session.freshRun(), { mode: "apply", log });
+  const log: ChangeLog = new Map();
+  const runnables = await destroyRunnables(session.run.refreshed(), { mode: "apply", log });
   const summary = await runLive(runnables, { retry: INFRA_RETRY, stage: "act", signal: controller.signal }, sink);
   const steps = stepChanges(runnables, log, summary);
   return { outcome: "destroyed", ok: summary.ok, steps, removed: removed(steps.filter((s) => s.error === undefined)) };

@@ -2,6 +2,7 @@
 // connect to Proxmox and run the preflight. Every failure ends here with a message that says
 // what to fix, and never with a secret in it.
 
+import { errorMessage } from "../engine/index.ts";
 import type { Inventory } from "../inventory/types.ts";
 import { createInfraRun, type InfraRun } from "../steps/context.ts";
 import { acquireLock, type ClusterLock, LockHeldError, type LockOptions } from "../steps/lock.ts";
@@ -22,8 +23,6 @@ export interface InfraSession {
   inventory: Inventory;
   /** The run of the preflight: its facts are already read. */
   run: InfraRun;
-  /** A run with nothing read yet (after the lock was taken, the facts must be read again). */
-  freshRun(): InfraRun;
   /** Takes the cluster lock; false when another run holds it or Proxmox refused (the reason went to the sink). */
   lock(opts: LockOptions): Promise<boolean>;
   /** Releases the lock (if taken) and closes the connection. */
@@ -38,7 +37,7 @@ export async function openInfraSession(cluster: ValidCluster, purpose: Preflight
   try {
     access = await connectProxmox(spec, cluster.dir);
   } catch (err) {
-    sink.error(err instanceof Error ? err.message : String(err));
+    sink.error(errorMessage(err));
     return undefined;
   }
   const { client, secrets } = access;
@@ -50,7 +49,6 @@ export async function openInfraSession(cluster: ValidCluster, purpose: Preflight
       await client.close();
     }
   };
-  const freshRun = () => createInfraRun({ inv: inventory, client, secrets });
   const lock = async (lockOptions: LockOptions): Promise<boolean> => {
     try {
       held = await acquireLock(client, spec.name, lockOptions);
@@ -62,7 +60,7 @@ export async function openInfraSession(cluster: ValidCluster, purpose: Preflight
     if (from !== undefined) sink.message(`took over the lock of cluster ${spec.name} from ${from.user}@${from.host} (pid ${from.pid}, since ${from.since})`);
     return true;
   };
-  const run = freshRun();
+  const run = createInfraRun({ inv: inventory, client, secrets });
   try {
     const problems = await preflight(inventory, run.facts, purpose);
     if (problems.length > 0) {
@@ -76,5 +74,5 @@ export async function openInfraSession(cluster: ValidCluster, purpose: Preflight
     await close().catch(() => undefined);
     return undefined;
   }
-  return { inventory, run, freshRun, lock, close };
+  return { inventory, run, lock, close };
 }

@@ -1,7 +1,7 @@
 // Running live steps and collecting, per step, what it found: the "+ ~ - = !" changes and the
 // failure, if any. Where progress and messages go is the caller's business (the sink).
 
-import type { RetryPolicy, RunnableStep, RunSummary } from "../engine/index.ts";
+import { type RetryPolicy, type RunnableStep, runSteps, type RunSummary } from "../engine/index.ts";
 import type { StepNode } from "../graph/types.ts";
 import type { Change } from "../steps/changes.ts";
 import type { Reporter } from "../ui/index.ts";
@@ -31,7 +31,6 @@ export interface LiveRunOptions {
 }
 
 export async function runLive(steps: RunnableStep[], opts: LiveRunOptions, sink: InfraSink): Promise<RunSummary> {
-  const { runSteps } = await import("../engine/index.ts");
   const reporter = await sink.progress(opts.stage);
   try {
     return await runSteps(steps, {

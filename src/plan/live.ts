@@ -109,7 +109,7 @@ export async function destroyRunnables(run: InfraRun, opts: LiveOptions): Promis
     const node: StepNode = { id: `destroy-vm:${vm.name ?? vm.vmid}`, kind: "vm", pveNode: vm.node, needs: [], ...(vm.name !== undefined && { host: vm.name }) };
     return runnable(node, (fresh) => observeVmRemoval(run, vm.vmid, fresh), opts);
   });
-  const seedSteps = (await seedNodes(run)).map((pveNode) => {
+  const seedSteps = seedNodes(run.inv, vms).map((pveNode) => {
     const needs = vmSteps.filter((s) => s.pveNode === pveNode).map((s) => s.id);
     const node: StepNode = { id: `destroy-seeds:${pveNode}`, kind: "seed", pveNode, needs };
     return runnable(node, (fresh) => observeSeedRemoval(run, pveNode, names, fresh), opts);

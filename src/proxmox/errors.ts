@@ -140,7 +140,7 @@ const NOT_FOUND = /does not exist|no such|not found/i;
 // AnyEvent::HTTP pseudo-statuses for forwarded calls, and gateways in front of pveproxy.
 const TRANSIENT_STATUSES = new Set([502, 503, 504, 595, 596, 597, 598, 599]);
 
-export function isLockTimeoutText(text: string): boolean {
+function isLockTimeoutText(text: string): boolean {
   return LOCK_TIMEOUT.test(text);
 }
 

@@ -3,7 +3,7 @@ import type { Host, Inventory } from "../inventory/types.ts";
 import { renderTemplate } from "./template.ts";
 
 export const HAPROXY_CFG_PATH = "/etc/haproxy/haproxy.cfg";
-export const RKE2_API_PORT = 6443;
+const RKE2_API_PORT = 6443;
 export const RKE2_REGISTRATION_PORT = 9345;
 
 /** /etc/haproxy/haproxy.cfg: TCP pass-through to every RKE2 server by IP (no DNS needed at start). */

@@ -17,17 +17,16 @@ export interface HostKey {
   publicKey: string; // "ssh-ed25519 AAAA… host"
 }
 
-function sshString(data: Buffer | string): Buffer {
-  const body = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(body.length);
-  return Buffer.concat([length, body]);
-}
-
 function uint32(value: number): Buffer {
   const out = Buffer.alloc(4);
   out.writeUInt32BE(value >>> 0);
   return out;
+}
+
+/** The SSH wire format's length-prefixed string (RFC 4251 §5). */
+function sshString(data: Buffer | string): Buffer {
+  const body = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  return Buffer.concat([uint32(body.length), body]);
 }
 
 function hostKeySeed(secret: string, cluster: string, host: string): Buffer {

@@ -87,7 +87,7 @@ function directoryRecordLength(identifierLength: number): number {
 function writeDirectoryRecord(
   image: Uint8Array,
   offset: number,
-  entry: { identifier: Uint8Array; sector: number; size: number },
+  entry: TreeEntry,
   isDirectory: boolean,
 ): number {
   const length = directoryRecordLength(entry.identifier.length);
@@ -150,11 +150,10 @@ function writePathTable(image: Uint8Array, sector: number, rootSector: number, l
 const PATH_TABLE_SIZE = 10;
 
 interface Descriptor {
+  /** 1: the primary volume descriptor (ASCII); 2: the Joliet supplementary one (UCS-2). */
   type: 1 | 2;
   sector: number;
   volumeId: string;
-  encode: (text: string) => Uint8Array;
-  unitWidth: 1 | 2;
   pathTableL: number;
   pathTableM: number;
   rootSector: number;
@@ -164,11 +163,13 @@ interface Descriptor {
 function writeVolumeDescriptor(image: Uint8Array, totalSectors: number, d: Descriptor): void {
   const base = d.sector * SECTOR;
   const view = new DataView(image.buffer, image.byteOffset + base, SECTOR);
+  const textField = (offset: number, width: number, text: string) =>
+    d.type === 2 ? writeField(image, base + offset, width, ucs2(text), 2) : writeField(image, base + offset, width, ascii(text), 1);
   view.setUint8(0, d.type);
   image.set(ascii("CD001"), base + 1);
   view.setUint8(6, 1);
-  writeField(image, base + 8, 32, d.encode(""), d.unitWidth); // system identifier
-  writeField(image, base + 40, 32, d.encode(d.volumeId), d.unitWidth);
+  textField(8, 32, ""); // system identifier
+  textField(40, 32, d.volumeId);
   bothEndian32(view, 80, totalSectors);
   if (d.type === 2) image.set(ascii("%/E"), base + 88); // Joliet, UCS-2 level 3
   bothEndian16(view, 120, 1); // volume set size
@@ -185,7 +186,7 @@ function writeVolumeDescriptor(image: Uint8Array, totalSectors: number, d: Descr
   );
   // volume set, publisher, data preparer, application, copyright, abstract, bibliographic
   const identifiers = [[190, 128, ""], [318, 128, ""], [446, 128, ""], [574, 128, "STARBASE"], [702, 37, ""], [739, 37, ""], [776, 37, ""]] as const;
-  for (const [offset, width, text] of identifiers) writeField(image, base + offset, width, d.encode(text), d.unitWidth);
+  for (const [offset, width, text] of identifiers) textField(offset, width, text);
   writeVolumeDate(image, base + 813); // creation
   writeVolumeDate(image, base + 830); // modification
   image.set(ascii("0000000000000000"), base + 847); // expiration: none
@@ -201,14 +202,15 @@ export function buildSeedIso(files: IsoFile[], volumeId = "cidata"): Uint8Array 
   const contents = files.map((file) =>
     typeof file.content === "string" ? new TextEncoder().encode(file.content) : file.content,
   );
-  const primaryNames = files.map((file) => ascii(primaryName(file.name)));
+  const primaryTexts = files.map((file) => primaryName(file.name));
   const jolietNames = files.map((file) => ucs2(jolietName(file.name)));
   const seen = new Set<string>();
-  for (const file of files) {
-    const key = primaryName(file.name);
+  files.forEach((file, i) => {
+    const key = primaryTexts[i]!;
     if (seen.has(key)) throw new Error(`seed ISO: "${file.name}" collides with another file as ${key}`);
     seen.add(key);
-  }
+  });
+  const primaryNames = primaryTexts.map(ascii);
 
   // Layout: descriptors (16 PVD, 17 Joliet, 18 terminator), four path tables, two root
   // directories, then the file data shared by both trees.
@@ -226,32 +228,24 @@ export function buildSeedIso(files: IsoFile[], volumeId = "cidata"): Uint8Array 
   const totalSectors = nextSector;
   const image = new Uint8Array(totalSectors * SECTOR);
 
-  const descriptor = (type: 1 | 2): Descriptor =>
-    type === 1
-      ? {
-          type,
-          sector: FIRST_DESCRIPTOR_SECTOR,
-          volumeId,
-          encode: ascii,
-          unitWidth: 1,
-          pathTableL: pathTables.primaryL,
-          pathTableM: pathTables.primaryM,
-          rootSector: primaryRoot,
-          rootSectors: primaryRootSectors,
-        }
-      : {
-          type,
-          sector: FIRST_DESCRIPTOR_SECTOR + 1,
-          volumeId,
-          encode: ucs2,
-          unitWidth: 2,
-          pathTableL: pathTables.jolietL,
-          pathTableM: pathTables.jolietM,
-          rootSector: jolietRoot,
-          rootSectors: jolietRootSectors,
-        };
-  writeVolumeDescriptor(image, totalSectors, descriptor(1));
-  writeVolumeDescriptor(image, totalSectors, descriptor(2));
+  writeVolumeDescriptor(image, totalSectors, {
+    type: 1,
+    sector: FIRST_DESCRIPTOR_SECTOR,
+    volumeId,
+    pathTableL: pathTables.primaryL,
+    pathTableM: pathTables.primaryM,
+    rootSector: primaryRoot,
+    rootSectors: primaryRootSectors,
+  });
+  writeVolumeDescriptor(image, totalSectors, {
+    type: 2,
+    sector: FIRST_DESCRIPTOR_SECTOR + 1,
+    volumeId,
+    pathTableL: pathTables.jolietL,
+    pathTableM: pathTables.jolietM,
+    rootSector: jolietRoot,
+    rootSectors: jolietRootSectors,
+  });
   const terminator = (FIRST_DESCRIPTOR_SECTOR + 2) * SECTOR;
   image[terminator] = 255;
   image.set(ascii("CD001"), terminator + 1);

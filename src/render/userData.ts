@@ -13,7 +13,7 @@ const CNI_INTERFACES = ["flannel*", "cali*", "tunl*", "vxlan.calico", "vxlan-v6.
 const SUDO_RULE = "ALL=(ALL) NOPASSWD:ALL";
 
 /** The one-shot first-boot script (growpart off, CNI interfaces, who may reboot the node). */
-export function renderInitializeScript(inv: Inventory, host: Host): string {
+function renderInitializeScript(inv: Inventory, host: Host): string {
   const isLoadBalancer = host.role === "loadbalancer";
   return renderTemplate(initializeTemplate, {
     hostName: host.name,

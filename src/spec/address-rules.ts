@@ -1,10 +1,7 @@
 import { cidrContains, cidrHasHostBits, formatIpv4, isNetworkOrBroadcast, parseCidr, parseIpv4, type Cidr } from "../net/ip.ts";
+import { specIssue } from "./diagnostics.ts";
 import { formatPath } from "./paths.ts";
 import type { Spec, SpecIssue, SpecPath } from "./types.ts";
-
-function error(path: SpecPath, message: string, hint?: string): SpecIssue {
-  return hint === undefined ? { severity: "error", path, message } : { severity: "error", path, message, hint };
-}
 
 /** "10.0.20.5/24" → "10.0.20.0/24", the network the user most likely meant. */
 function networkOf(text: string): string {
@@ -17,9 +14,9 @@ function networkOf(text: string): string {
 function cidrIssue(text: string): SpecIssue {
   const path = ["network", "cidr"];
   if (cidrHasHostBits(text)) {
-    return error(path, `network.cidr: "${text}" has host bits set`, `did you mean "${networkOf(text)}"?`);
+    return specIssue("error", path, `network.cidr: "${text}" has host bits set`, `did you mean "${networkOf(text)}"?`);
   }
-  return error(path, `network.cidr: "${text}" is not an IPv4 network like 10.0.20.0/24`);
+  return specIssue("error", path, `network.cidr: "${text}" is not an IPv4 network like 10.0.20.0/24`);
 }
 
 /**
@@ -29,14 +26,14 @@ function cidrIssue(text: string): SpecIssue {
 function outsideIssue(cidr: Cidr, cidrText: string, path: SpecPath, address: string): SpecIssue | undefined {
   const ip = parseIpv4(address);
   if (ip === undefined || cidrContains(cidr, ip)) return undefined;
-  return error(path, `${formatPath(path)}: ${address} is outside network.cidr ${cidrText}`);
+  return specIssue("error", path, `${formatPath(path)}: ${address} is outside network.cidr ${cidrText}`);
 }
 
 function reservedIssue(cidr: Cidr, cidrText: string, path: SpecPath, address: string): SpecIssue | undefined {
   const ip = parseIpv4(address);
   if (ip === undefined || !isNetworkOrBroadcast(cidr, ip)) return undefined;
   const which = ip === cidr.network ? "network" : "broadcast";
-  return error(path, `${formatPath(path)}: ${address} is the ${which} address of ${cidrText}`, "choose a host address inside the network");
+  return specIssue("error", path, `${formatPath(path)}: ${address} is the ${which} address of ${cidrText}`, "choose a host address inside the network");
 }
 
 /**
@@ -58,7 +55,7 @@ export function addressIssues(spec: Spec): SpecIssue[] {
   const vip = spec.loadBalancer.vip;
   issues.push(outsideIssue(cidr, cidrText, vipPath, vip));
   issues.push(reservedIssue(cidr, cidrText, vipPath, vip));
-  if (vip === gateway) issues.push(error(vipPath, `loadBalancer.vip: ${vip} is the gateway`, "the VIP needs an address of its own"));
+  if (vip === gateway) issues.push(specIssue("error", vipPath, `loadBalancer.vip: ${vip} is the gateway`, "the VIP needs an address of its own"));
 
   return issues.filter((issue): issue is SpecIssue => issue !== undefined);
 }

@@ -1,5 +1,14 @@
 import type { LoadedSpec } from "./load.ts";
-import type { Diagnostic, SpecIssue } from "./types.ts";
+import type { Position } from "./positions.ts";
+import type { Diagnostic, SpecIssue, SpecPath } from "./types.ts";
+
+/** A SpecIssue without the optional fields that were not given. */
+export function specIssue(severity: SpecIssue["severity"], path: SpecPath, message: string, hint?: string, key?: boolean): SpecIssue {
+  const issue: SpecIssue = { severity, path, message };
+  if (hint !== undefined) issue.hint = hint;
+  if (key !== undefined) issue.key = key;
+  return issue;
+}
 
 /** `FILE:LINE:COL: error: message`, and the hint on its own indented line. */
 export function formatDiagnostic(d: Diagnostic): string {
@@ -7,12 +16,16 @@ export function formatDiagnostic(d: Diagnostic): string {
   return d.hint === undefined ? head : `${head}\n  hint: ${d.hint}`;
 }
 
-/** Gives an issue found on the spec (or on the inventory derived from it) its place in the file. */
-export function toDiagnostic(loaded: Pick<LoadedSpec, "file" | "positionOf">, issue: SpecIssue): Diagnostic {
-  const { line, col } = loaded.positionOf(issue.path, issue.key);
-  const result: Diagnostic = { severity: issue.severity, file: loaded.file, line, col, message: issue.message };
+/** An issue placed at a known line and column of file. */
+export function diagnosticAt(file: string, at: Position, issue: Omit<SpecIssue, "path">): Diagnostic {
+  const result: Diagnostic = { severity: issue.severity, file, line: at.line, col: at.col, message: issue.message };
   if (issue.hint !== undefined) result.hint = issue.hint;
   return result;
+}
+
+/** Gives an issue found on the spec (or on the inventory derived from it) its place in the file. */
+export function toDiagnostic(loaded: Pick<LoadedSpec, "file" | "positionOf">, issue: SpecIssue): Diagnostic {
+  return diagnosticAt(loaded.file, loaded.positionOf(issue.path, issue.key), issue);
 }
 
 /** File order: by line, then column; errors before warnings at the same place. */

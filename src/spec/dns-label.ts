@@ -5,7 +5,7 @@ export function isDnsLabel(name: string): boolean {
 }
 
 /** The closest DNS label to a rejected name: "Lb_02" → "lb-02". Empty when nothing is left. */
-export function toDnsLabel(name: string): string {
+function toDnsLabel(name: string): string {
   return name
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, "-")

@@ -1,6 +1,20 @@
 import type { NodeGroup, Role, Spec } from "./types.ts";
 
-export type GroupKey = "loadBalancers" | "servers" | "agents";
+/** The order in which host types appear everywhere: load balancers, servers, agents. */
+export const ROLE_ORDER: readonly Role[] = ["loadbalancer", "server", "agent"];
+
+export type GroupKey = keyof Spec["nodes"];
+
+/** Where each role's group lives under `nodes:` in cluster.yaml. */
+export const GROUP_KEY: Readonly<Record<Role, GroupKey>> = {
+  loadbalancer: "loadBalancers",
+  server: "servers",
+  agent: "agents",
+};
+
+export function groupOf(spec: Spec, role: Role): NodeGroup | undefined {
+  return spec.nodes[GROUP_KEY[role]];
+}
 
 export interface DeclaredGroup {
   key: GroupKey;
@@ -8,14 +22,12 @@ export interface DeclaredGroup {
   group: NodeGroup;
 }
 
-/** The node groups the spec declares, in the fixed order load balancers, servers, agents. */
+/** The node groups the spec declares, in ROLE_ORDER. */
 export function declaredGroups(spec: Spec): DeclaredGroup[] {
-  const groups: DeclaredGroup[] = [
-    { key: "loadBalancers", role: "loadbalancer", group: spec.nodes.loadBalancers },
-    { key: "servers", role: "server", group: spec.nodes.servers },
-  ];
-  if (spec.nodes.agents !== undefined) groups.push({ key: "agents", role: "agent", group: spec.nodes.agents });
-  return groups;
+  return ROLE_ORDER.flatMap((role) => {
+    const group = groupOf(spec, role);
+    return group === undefined ? [] : [{ key: GROUP_KEY[role], role, group }];
+  });
 }
 
 /** How many VMs a group declares: its hosts, or its count. */

@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument, type Document } from "yaml";
-import { toDiagnostic } from "./diagnostics.ts";
+import { diagnosticAt, toDiagnostic } from "./diagnostics.ts";
 import { positionAt, positionFinder, type Position } from "./positions.ts";
 import { checkSchema } from "./schema.ts";
 import { schemaIssues } from "./schema-messages.ts";
-import type { Diagnostic, Spec, SpecIssue, SpecPath } from "./types.ts";
+import type { Diagnostic, Spec, SpecPath } from "./types.ts";
 import { yamlProblems } from "./yaml-errors.ts";
 
 export interface LoadedSpec {
@@ -27,13 +27,6 @@ function applyImpliedDefaults(spec: Spec): void {
   if (spec.rke2.channel === undefined && spec.rke2.version === undefined) spec.rke2.channel = "stable";
 }
 
-/** A diagnostic for a problem that has a place in the file but no path in the spec. */
-function diagnostic(file: string, at: Position, issue: Omit<SpecIssue, "path">): Diagnostic {
-  const result: Diagnostic = { severity: issue.severity, file, line: at.line, col: at.col, message: issue.message };
-  if (issue.hint !== undefined) result.hint = issue.hint;
-  return result;
-}
-
 function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -46,7 +39,7 @@ export function loadSpecText(text: string, file: string): LoadedSpec {
   const loaded: LoadedSpec = { file, dir: dirname(resolve(file)), doc, diagnostics: [], positionOf };
 
   for (const { offset, ...problem } of yamlProblems(doc, text)) {
-    loaded.diagnostics.push(diagnostic(file, positionAt(lineCounter, offset), problem));
+    loaded.diagnostics.push(diagnosticAt(file, positionAt(lineCounter, offset), problem));
   }
   if (loaded.diagnostics.some((d) => d.severity === "error")) return loaded;
 
@@ -56,14 +49,14 @@ export function loadSpecText(text: string, file: string): LoadedSpec {
   } catch (error) {
     // yaml refuses documents whose aliases expand beyond its limit (a "billion laughs").
     const message = error instanceof Error ? error.message : String(error);
-    loaded.diagnostics.push(diagnostic(file, { line: 1, col: 1 }, { severity: "error", message: `cannot read the document: ${message}` }));
+    loaded.diagnostics.push(diagnosticAt(file, { line: 1, col: 1 }, { severity: "error", message: `cannot read the document: ${message}` }));
     return loaded;
   }
   if (!isMapping(data)) {
     const empty = data === null || data === undefined;
     const message = empty ? "the file is empty" : "the document must be a mapping of keys like name:, proxmox:, nodes:";
     const where = empty ? { line: 1, col: 1 } : positionOf([]);
-    loaded.diagnostics.push(diagnostic(file, where, { severity: "error", message, hint: "start from `starbase init` or examples/cluster.yaml" }));
+    loaded.diagnostics.push(diagnosticAt(file, where, { severity: "error", message, hint: "start from `starbase init` or examples/cluster.yaml" }));
     return loaded;
   }
 
@@ -88,7 +81,7 @@ export async function loadSpecFile(path: string): Promise<LoadedSpec> {
     return {
       file: path,
       dir: dirname(resolve(path)),
-      diagnostics: [{ severity: "error", file: path, line: 1, col: 1, message: `cannot read ${path}: ${reason}` }],
+      diagnostics: [diagnosticAt(path, { line: 1, col: 1 }, { severity: "error", message: `cannot read ${path}: ${reason}` })],
       positionOf: () => ({ line: 1, col: 1 }),
     };
   }

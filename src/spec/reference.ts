@@ -1,6 +1,6 @@
 // The README's spec reference, generated from spec-schema.json so that the two cannot drift.
 
-import { resolveRef as resolve, type SchemaNode } from "./schema-ref.ts";
+import { resolveRef, type SchemaNode } from "./schema-ref.ts";
 
 interface Row {
   field: string;
@@ -23,7 +23,7 @@ function integerType(node: SchemaNode): string {
 
 function typeOf(raw: SchemaNode, root: SchemaNode): string {
   if (isSecret(raw, root)) return "secret";
-  const node = resolve(raw, root);
+  const node = resolveRef(raw, root);
   const choices = node["enum"];
   if (Array.isArray(choices)) return choices.map((choice) => `\`${String(choice)}\``).join(" \\| ");
   if (node["format"] === "ipv4") return "IPv4 address";
@@ -64,10 +64,10 @@ function defaultCell(node: SchemaNode, required: boolean, inherited: { value: un
 }
 
 function collect(raw: SchemaNode, root: SchemaNode, path: string, required: boolean, inherited: { value: unknown; from: string } | undefined, rows: Row[]): void {
-  const node = resolve(raw, root);
+  const node = resolveRef(raw, root);
   rows.push({ field: `\`${path}\``, type: typeOf(raw, root), default: defaultCell(node, required, inherited), description: cell(String(node["description"] ?? "")) });
   if (isSecret(raw, root)) return;
-  const target = node["type"] === "array" ? resolve((node["items"] as SchemaNode | undefined) ?? {}, root) : node;
+  const target = node["type"] === "array" ? resolveRef((node["items"] as SchemaNode | undefined) ?? {}, root) : node;
   const properties = target["properties"] as Record<string, SchemaNode> | undefined;
   if (target["type"] !== "object" || properties === undefined) return;
   const childRequired = new Set((target["required"] as string[] | undefined) ?? []);

@@ -1,4 +1,5 @@
 import type { ErrorObject } from "ajv";
+import { specIssue } from "./diagnostics.ts";
 import { formatPath, pointerToPath } from "./paths.ts";
 import { schema } from "./schema.ts";
 import { resolveRef, type SchemaNode } from "./schema-ref.ts";
@@ -94,13 +95,6 @@ function where(path: SpecPath): string {
   return path.length === 0 ? "" : `${formatPath(path)}: `;
 }
 
-function issue(path: SpecPath, message: string, hint?: string, key?: boolean): SpecIssue {
-  const result: SpecIssue = { severity: "error", path, message };
-  if (hint !== undefined) result.hint = hint;
-  if (key !== undefined) result.key = key;
-  return result;
-}
-
 function acceptsString(node: SchemaNode): boolean {
   const type = node["type"];
   return type === "string" || (Array.isArray(type) && type.includes("string"));
@@ -118,8 +112,8 @@ function valueIssue(error: ErrorObject, path: SpecPath): SpecIssue {
     hint = `YAML read this as ${typeof error.data === "number" ? "a number" : "true/false"}; put the value in quotes`;
   }
   // An empty value has no position of its own; its key is where the reader looks.
-  if (error.data === null && path.length > 0) return issue(path, message, `give ${formatPath(path)} a value or remove it`, true);
-  return issue(path, message, hint, false);
+  if (error.data === null && path.length > 0) return specIssue("error", path, message, `give ${formatPath(path)} a value or remove it`, true);
+  return specIssue("error", path, message, hint, false);
 }
 
 /** Keywords (of those spec-schema.json uses) that judge a value on its own. */
@@ -134,31 +128,31 @@ function wordError(error: ErrorObject): SpecIssue {
       const unknown = String(params["additionalProperty"]);
       const allowed = Object.keys((error.parentSchema?.["properties"] as SchemaNode | undefined) ?? {});
       const message = path.length === 0 ? `unknown top-level key "${unknown}"` : `${formatPath(path)}: unknown key "${unknown}"`;
-      return issue([...path, unknown], message, didYouMean(unknown, allowed) ?? `allowed keys: ${allowed.join(", ")}`, true);
+      return specIssue("error", [...path, unknown], message, didYouMean(unknown, allowed) ?? `allowed keys: ${allowed.join(", ")}`, true);
     }
     case "required": {
       const missing = String(params["missingProperty"]);
       const message =
         path.length === 0 ? `missing required top-level key "${missing}"` : `${formatPath(path)}: missing required key "${missing}"`;
-      return issue(path, message, propertyHint(error.parentSchema, missing), true);
+      return specIssue("error", path, message, propertyHint(error.parentSchema, missing), true);
     }
     case "oneOf": {
       // The only oneOf in the schema: a node group has exactly one of hosts / count.
       const passing = params["passingSchemas"];
-      if (Array.isArray(passing)) return issue([...path, "count"], `${formatPath(path)}: set either hosts or count, not both`, undefined, true);
-      return issue(path, `${formatPath(path)}: needs hosts (a list of VMs) or count (a number of VMs, with ipStart)`, undefined, true);
+      if (Array.isArray(passing)) return specIssue("error", [...path, "count"], `${formatPath(path)}: set either hosts or count, not both`, undefined, true);
+      return specIssue("error", path, `${formatPath(path)}: needs hosts (a list of VMs) or count (a number of VMs, with ipStart)`, undefined, true);
     }
     case "dependencies": {
       const property = String(params["property"]);
       const missing = String(params["missingProperty"]);
-      return issue([...path, property], `${formatPath(path)}: ${property} needs ${missing}`, propertyHint(error.parentSchema, missing), true);
+      return specIssue("error", [...path, property], `${formatPath(path)}: ${property} needs ${missing}`, propertyHint(error.parentSchema, missing), true);
     }
     case "minProperties":
-      return issue(path, `${where(path)}empty secret reference`, "use { env: NAME } or { file: PATH }", true);
+      return specIssue("error", path, `${where(path)}empty secret reference`, "use { env: NAME } or { file: PATH }", true);
     case "maxProperties":
-      return issue(path, `${where(path)}a secret reference has exactly one of env or file`, undefined, true);
+      return specIssue("error", path, `${where(path)}a secret reference has exactly one of env or file`, undefined, true);
     default:
-      return issue(path, `${where(path)}${error.message ?? error.keyword}`);
+      return specIssue("error", path, `${where(path)}${error.message ?? error.keyword}`);
   }
 }
 

@@ -1,18 +1,15 @@
 import { addressIssues } from "./address-rules.ts";
+import { specIssue } from "./diagnostics.ts";
 import { dnsLabelHint, isDnsLabel } from "./dns-label.ts";
 import { durationMinutes } from "./duration.ts";
-import { declaredGroups, groupSize } from "./groups.ts";
+import { declaredGroups, groupSize, ROLE_ORDER } from "./groups.ts";
 import { formatPath } from "./paths.ts";
 import { didYouMean } from "./suggest.ts";
 import type { SecretRef, Spec, SpecIssue, SpecPath } from "./types.ts";
 
-function issue(severity: SpecIssue["severity"], path: SpecPath, message: string, hint?: string): SpecIssue {
-  return hint === undefined ? { severity, path, message } : { severity, path, message, hint };
-}
-
 function labelIssue(path: SpecPath, name: string): SpecIssue | undefined {
   if (isDnsLabel(name)) return undefined;
-  return issue("error", path, `${formatPath(path)}: "${name}" is not a valid DNS label`, dnsLabelHint(name));
+  return specIssue("error", path, `${formatPath(path)}: "${name}" is not a valid DNS label`, dnsLabelHint(name));
 }
 
 /**
@@ -21,8 +18,8 @@ function labelIssue(path: SpecPath, name: string): SpecIssue | undefined {
  */
 function reservedNameIssue(name: string): SpecIssue | undefined {
   const lower = name.toLowerCase();
-  if (!["loadbalancer", "server", "agent"].includes(lower) && !lower.startsWith("cfg-")) return undefined;
-  return issue("error", ["name"], `name: "${name}" is reserved`, `starbase tags every VM starbase-<role> and starbase-cfg-<hash>; choose a name other than loadbalancer, server, agent or cfg-…`);
+  if (!ROLE_ORDER.some((role) => role === lower) && !lower.startsWith("cfg-")) return undefined;
+  return specIssue("error", ["name"], `name: "${name}" is reserved`, `starbase tags every VM starbase-<role> and starbase-cfg-<hash>; choose a name other than loadbalancer, server, agent or cfg-…`);
 }
 
 /** The cluster name and every explicit host name are DNS labels; host names are unique across types. */
@@ -35,7 +32,7 @@ function nameIssues(spec: Spec): SpecIssue[] {
       issues.push(labelIssue(path, host.name));
       const earlier = firstUse.get(host.name);
       if (earlier === undefined) firstUse.set(host.name, path);
-      else issues.push(issue("error", path, `${formatPath(path)}: "${host.name}" is already used by ${formatPath(earlier.slice(0, -1))}`, "host names must be unique across all node types"));
+      else issues.push(specIssue("error", path, `${formatPath(path)}: "${host.name}" is already used by ${formatPath(earlier.slice(0, -1))}`, "host names must be unique across all node types"));
     });
   }
   return issues.filter((found): found is SpecIssue => found !== undefined);
@@ -47,15 +44,15 @@ function groupSizeIssues(spec: Spec): SpecIssue[] {
   const sizePath = (key: string, hasHosts: boolean): SpecPath => ["nodes", key, hasHosts ? "hosts" : "count"];
   const lbs = spec.nodes.loadBalancers;
   if (groupSize(lbs) === 0) {
-    issues.push(issue("error", sizePath("loadBalancers", lbs.hosts !== undefined), "nodes.loadBalancers: needs at least one load balancer to hold the VIP"));
+    issues.push(specIssue("error", sizePath("loadBalancers", lbs.hosts !== undefined), "nodes.loadBalancers: needs at least one load balancer to hold the VIP"));
   }
   const servers = spec.nodes.servers;
   const serverCount = groupSize(servers);
   const path = sizePath("servers", servers.hosts !== undefined);
-  if (serverCount === 0) issues.push(issue("error", path, "nodes.servers: needs at least one server"));
+  if (serverCount === 0) issues.push(specIssue("error", path, "nodes.servers: needs at least one server"));
   else if (serverCount % 2 === 0) {
     issues.push(
-      issue(
+      specIssue(
         "warning",
         path,
         `nodes.servers: ${serverCount} servers survive no more failures than ${serverCount - 1} would (etcd needs a majority)`,
@@ -71,14 +68,14 @@ function pveNodeIssues(spec: Spec): SpecIssue[] {
   const issues: SpecIssue[] = [];
   const nodes = spec.proxmox.nodes;
   nodes.forEach((node, index) => {
-    if (nodes.indexOf(node) !== index) issues.push(issue("error", ["proxmox", "nodes", index], `proxmox.nodes[${index}]: "${node}" is listed twice`));
+    if (nodes.indexOf(node) !== index) issues.push(specIssue("error", ["proxmox", "nodes", index], `proxmox.nodes[${index}]: "${node}" is listed twice`));
   });
   for (const { key, group } of declaredGroups(spec)) {
     group.hosts?.forEach((host, index) => {
       if (host.pveNode === undefined || nodes.includes(host.pveNode)) return;
       const path = ["nodes", key, "hosts", index, "pveNode"];
       const hint = didYouMean(host.pveNode, nodes) ?? `proxmox.nodes: ${nodes.join(", ")}`;
-      issues.push(issue("error", path, `${formatPath(path)}: "${host.pveNode}" is not in proxmox.nodes`, hint));
+      issues.push(specIssue("error", path, `${formatPath(path)}: "${host.pveNode}" is not in proxmox.nodes`, hint));
     });
   }
   return issues;
@@ -94,11 +91,11 @@ function tlsIssues(spec: Spec): SpecIssue[] {
   ].filter((choice): choice is string => choice !== undefined);
   const path = ["proxmox", "tls"];
   if (chosen.length === 0) {
-    return [issue("error", path, "proxmox.tls: choose how to trust the Proxmox certificate", "set fingerprint (SHA-256 of the certificate), ca (a PEM file) or, for labs only, insecure: true")];
+    return [specIssue("error", path, "proxmox.tls: choose how to trust the Proxmox certificate", "set fingerprint (SHA-256 of the certificate), ca (a PEM file) or, for labs only, insecure: true")];
   }
-  if (chosen.length > 1) return [issue("error", path, `proxmox.tls: set only one of fingerprint, ca or insecure: true, not ${chosen.join(" and ")}`)];
+  if (chosen.length > 1) return [specIssue("error", path, `proxmox.tls: set only one of fingerprint, ca or insecure: true, not ${chosen.join(" and ")}`)];
   if (tls.insecure === true) {
-    return [issue("warning", ["proxmox", "tls", "insecure"], "proxmox.tls.insecure: certificate verification is off; anyone on the path can pose as Proxmox", "pin the certificate with fingerprint instead")];
+    return [specIssue("warning", ["proxmox", "tls", "insecure"], "proxmox.tls.insecure: certificate verification is off; anyone on the path can pose as Proxmox", "pin the certificate with fingerprint instead")];
   }
   return [];
 }
@@ -114,8 +111,8 @@ function secretIssues(spec: Spec): SpecIssue[] {
   for (const [path, ref] of secrets) {
     if (typeof ref !== "string") continue;
     const field = formatPath(path);
-    if (ref === "") issues.push(issue("error", path, `${field}: empty secret`, "use { env: NAME } or { file: PATH }"));
-    else issues.push(issue("warning", path, `inline secret in ${field}; use { env: … } or { file: … }`));
+    if (ref === "") issues.push(specIssue("error", path, `${field}: empty secret`, "use { env: NAME } or { file: PATH }"));
+    else issues.push(specIssue("warning", path, `inline secret in ${field}; use { env: … } or { file: … }`));
   }
   return issues;
 }
@@ -124,20 +121,20 @@ function windowIssues(spec: Spec): SpecIssue[] {
   const text = spec.updates.windowDuration;
   const minutes = durationMinutes(text);
   const path = ["updates", "windowDuration"];
-  if (minutes === undefined) return [issue("error", path, `updates.windowDuration: "${text}" is not a duration like 1h, 90m or 1h30m`)];
-  if (minutes === 0) return [issue("error", path, `updates.windowDuration: "${text}" is no time at all`, "a reboot window needs a length, e.g. 1h")];
-  if (minutes >= 24 * 60) return [issue("error", path, `updates.windowDuration: "${text}" must be shorter than a day`)];
+  if (minutes === undefined) return [specIssue("error", path, `updates.windowDuration: "${text}" is not a duration like 1h, 90m or 1h30m`)];
+  if (minutes === 0) return [specIssue("error", path, `updates.windowDuration: "${text}" is no time at all`, "a reboot window needs a length, e.g. 1h")];
+  if (minutes >= 24 * 60) return [specIssue("error", path, `updates.windowDuration: "${text}" must be shorter than a day`)];
   return [];
 }
 
 function rke2Issues(spec: Spec): SpecIssue[] {
   if (spec.rke2.channel === undefined || spec.rke2.version === undefined) return [];
-  return [issue("error", ["rke2", "version"], "rke2: set either channel or version, not both", "version pins one release; channel follows a release line")];
+  return [specIssue("error", ["rke2", "version"], "rke2: set either channel or version, not both", "version pins one release; channel follows a release line")];
 }
 
 function imageIssues(spec: Spec): SpecIssue[] {
   if (spec.image.checksum !== undefined || spec.image.checksumUrl !== undefined) return [];
-  return [issue("warning", ["image"], "image: neither checksum nor checksumUrl is set; the download is not verified", "set image.checksum (SHA-256) or image.checksumUrl")];
+  return [specIssue("warning", ["image"], "image: neither checksum nor checksumUrl is set; the download is not verified", "set image.checksum (SHA-256) or image.checksumUrl")];
 }
 
 function vmIssues(spec: Spec): SpecIssue[] {
@@ -146,7 +143,7 @@ function vmIssues(spec: Spec): SpecIssue[] {
     const { balloon, memory } = group.vm;
     if (balloon !== undefined && balloon > memory) {
       const path = ["nodes", key, "vm", "balloon"];
-      issues.push(issue("error", path, `${formatPath(path)}: ${balloon} MiB is more than vm.memory (${memory} MiB)`, "balloon is the minimum memory; keep it at or below memory"));
+      issues.push(specIssue("error", path, `${formatPath(path)}: ${balloon} MiB is more than vm.memory (${memory} MiB)`, "balloon is the minimum memory; keep it at or below memory"));
     }
   }
   return issues;

@@ -2,7 +2,7 @@
  * Edit distance counting an insertion, deletion, substitution or swap of two neighbouring
  * letters as one edit (optimal string alignment), case-insensitive: "evn" → "env" is 1.
  */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const s = a.toLowerCase();
   const t = b.toLowerCase();
   const rows: number[][] = [Array.from({ length: t.length + 1 }, (_, j) => j)];
@@ -24,7 +24,7 @@ export function editDistance(a: string, b: string): number {
  * The candidate closest to `word`, when it is close enough to be a plausible typo:
  * at most a third of the word's length wrong (and at least one edit allowed).
  */
-export function closestMatch(word: string, candidates: readonly string[]): string | undefined {
+function closestMatch(word: string, candidates: readonly string[]): string | undefined {
   const limit = Math.max(1, Math.floor(word.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;

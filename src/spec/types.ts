@@ -1,6 +1,6 @@
 // The shape of cluster.yaml after schema validation and defaulting.
 // spec-schema.json is the source of truth for what a user may write; these
-// types describe what the rest of starbase may rely on once loadSpec() succeeded.
+// types describe what the rest of starbase may rely on once loadSpecFile() returned a spec.
 
 /** A secret is never written inline unless the user insists (a warning is printed). */
 export type SecretRef = { env: string } | { file: string } | string;
@@ -54,6 +54,7 @@ export interface NetworkSpec {
   searchDomains: string[];
 }
 
+/** A further NIC. A per-host static address is not modelled yet: extra NICs are DHCP or unconfigured. */
 export interface ExtraNetwork {
   interface: string;
   bridge: string;
@@ -61,7 +62,6 @@ export interface ExtraNetwork {
   mtu?: number;
   model: string;
   dhcp: boolean;
-  /** Static address of this NIC for a given host is not modelled yet: extra NICs are DHCP or unconfigured. */
 }
 
 export interface VmSpec {

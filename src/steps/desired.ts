@@ -12,6 +12,8 @@ const CONFIG_TAG_PREFIX = "starbase-cfg-";
 const CONFIG_HASH_LENGTH = 8;
 /** scsi0 options starbase sets besides the volume and its size. */
 export const DISK_OPTIONS: Readonly<Record<string, string>> = { discard: "on", iothread: "1" };
+/** DISK_OPTIONS as property-string items: "discard=on", "iothread=1". */
+export const DISK_OPTION_ITEMS: readonly string[] = Object.entries(DISK_OPTIONS).map(([k, v]) => `${k}=${v}`);
 export const BOOT_DISK = "scsi0";
 export const SEED_DRIVE = "ide2";
 
@@ -31,6 +33,11 @@ export function clusterTag(cluster: string): string {
   return `${MANAGED_TAG}-${cluster}`.toLowerCase();
 }
 
+/** Carries both `starbase` and `starbase-<cluster>`: a VM of this cluster, the only kind starbase changes or destroys. */
+export function isClusterVm(vm: { tags: readonly string[] }, cluster: string): boolean {
+  return vm.tags.includes(MANAGED_TAG) && vm.tags.includes(clusterTag(cluster));
+}
+
 /** Tags starbase owns on a VM: "starbase" and every "starbase-…" tag; others belong to the user and are kept. */
 export function isManagedTag(tag: string): boolean {
   return tag === MANAGED_TAG || tag.startsWith(`${MANAGED_TAG}-`);
@@ -40,8 +47,14 @@ export function isConfigTag(tag: string): boolean {
   return tag.startsWith(CONFIG_TAG_PREFIX);
 }
 
+/** The tags of a VM as Proxmox reports them ("a;b", or split by "," or spaces), lower case. */
+export function tagsOf(value: string | number | undefined): string[] {
+  if (value === undefined) return [];
+  return String(value).split(/[;,\s]+/).filter((t) => t !== "").map((t) => t.toLowerCase());
+}
+
 /** "virtio,bridge=vmbr0,mtu=1500,tag=20": the NIC without a MAC, which Proxmox generates. */
-export function nicOption(nic: Nic): string {
+function nicOption(nic: Nic): string {
   let option = `${nic.model},bridge=${nic.bridge}`;
   if (nic.mtu !== undefined) option += `,mtu=${nic.mtu}`;
   if (nic.vlan !== undefined) option += `,tag=${nic.vlan}`;
@@ -90,12 +103,11 @@ function hashConfig(options: Record<string, string>, diskGiB: number, tags: stri
 
 /** POST /nodes/{node}/qemu: the disk is imported from the image (size 0 = the image's size) and grown afterwards. */
 export function createParams(desired: DesiredVm, diskStorage: string, imageVolid: string): Params {
-  const diskOptions = Object.entries(DISK_OPTIONS).map(([k, v]) => `${k}=${v}`).join(",");
   return {
     vmid: desired.vmid,
     name: desired.name,
     ...desired.options,
-    [BOOT_DISK]: `${diskStorage}:0,import-from=${imageVolid},${diskOptions}`,
+    [BOOT_DISK]: `${diskStorage}:0,import-from=${imageVolid},${DISK_OPTION_ITEMS.join(",")}`,
     tags: desired.tags.join(";"),
   };
 }

@@ -2,10 +2,11 @@
 // today, so hosts removed from the spec go too), then their seed ISOs. Images stay: they are
 // shared by clusters and cheap to keep.
 
+import type { Inventory } from "../inventory/types.ts";
 import { apiPath, NotFoundError } from "../proxmox/index.ts";
 import { type ActContext, unchanged, type Observed } from "./changes.ts";
 import type { InfraRun } from "./context.ts";
-import { clusterTag, MANAGED_TAG } from "./desired.ts";
+import { clusterTag, isClusterVm, MANAGED_TAG } from "./desired.ts";
 import type { ClusterVm } from "./observe.ts";
 import { imageNodes } from "./nodes.ts";
 import { isSeedOf, volumeFileName } from "./seed-image.ts";
@@ -14,14 +15,12 @@ import { removeVolumes } from "./volumes.ts";
 
 /** VMs of this cluster: tagged starbase and starbase-<cluster>. Nothing else is ever destroyed. */
 export function clusterVms(run: InfraRun, vms: readonly ClusterVm[]): ClusterVm[] {
-  const tag = clusterTag(run.inv.spec.name);
-  return vms.filter((vm) => vm.tags.includes(MANAGED_TAG) && vm.tags.includes(tag));
+  return vms.filter((vm) => isClusterVm(vm, run.inv.spec.name));
 }
 
-/** Nodes whose seed storage may hold ISOs of this cluster. */
-export async function seedNodes(run: InfraRun): Promise<string[]> {
-  const vms = clusterVms(run, (await run.facts.cluster()).vms);
-  return [...new Set([...imageNodes(run.inv), ...vms.map((vm) => vm.node)])];
+/** Nodes whose seed storage may hold ISOs of this cluster: the spec's, and those its VMs (`clusterVms`) run on. */
+export function seedNodes(inv: Inventory, vms: readonly ClusterVm[]): string[] {
+  return [...new Set([...imageNodes(inv), ...vms.map((vm) => vm.node)])];
 }
 
 export async function observeVmRemoval(run: InfraRun, vmid: number, fresh: boolean): Promise<Observed> {

@@ -4,6 +4,7 @@
 // upstream URL is downloaded again only when its content changed.
 
 import { basename } from "node:path";
+import { errorMessage } from "../engine/index.ts";
 import type { ImageSpec } from "../spec/types.ts";
 
 export interface ImageSource {
@@ -13,13 +14,11 @@ export interface ImageSource {
   fileName: string;
 }
 
-export type FetchText = (url: string) => Promise<string>;
-
 const IMPORT_EXTENSIONS = [".qcow2", ".raw", ".vmdk"];
 const SHA256 = /^[0-9a-f]{64}$/;
 const CHECKSUM_FETCH_TIMEOUT_MS = 30_000;
 
-export async function fetchText(url: string): Promise<string> {
+async function fetchText(url: string): Promise<string> {
   const res = await fetch(url, { signal: AbortSignal.timeout(CHECKSUM_FETCH_TIMEOUT_MS) });
   if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
   return res.text();
@@ -62,15 +61,15 @@ export function storedImageName(image: ImageSpec, sha256: string): string {
   return proxmoxFileName(`${name.slice(0, -extension.length)}-${sha256.slice(0, 12)}${extension}`);
 }
 
-export async function resolveImage(image: ImageSpec, fetchListing: FetchText = fetchText): Promise<ImageSource> {
+export async function resolveImage(image: ImageSpec): Promise<ImageSource> {
   let sha256 = image.checksum?.toLowerCase();
   if (sha256 === undefined) {
     if (image.checksumUrl === undefined) throw new Error("image: set image.checksum or image.checksumUrl; starbase never imports an unchecked image");
     let listing: string;
     try {
-      listing = await fetchListing(image.checksumUrl);
+      listing = await fetchText(image.checksumUrl);
     } catch (err) {
-      throw new Error(`image.checksumUrl ${image.checksumUrl} could not be read: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(`image.checksumUrl ${image.checksumUrl} could not be read: ${errorMessage(err)}`);
     }
     sha256 = checksumFromListing(listing, urlFileName(image.url));
     if (sha256 === undefined) throw new Error(`image.checksumUrl ${image.checksumUrl} has no SHA-256 for ${urlFileName(image.url)}`);

@@ -61,7 +61,7 @@ export function lockPoolId(cluster: string): string {
   return `starbase-lock-${cluster}`;
 }
 
-export function describeHolder(holder: LockHolder, now: number): string {
+function describeHolder(holder: LockHolder, now: number): string {
   const age = Math.max(0, Math.round((now - Date.parse(holder.heartbeat)) / 1000));
   return `${holder.user}@${holder.host} (pid ${holder.pid}, ${holder.command}) since ${holder.since}, last heartbeat ${age} s ago`;
 }

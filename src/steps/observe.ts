@@ -5,7 +5,7 @@
 
 import { apiPath, type ProxmoxClient } from "../proxmox/index.ts";
 import { retrying } from "./retry.ts";
-import { tagsOf } from "./vm-diff.ts";
+import { tagsOf } from "./desired.ts";
 
 export interface ClusterNode {
   node: string;

@@ -7,7 +7,7 @@ import { imageNodes, vmNodes } from "./nodes.ts";
 import type { ClusterFacts, Facts } from "./observe.ts";
 
 /** 8.4: download-url stores .qcow2 images as `import` content, which VMs can be created from (import-from). */
-export const MINIMUM_PVE = { major: 8, minor: 4 };
+const MINIMUM_PVE = { major: 8, minor: 4 };
 
 export type PreflightPurpose = "converge" | "destroy";
 

@@ -17,7 +17,7 @@ export function parsePropertyString(text: string, defaultKey: string): PropertyS
 }
 
 /** Net devices spell the model as its own key with the MAC as value: "virtio=BC:24:11:…,bridge=vmbr0". */
-export const NIC_MODELS = ["e1000", "e1000e", "e1000-82540em", "e1000-82544gc", "e1000-82545em", "i82551", "i82557b",
+const NIC_MODELS = ["e1000", "e1000e", "e1000-82540em", "e1000-82544gc", "e1000-82545em", "i82551", "i82557b",
   "i82559er", "ne2k_isa", "ne2k_pci", "pcnet", "rtl8139", "virtio", "vmxnet3"] as const;
 
 export interface NetDevice {

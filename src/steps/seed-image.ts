@@ -17,7 +17,7 @@ export interface SeedImage {
 const SEED_VOLUME_LABEL = "cidata";
 const HASH_IN_NAME = 12;
 
-export function seedPrefix(cluster: string, host: string): string {
+function seedPrefix(cluster: string, host: string): string {
   return `starbase-${cluster}-${host}-`;
 }
 

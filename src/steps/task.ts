@@ -1,5 +1,7 @@
-// Dispatching a Proxmox task and waiting for it, with the step's progress line and signal.
+// Dispatching a Proxmox task and waiting for it, with the step's progress line and signal,
+// and the errors a step raises when a call fails.
 
+import { errorMessage } from "../engine/index.ts";
 import { ProxmoxError, type ProxmoxClient } from "../proxmox/index.ts";
 import type { ActContext } from "./changes.ts";
 
@@ -13,7 +15,7 @@ export async function awaitTask(client: ProxmoxClient, ctx: ActContext, what: st
 /** The server's text of a failure: the task's exit status or the HTTP reason. */
 export function failureText(err: unknown): string {
   if (err instanceof ProxmoxError) return err.reason;
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }
 
 /**
@@ -30,6 +32,11 @@ export class ObserveAgainError extends Error {
 export class PrivilegeError extends Error {
   override name = "PrivilegeError";
   constructor(message: string, readonly aclPath: string, readonly privilege: string, tokenId: string, options?: ErrorOptions) {
-    super(`${message}; the token needs ${privilege} on ${aclPath}\ngrant it, e.g.: pveum acl modify ${aclPath} --tokens '${tokenId}' --roles <a role with ${privilege}>`, options);
+    super(`${message}; the token needs ${privilege} on ${aclPath}\n${grantHint(aclPath, tokenId, privilege)}`, options);
   }
+}
+
+/** The pveum command line that grants `privilege` on `aclPath` to the API token. */
+export function grantHint(aclPath: string, tokenId: string, privilege: string): string {
+  return `grant it, e.g.: pveum acl modify ${aclPath} --tokens '${tokenId}' --roles <a role with ${privilege}>`;
 }

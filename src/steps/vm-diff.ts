@@ -3,7 +3,7 @@
 // MAC addresses and user tags are left as they are.
 
 import type { Change } from "./changes.ts";
-import { BOOT_DISK, type DesiredVm, DISK_OPTIONS, isConfigTag, isManagedTag, SEED_DRIVE } from "./desired.ts";
+import { BOOT_DISK, type DesiredVm, DISK_OPTION_ITEMS, DISK_OPTIONS, isConfigTag, isManagedTag, SEED_DRIVE, tagsOf } from "./desired.ts";
 import { GIB, parseDiskSize, parseNetDevice, parsePropertyString } from "./property-string.ts";
 
 export type VmConfig = Record<string, string | number | undefined>;
@@ -67,10 +67,6 @@ function nicWithMac(want: string, have: string | undefined): string {
   return [`${model}=${mac}`, ...rest].join(",");
 }
 
-export function tagsOf(value: string | number | undefined): string[] {
-  return text(value)?.split(/[;,\s]+/).filter((t) => t !== "").map((t) => t.toLowerCase()) ?? [];
-}
-
 export function diffConfig(desired: DesiredVm, config: VmConfig, subject: string, running: boolean): ConfigDiff {
   const diff: ConfigDiff = { changes: [], set: {}, remove: [] };
   const reasonFor = (key: string) => running && !LIVE_OPTIONS.test(key)
@@ -122,8 +118,7 @@ function diffBootDisk(desired: DesiredVm, have: string | undefined, subject: str
   const wrong = Object.entries(DISK_OPTIONS).filter(([k, v]) => disk.get(k) !== v);
   if (wrong.length > 0) {
     const file = disk.get("file") ?? "";
-    const options = Object.entries(DISK_OPTIONS).map(([k, v]) => `${k}=${v}`);
-    diff.set[BOOT_DISK] = [file, ...options, ...(sizeText === undefined ? [] : [`size=${sizeText}`])].join(",");
+    diff.set[BOOT_DISK] = [file, ...DISK_OPTION_ITEMS, ...(sizeText === undefined ? [] : [`size=${sizeText}`])].join(",");
     diff.changes.push({ op: "~", subject, field: `${BOOT_DISK} options`, from: wrong.map(([k]) => `${k}=${disk.get(k) ?? "(unset)"}`).join(","),
       to: wrong.map(([k, v]) => `${k}=${v}`).join(","), reason: "differs from the spec; takes effect when the VM restarts" });
   }

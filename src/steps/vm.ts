@@ -4,9 +4,10 @@
 
 import { apiPath } from "../proxmox/index.ts";
 import type { Host } from "../inventory/types.ts";
+import { counted } from "../ui/words.ts";
 import { type ActContext, BlockedChangeError, type Change, unchanged, type Observed } from "./changes.ts";
 import type { InfraRun } from "./context.ts";
-import { clusterTag, type DesiredVm, desiredVm, isManagedTag, MANAGED_TAG } from "./desired.ts";
+import { clusterTag, type DesiredVm, desiredVm, isClusterVm, isManagedTag } from "./desired.ts";
 import { importVolid } from "./image-source.ts";
 import type { ClusterVm } from "./observe.ts";
 import { imageNodes } from "./nodes.ts";
@@ -67,7 +68,7 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
     }
     const image = importVolid(spec.proxmox.storage.image, (await run.image()).fileName);
     return {
-      changes: [{ op: "+", subject: `${subject} on ${host.pveNode}`, reason: `not in Proxmox: create with ${host.vm.cores} ${host.vm.cores === 1 ? "core" : "cores"}, `
+      changes: [{ op: "+", subject: `${subject} on ${host.pveNode}`, reason: `not in Proxmox: create with ${counted(host.vm.cores, "core")}, `
         + `${host.vm.memory} MiB, a ${host.vm.disk} GiB disk from ${image} and seed ${seed.fileName}, then start it` }, ...cleanup],
       async apply(ctx) {
         await createVm(run, host, desired, image, ctx);
@@ -87,8 +88,7 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
       },
     };
   }
-  const ours = vm.name === host.name && vm.tags.includes(MANAGED_TAG) && vm.tags.includes(clusterTag(spec.name));
-  if (!ours) {
+  if (vm.name !== host.name || !isClusterVm(vm, spec.name)) {
     return blocked(subject, `VMID ${host.vmid} is taken by ${vm.name === undefined ? "a VM" : `VM ${vm.name}`} on ${vm.node}, which is not `
       + `${host.name} of cluster ${spec.name} (tags: ${vm.tags.join(";") || "none"}); give ${host.name} another vmid (vmid: or the group's vmidStart)`);
   }

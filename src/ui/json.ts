@@ -17,7 +17,7 @@ export function jsonReporter(stream: OutputStream): Reporter {
   };
 }
 
-export function toJson(e: EngineEvent): { [key: string]: Json } {
+function toJson(e: EngineEvent): { [key: string]: Json } {
   const head = { event: e.type, time: new Date(e.at).toISOString() };
   switch (e.type) {
     case "run-start":
@@ -29,14 +29,14 @@ export function toJson(e: EngineEvent): { [key: string]: Json } {
     case "step-retry":
       return { ...head, ...ref(e), attempt: e.attempt, delayMs: e.delayMs, reason: e.reason };
     case "step-end":
-      return { ...head, ...ref(e), outcome: e.outcome, durationMs: e.durationMs, attempts: e.attempts, ...reason(e.reason) };
+      return { ...head, ...ref(e), outcome: e.outcome, durationMs: e.durationMs, attempts: e.attempts, ...optional("reason", e.reason) };
     case "step-skip":
-      return { ...head, ...ref(e), outcome: e.outcome, reason: e.reason, ...upstream(e.upstream) };
+      return { ...head, ...ref(e), outcome: e.outcome, reason: e.reason, ...optional("upstream", e.upstream) };
     case "waiting":
       return {
         ...head,
         quietMs: e.quietMs,
-        running: e.running.map((r) => ({ ...ref(r), elapsedMs: r.elapsedMs, attempt: r.attempt, ...message(r.lastMessage) })),
+        running: e.running.map((r) => ({ ...ref(r), elapsedMs: r.elapsedMs, attempt: r.attempt, ...optional("message", r.lastMessage) })),
         waiting: e.waiting.map((w) => ({ ...ref(w), on: w.on, blockers: w.blockers, reason: w.reason })),
       };
     case "run-end": {
@@ -54,19 +54,12 @@ function ref(r: StepRef): { [key: string]: Json } {
 }
 
 function result(r: StepResult): { [key: string]: Json } {
-  return { ...ref(r), outcome: r.outcome, attempts: r.attempts, durationMs: r.durationMs, ...reason(r.reason), ...upstream(r.upstream) };
+  return { ...ref(r), outcome: r.outcome, attempts: r.attempts, durationMs: r.durationMs, ...optional("reason", r.reason), ...optional("upstream", r.upstream) };
 }
 
-function reason(text: string | undefined): { reason?: string } {
-  return text === undefined ? {} : { reason: text };
-}
-
-function upstream(id: string | undefined): { upstream?: string } {
-  return id === undefined ? {} : { upstream: id };
-}
-
-function message(text: string | undefined): { message?: string } {
-  return text === undefined ? {} : { message: text };
+/** `{ [key]: value }`, or nothing when the value is absent: optional fields are left out, never null. */
+function optional(key: "reason" | "upstream" | "message", value: string | undefined): { [key: string]: Json } {
+  return value === undefined ? {} : { [key]: value };
 }
 
 function redactJson(value: Json): Json {

@@ -6,6 +6,7 @@ import { redact } from "./redact.ts";
 import type { OutputStream, Reporter } from "./reporter.ts";
 import { summaryLines } from "./summary.ts";
 import { endLine, notableWaits, othersLine, retryLine, runningLine, skipLine, startLine, timestamp } from "./text.ts";
+import { counted } from "./words.ts";
 
 export function plainReporter(stream: OutputStream): Reporter {
   return {
@@ -24,7 +25,7 @@ export function plainReporter(stream: OutputStream): Reporter {
 function linesOf(e: EngineEvent): string[] {
   switch (e.type) {
     case "run-start":
-      return [`run started: ${e.steps.length} steps, concurrency ${e.concurrency}`];
+      return [`run started: ${counted(e.steps.length, "step")}, concurrency ${e.concurrency}`];
     case "step-start":
       return [startLine(e)];
     case "step-progress":

@@ -4,6 +4,7 @@
 import type { RunSummary, StepResult } from "../engine/events.ts";
 import { redact } from "./redact.ts";
 import { formatDuration } from "./text.ts";
+import { counted } from "./words.ts";
 
 export type Tone = "ok" | "failed" | "warn" | "plain";
 
@@ -23,7 +24,7 @@ export function summaryLines(summary: RunSummary): SummaryLine[] {
     lines.push({ text: `failed: ${failure.id}${where(failure)}: ${first}`, tone: "failed" });
     for (const line of rest) lines.push({ text: `    ${line}`, tone: "plain" });
     const blocked = summary.steps.filter((s) => s.upstream === failure.id).length;
-    if (blocked > 0) lines.push({ text: `    ${blocked} step${blocked === 1 ? "" : "s"} not run because of it`, tone: "plain" });
+    if (blocked > 0) lines.push({ text: `    ${counted(blocked, "step")} not run because of it`, tone: "plain" });
   }
   if (!summary.ok) lines.push({ text: "run apply again to continue", tone: "plain" });
   return lines.map((l) => ({ ...l, text: redact(l.text) }));

@@ -2,6 +2,7 @@
 // both say the same thing; only layout and colour differ.
 
 import type { EngineEvent, WaitingStep } from "../engine/events.ts";
+import { counted } from "./words.ts";
 
 type Of<T extends EngineEvent["type"]> = Extract<EngineEvent, { type: T }>;
 
@@ -68,5 +69,5 @@ export function notableWaits(
 }
 
 export function othersLine(others: number): string {
-  return `${others} more step${others === 1 ? "" : "s"} wait for earlier steps`;
+  return `${counted(others, "more step")} ${others === 1 ? "waits" : "wait"} for earlier steps`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { buildInventory } from "../../src/inventory/build.ts";
-import { GROUP_KEY, ROLE_ORDER } from "../../src/inventory/roles.ts";
+import { GROUP_KEY, ROLE_ORDER } from "../../src/spec/groups.ts";
 import type { Role, Spec } from "../../src/spec/types.ts";
 import { countGroup, listedGroup, specFixture, specWithNodes } from "./fixture.ts";
 

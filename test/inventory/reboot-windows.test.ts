@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseDuration } from "../../src/inventory/duration.ts";
-import { rebootWindows, windowOfHost, windowsOverlap } from "../../src/inventory/reboot-windows.ts";
+import { parseDuration, rebootWindows, windowOfHost, windowsOverlap } from "../../src/inventory/reboot-windows.ts";
 import type { RebootWindow } from "../../src/inventory/types.ts";
 
 const span = (w: RebootWindow) => `${w.start}–${w.end}`;

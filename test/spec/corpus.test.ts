@@ -6,14 +6,15 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { validateSpecFile, type IssueProvider } from "../../src/spec/validate.ts";
+import { loadCluster } from "../../src/plan/load.ts";
 import type { Diagnostic } from "../../src/spec/types.ts";
-import { inventoryIssues } from "../../src/inventory/issues.ts";
 
 const BROKEN = join(import.meta.dir, "broken");
 
-/** The checks on derived values (inventory/) run too, as they do in `starbase validate`. */
-const extraIssueProviders: IssueProvider[] = [inventoryIssues];
+/** Every check `starbase validate` runs: YAML, schema, spec rules and the inventory's checks on derived values. */
+async function diagnosticsOf(path: string): Promise<Diagnostic[]> {
+  return (await loadCluster(path)).diagnostics;
+}
 
 interface Expectation {
   severity: Diagnostic["severity"];
@@ -43,7 +44,7 @@ test("the corpus is large enough and every file says what it expects", () => {
 });
 
 test("the base of the corpus is valid", async () => {
-  expect(await validateSpecFile(join(import.meta.dir, "valid-base.yaml"), extraIssueProviders)).toEqual([]);
+  expect(await diagnosticsOf(join(import.meta.dir, "valid-base.yaml"))).toEqual([]);
 });
 
 describe("broken specs report exactly the expected diagnostics", () => {
@@ -51,7 +52,7 @@ describe("broken specs report exactly the expected diagnostics", () => {
     test(name, async () => {
       const path = join(BROKEN, name);
       const expectations = expectationsOf(readFileSync(path, "utf8"));
-      const unmatched = [...(await validateSpecFile(path, extraIssueProviders))];
+      const unmatched = [...(await diagnosticsOf(path))];
       const missing: Expectation[] = [];
       for (const wanted of expectations) {
         const index = unmatched.findIndex(
@@ -62,7 +63,7 @@ describe("broken specs report exactly the expected diagnostics", () => {
       }
       const unexpected = unmatched.map((d) => `${d.line}:${d.col} ${d.severity}: ${rendered(d)}`);
       expect({ missing, unexpected }).toEqual({ missing: [], unexpected: [] });
-      for (const d of await validateSpecFile(path, extraIssueProviders)) expect(d.file).toBe(path);
+      for (const d of await diagnosticsOf(path)) expect(d.file).toBe(path);
     });
   }
 });

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { byPosition, formatDiagnostic, toDiagnostic } from "../../src/spec/diagnostics.ts";
 import { loadSpecFile } from "../../src/spec/load.ts";
 import type { Diagnostic } from "../../src/spec/types.ts";
-import { validateSpecFile } from "../../src/spec/validate.ts";
+import { loadCluster } from "../../src/plan/load.ts";
 
 const BASE = join(import.meta.dir, "valid-base.yaml");
 
@@ -40,24 +40,18 @@ describe("byPosition", () => {
   });
 });
 
-describe("validateSpecFile", () => {
-  test("issues of extra providers are positioned and sorted in with the rest", async () => {
-    const diagnostics = await validateSpecFile(join(import.meta.dir, "broken", "many-semantic-errors.yaml"), [
-      (spec) => [{ severity: "error", path: ["nodes", "agents", "count"], message: `agents: ${spec.nodes.agents?.count}` }],
-    ]);
-    expect(diagnostics.map((x) => `${x.line}:${x.severity}`)).toEqual(["7:error", "13:error", "21:error", "29:warning", "31:error", "33:error"]);
-    expect(diagnostics[5]).toMatchObject({ col: 12, message: "agents: 2" });
+describe("loadCluster", () => {
+  test("spec and inventory issues are positioned and sorted together", async () => {
+    const { diagnostics, inventory } = await loadCluster(join(import.meta.dir, "broken", "many-semantic-errors.yaml"));
+    expect(diagnostics.length).toBeGreaterThan(1);
+    expect([...diagnostics].sort(byPosition)).toEqual(diagnostics);
+    expect(inventory).toBeUndefined();
   });
 
-  test("providers are not asked about a spec that failed the schema", async () => {
-    let asked = false;
-    const diagnostics = await validateSpecFile(join(import.meta.dir, "broken", "type-cores-word.yaml"), [
-      () => {
-        asked = true;
-        return [];
-      },
-    ]);
-    expect(asked).toBe(false);
+  test("a spec that failed the schema gets no semantic or inventory checks", async () => {
+    const { diagnostics, spec, inventory } = await loadCluster(join(import.meta.dir, "broken", "type-cores-word.yaml"));
     expect(diagnostics).toHaveLength(1);
+    expect(spec).toBeUndefined();
+    expect(inventory).toBeUndefined();
   });
 });

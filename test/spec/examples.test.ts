@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadSpecFile } from "../../src/spec/load.ts";
-import { validateSpecFile } from "../../src/spec/validate.ts";
+import { loadCluster } from "../../src/plan/load.ts";
 
 const EXAMPLES = join(import.meta.dir, "..", "..", "examples");
 const names = ["cluster.yaml", "minimal.yaml", "unicast.yaml"];
@@ -12,7 +12,7 @@ describe("examples", () => {
     const path = join(EXAMPLES, name);
 
     test(`${name} validates without errors`, async () => {
-      const diagnostics = await validateSpecFile(path);
+      const { diagnostics } = await loadCluster(path);
       expect(diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     });
 
@@ -37,10 +37,11 @@ describe("examples", () => {
     expect(spec?.ssh.hostKeySecret).toEqual({ env: "STARBASE_HOSTKEY_SECRET" });
   });
 
-  test("cluster.yaml's only finding is the documented even-servers warning", async () => {
-    const diagnostics = await validateSpecFile(join(EXAMPLES, "cluster.yaml"));
+  test("cluster.yaml's only findings are the concept's two documented warnings", async () => {
+    const { diagnostics } = await loadCluster(join(EXAMPLES, "cluster.yaml"));
     expect(diagnostics.map((d) => `${d.severity}: ${d.message}`)).toEqual([
       "warning: nodes.servers: 6 servers survive no more failures than 5 would (etcd needs a majority)",
+      "warning: load balancers lb01 (17:00–18:00) and lb02 (17:15–18:15) have overlapping reboot windows",
     ]);
   });
 

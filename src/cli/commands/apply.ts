@@ -1,9 +1,10 @@
 import type { ApplyResult } from "../../plan/infra-flow.ts";
 import { phases } from "../../plan/steps.ts";
 import { formatChange } from "../../steps/changes.ts";
+import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type Command } from "../command.ts";
-import { withInfraSession } from "../infra-session.ts";
-import { cancelOnInterrupt } from "../interrupt.ts";
+import { forceUnlockOption, withInfraSession } from "../infra-session.ts";
+import { interruptible } from "../interrupt.ts";
 import type { Output } from "../output.ts";
 
 export const apply: Command = {
@@ -14,7 +15,7 @@ export const apply: Command = {
   options: [
     { name: "phase", value: "PHASE", choices: phases, description: "infra: image, seed ISOs and VMs through the Proxmox API only" },
     { name: "concurrency", value: "N", description: "steps running at once (default 8); VM creation is also limited per Proxmox node" },
-    { name: "force-unlock", description: "take the cluster lock over from a run that holds it (only when that run is dead)" },
+    forceUnlockOption,
   ],
   description: [
     "--phase infra: downloads the image onto every Proxmox node (checked against its SHA-256), uploads",
@@ -44,18 +45,12 @@ export const apply: Command = {
       return EXIT_USAGE;
     }
 
-    const controller = new AbortController();
-    const stopHandling = cancelOnInterrupt(out, controller);
-    try {
-      return await withInfraSession(out, args.positionals[0]!, "converge", async (session, sink) => {
-        const { applyInfra } = await import("../../plan/infra-flow.ts");
-        const forceUnlock = args.options.get("force-unlock") === true;
-        const result = await applyInfra(session, { ...(concurrency !== undefined && { concurrency }), forceUnlock, controller }, sink);
-        return showApplied(out, session.inventory.spec.name, result);
-      });
-    } finally {
-      stopHandling();
-    }
+    const forceUnlock = args.options.get("force-unlock") === true;
+    return interruptible(out, (controller) => withInfraSession(out, args.positionals[0]!, "converge", async (session, sink) => {
+      const { applyInfra } = await import("../../plan/infra-flow.ts");
+      const result = await applyInfra(session, { ...(concurrency !== undefined && { concurrency }), forceUnlock, controller }, sink);
+      return showApplied(out, session.inventory.spec.name, result);
+    }));
   },
 };
 
@@ -68,7 +63,7 @@ function showApplied(out: Output, cluster: string, result: ApplyResult): number 
     for (const step of result.steps) {
       if (step.error !== undefined) out.error(`${step.id}: ${step.error}`);
     }
-    if (result.ok) out.result(`No changes: the infra of ${cluster} matches the spec (${result.counts.unchanged} things checked).\n`);
+    if (result.ok) out.result(`No changes: the infra of ${cluster} matches the spec (${counted(result.counts.unchanged, "thing")} checked).\n`);
     return result.ok ? EXIT_OK : EXIT_ERROR;
   }
   const made = result.made.map(formatChange);

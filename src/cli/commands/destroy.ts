@@ -1,8 +1,9 @@
 import type { DestroyResult } from "../../plan/infra-flow.ts";
 import { formatChange } from "../../steps/changes.ts";
+import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
-import { withInfraSession } from "../infra-session.ts";
-import { cancelOnInterrupt } from "../interrupt.ts";
+import { forceUnlockOption, withInfraSession } from "../infra-session.ts";
+import { interruptible } from "../interrupt.ts";
 import type { Output } from "../output.ts";
 
 async function confirmed(out: Output, cluster: string, what: string, signal: AbortSignal): Promise<boolean> {
@@ -26,7 +27,7 @@ export const destroy: Command = {
   arity: [1, 1],
   options: [
     { name: "yes", description: "do not ask; required when not on a terminal" },
-    { name: "force-unlock", description: "take the cluster lock over from a run that holds it (only when that run is dead)" },
+    forceUnlockOption,
   ],
   description: [
     "Deletes only what carries this cluster's mark: VMs tagged both `starbase` and",
@@ -45,25 +46,19 @@ export const destroy: Command = {
       out.error("destroy deletes VMs: pass --yes to confirm (not on a terminal, so it cannot ask)");
       return EXIT_ERROR;
     }
-    const controller = new AbortController();
-    const stopHandling = cancelOnInterrupt(out, controller);
-    try {
-      return await withInfraSession(out, args.positionals[0]!, "destroy", async (session, sink) => {
-        const { destroyInfra } = await import("../../plan/infra-flow.ts");
-        const cluster = session.inventory.spec.name;
-        const result = await destroyInfra(session, {
-          forceUnlock: args.options.get("force-unlock") === true,
-          controller,
-          confirm: async ({ removals, vms, seedIsos }) => {
-            out.message(removals.map((c) => `  ${formatChange(c)}`).join("\n"));
-            return yes || confirmed(out, cluster, `${vms} VMs and ${seedIsos} seed ISOs of cluster ${cluster}`, controller.signal);
-          },
-        }, sink);
-        return showDestroyed(out, cluster, `${session.inventory.spec.proxmox.storage.image}:import`, result);
-      });
-    } finally {
-      stopHandling();
-    }
+    return interruptible(out, (controller) => withInfraSession(out, args.positionals[0]!, "destroy", async (session, sink) => {
+      const { destroyInfra } = await import("../../plan/infra-flow.ts");
+      const cluster = session.inventory.spec.name;
+      const result = await destroyInfra(session, {
+        forceUnlock: args.options.get("force-unlock") === true,
+        controller,
+        confirm: async ({ removals, vms, seedIsos }) => {
+          out.message(removals.map((c) => `  ${formatChange(c)}`).join("\n"));
+          return yes || confirmed(out, cluster, `${counted(vms, "VM")} and ${counted(seedIsos, "seed ISO")} of cluster ${cluster}`, controller.signal);
+        },
+      }, sink);
+      return showDestroyed(out, cluster, `${session.inventory.spec.proxmox.storage.image}:import`, result);
+    }));
   },
 };
 

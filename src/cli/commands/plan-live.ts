@@ -4,6 +4,7 @@
 
 import type { InfraPlan } from "../../plan/infra-flow.ts";
 import { formatChange } from "../../steps/changes.ts";
+import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, type CommandContext } from "../command.ts";
 import { withInfraSession } from "../infra-session.ts";
 import type { Output } from "../output.ts";
@@ -33,7 +34,7 @@ function showPlan(out: Output, { steps, counts, pending, failed }: InfraPlan, al
     if (r.error !== undefined && !r.changes.some((c) => c.op === "!")) lines.push(`  ${style.red(`error: ${r.error}`)}`);
   }
   const total = `Plan (infra): ${counts.create} to create, ${counts.change} to change, ${counts.remove} to remove, ${counts.unchanged} unchanged`
-    + (failed > 0 ? `, ${failed} step${failed === 1 ? "" : "s"} failed` : "");
+    + (failed > 0 ? `, ${counted(failed, "step")} failed` : "");
   if (allPhases) lines.push(style.dim("The cluster phase (boot onward) is not observed by a live plan yet."));
   out.result(`${lines.join("\n")}\n${failed > 0 ? style.red(total) : pending > 0 ? style.yellow(total) : style.green(total)}\n`);
   if (failed > 0) return EXIT_ERROR;

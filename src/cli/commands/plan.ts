@@ -1,10 +1,10 @@
 import { formatGraph } from "../../graph/format.ts";
 import { stepJson } from "../../graph/format/json.ts";
 import { buildSteps, phases } from "../../plan/steps.ts";
+import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
 import { loadReportedCluster } from "../load-cluster.ts";
 import { formatTable } from "../table.ts";
-import { counted } from "../words.ts";
 
 export const plan: Command = {
   name: "plan",

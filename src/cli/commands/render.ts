@@ -1,5 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
+import type { RenderSecrets } from "../../render/index.ts";
+import { counted } from "../../ui/words.ts";
 import { UsageError } from "../args.ts";
 import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
 import { loadReportedCluster } from "../load-cluster.ts";
@@ -26,16 +28,12 @@ export const render: Command = {
     if (typeof outDir !== "string" || outDir === "") throw new UsageError("render needs --out DIR", "render");
     const { loaded, inventory } = await loadReportedCluster(out, args.positionals[0]!);
     if (inventory === undefined) return EXIT_ERROR;
-    const { resolveSecret } = await import("../../spec/secrets.ts");
+    const { readRenderSecrets } = await import("../../plan/secrets.ts");
     const { renderHost, knownHosts } = await import("../../render/index.ts");
 
-    const { ssh, loadBalancer } = inventory.spec;
-    let secrets: { hostKeySecret: string; vrrpAuthPass?: string };
+    let secrets: RenderSecrets;
     try {
-      secrets = { hostKeySecret: resolveSecret(ssh.hostKeySecret, loaded.dir, "ssh.hostKeySecret") };
-      if (loadBalancer.vrrp.authPass !== undefined) {
-        secrets.vrrpAuthPass = resolveSecret(loadBalancer.vrrp.authPass, loaded.dir, "loadBalancer.vrrp.authPass");
-      }
+      secrets = readRenderSecrets(inventory.spec, loaded.dir);
     } catch (err) {
       out.error((err as Error).message);
       return EXIT_ERROR;
@@ -72,7 +70,7 @@ export const render: Command = {
     }
     out.event({ type: "summary", out: outDir, files: files.length });
     const listing = files.map((f) => `  ${modeText(f.mode)}  ${relative(root, f.target)}`).join("\n");
-    out.result(`${listing}\nwrote ${files.length} files for ${inventory.hosts.length} hosts into ${outDir}\n`);
+    out.result(`${listing}\nwrote ${counted(files.length, "file")} for ${counted(inventory.hosts.length, "host")} into ${outDir}\n`);
     return EXIT_OK;
   },
 };

@@ -1,6 +1,6 @@
+import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
 import { countBySeverity, reportDiagnostics } from "../diagnostics.ts";
-import { counted } from "../words.ts";
 
 const EXIT_INVALID = 2;
 

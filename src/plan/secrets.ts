@@ -1,0 +1,22 @@
+// Reading the secrets the spec refers to. Every value is registered for redaction the moment
+// it is read, so a secret echoed back in an error is printed as ***.
+
+import type { RenderSecrets } from "../render/index.ts";
+import { resolveSecret } from "../spec/secrets.ts";
+import type { SecretRef, Spec } from "../spec/types.ts";
+import { registerSecret } from "../ui/redact.ts";
+
+/** SecretError names the field, never the value. */
+export function readSecret(ref: SecretRef, dir: string, field: string): string {
+  const value = resolveSecret(ref, dir, field);
+  registerSecret(value);
+  return value;
+}
+
+/** The secrets rendered files hold: the SSH host key seed and, when set, the VRRP password. */
+export function readRenderSecrets(spec: Spec, dir: string): RenderSecrets {
+  const secrets: RenderSecrets = { hostKeySecret: readSecret(spec.ssh.hostKeySecret, dir, "ssh.hostKeySecret") };
+  const authPass = spec.loadBalancer.vrrp.authPass;
+  if (authPass !== undefined) secrets.vrrpAuthPass = readSecret(authPass, dir, "loadBalancer.vrrp.authPass");
+  return secrets;
+}
