@@ -17,7 +17,7 @@ export interface LoadedSpec {
   spec?: Spec;
   /** The parsed YAML document (positions); absent when the file could not be read. */
   doc?: Document;
-  /** YAML and schema problems; semantic checks are separate (semantics.ts, validate.ts). */
+  /** YAML and schema problems; semantic checks are separate (semantics.ts; plan/load.ts runs them all). */
   diagnostics: Diagnostic[];
   positionOf(path: SpecPath, key?: boolean): Position;
 }
