@@ -2,7 +2,7 @@
 // sooner, so a benchmark compares a run's wall time against it.
 
 import type { StepNode } from "../graph/types.ts";
-import { topologicalOrder } from "./order.ts";
+import { topologicalOrder } from "../graph/order.ts";
 
 export interface CriticalPath {
   /** Sum of the durations along the path. */
@@ -20,7 +20,7 @@ export function criticalPath(
   const via = new Map<string, string>();
   let best: CriticalPath = { length: 0, path: [] };
   let end: string | undefined;
-  for (const id of topologicalOrder(steps)) {
+  for (const { id } of topologicalOrder(steps)) {
     let start = 0;
     let from: string | undefined;
     for (const need of needsOf.get(id) ?? []) {

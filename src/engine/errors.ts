@@ -1,11 +1,6 @@
 // Errors the engine itself raises. Step failures are never thrown out of
 // runSteps; these classes let a caller (and isRetryable) tell them apart.
 
-/** The step graph cannot be walked: a duplicate id, an unknown need or a cycle. */
-export class InvalidGraphError extends Error {
-  override name = "InvalidGraphError";
-}
-
 /** An attempt ran longer than its step's timeoutMs. */
 export class StepTimeoutError extends Error {
   override name = "StepTimeoutError";

@@ -5,7 +5,7 @@
 import { errorMessage, formatSeconds, RunCancelledError, StepTimeoutError } from "./errors.ts";
 import type { EngineEvent, RunSummary, StepOutcome, StepRef } from "./events.ts";
 import { LimitPool } from "./limits.ts";
-import { topologicalOrder } from "./order.ts";
+import { topologicalOrder } from "../graph/order.ts";
 import { backoffDelay, checkRetryPolicy } from "./retry.ts";
 import type { EngineOptions, Outcome, RunnableStep, StepContext } from "./types.ts";
 import { describeWaiting, type StepState } from "./waits.ts";
@@ -22,6 +22,7 @@ type Timer = ReturnType<typeof setTimeout>;
  * unknown need, cycle) or invalid options reject.
  */
 export async function runSteps(steps: RunnableStep[], opts: EngineOptions = {}): Promise<RunSummary> {
+  // Any list of steps may arrive here, not only plan/'s: refuse a non-DAG before anything starts.
   topologicalOrder(steps);
   return new Walk(steps, opts).run();
 }

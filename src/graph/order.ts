@@ -1,12 +1,11 @@
-import type { StepNode } from "./types.ts";
-import { GraphError, graphProblems } from "./validate.ts";
+import { GraphError, graphProblems, type Vertex } from "./validate.ts";
 
 /**
  * Steps in an order where every step comes after all it needs. Stable: among the steps
  * that are ready at the same time, the one declared first comes first, so a graph built
  * in dependency order is returned unchanged. Throws GraphError when the steps are no DAG.
  */
-export function topologicalOrder(steps: readonly StepNode[]): StepNode[] {
+export function topologicalOrder<T extends Vertex>(steps: readonly T[]): T[] {
   const problems = graphProblems(steps);
   if (problems.length > 0) throw new GraphError(problems);
 
@@ -21,7 +20,7 @@ export function topologicalOrder(steps: readonly StepNode[]): StepNode[] {
   waitingOn.forEach((count, i) => {
     if (count === 0) ready.push(i);
   });
-  const ordered: StepNode[] = [];
+  const ordered: T[] = [];
   for (let i = ready.pop(); i !== undefined; i = ready.pop()) {
     ordered.push(steps[i]!);
     for (const dependent of dependents[i]!) {

@@ -6,9 +6,12 @@ export type GraphProblem =
   | { kind: "unknown-need"; step: string; need: string; message: string }
   | { kind: "cycle"; cycle: string[]; message: string };
 
-export function graphProblems(steps: readonly StepNode[]): GraphProblem[] {
+/** What a graph check needs of a step: its id and what it needs. */
+export type Vertex = Pick<StepNode, "id" | "needs">;
+
+export function graphProblems(steps: readonly Vertex[]): GraphProblem[] {
   const problems: GraphProblem[] = [];
-  const byId = new Map<string, StepNode>();
+  const byId = new Map<string, Vertex>();
   for (const step of steps) {
     if (byId.has(step.id)) {
       problems.push({ kind: "duplicate", step: step.id, message: `step ${step.id} is declared twice` });
@@ -38,7 +41,7 @@ export function graphProblems(steps: readonly StepNode[]): GraphProblem[] {
  * One named cycle per back edge met in a depth-first walk, each closed on its first
  * step (a → b → a). Iterative so that a long chain cannot overflow the stack.
  */
-function findCycles(byId: ReadonlyMap<string, StepNode>): string[][] {
+function findCycles(byId: ReadonlyMap<string, Vertex>): string[][] {
   const cycles: string[][] = [];
   const state = new Map<string, "open" | "done">();
   for (const root of byId.keys()) {

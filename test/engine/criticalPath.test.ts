@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { criticalPath } from "../../src/engine/criticalPath.ts";
-import { InvalidGraphError } from "../../src/engine/errors.ts";
+import { GraphError } from "../../src/graph/validate.ts";
 
 const durations: Record<string, number> = { image: 3, seed: 1, vm: 2, boot: 4, "lb-first": 2, "server-first": 5, agents: 3, kured: 1 };
 const durationOf = (id: string): number => durations[id] ?? 0;
@@ -33,6 +33,6 @@ describe("criticalPath", () => {
 
   test("an empty graph has an empty path; a cycle is rejected", () => {
     expect(criticalPath([], durationOf)).toEqual({ length: 0, path: [] });
-    expect(() => criticalPath([{ id: "x", needs: ["x"] }], durationOf)).toThrow(InvalidGraphError);
+    expect(() => criticalPath([{ id: "x", needs: ["x"] }], durationOf)).toThrow(GraphError);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { InvalidGraphError } from "../../src/engine/errors.ts";
+import { GraphError } from "../../src/graph/validate.ts";
 import { runSteps } from "../../src/engine/run.ts";
 import type { RunnableStep } from "../../src/engine/types.ts";
 import { InFlight, ManualSteps, ofType, recorder, timedStep, until } from "./fakes.ts";
@@ -196,11 +196,11 @@ describe("runSteps: bad input", () => {
   const noop = (id: string, needs: string[] = []): RunnableStep => ({ id, kind: "vm", needs, run: async () => "unchanged" });
 
   test("duplicate ids, unknown needs and cycles reject before anything runs", async () => {
-    await expect(runSteps([noop("a"), noop("a")], {})).rejects.toThrow("duplicate step id a");
-    await expect(runSteps([noop("a", ["ghost"])], {})).rejects.toThrow("step a needs unknown step ghost");
+    await expect(runSteps([noop("a"), noop("a")], {})).rejects.toThrow("step a is declared twice");
+    await expect(runSteps([noop("a", ["ghost"])], {})).rejects.toThrow("step a needs ghost, which does not exist");
     const cycle = runSteps([noop("free"), noop("a", ["c"]), noop("b", ["a"]), noop("c", ["b"])], {});
-    await expect(cycle).rejects.toBeInstanceOf(InvalidGraphError);
-    await expect(cycle).rejects.toThrow("dependency cycle among a, b, c");
+    await expect(cycle).rejects.toBeInstanceOf(GraphError);
+    await expect(cycle).rejects.toThrow("dependency cycle: a → c → b → a");
   });
 
   test("invalid options reject", async () => {
