@@ -1,7 +1,7 @@
 import type { Host, Inventory, Nic } from "../inventory/types.ts";
 import { toYaml } from "./yaml.ts";
 
-interface Ethernet {
+export interface Ethernet {
   dhcp4: boolean;
   addresses?: string[];
   routes?: { to: string; via: string }[];

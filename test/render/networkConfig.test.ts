@@ -6,6 +6,7 @@ import type { Host, Inventory } from "../../src/inventory/types.ts";
 import { renderHost } from "../../src/render/index.ts";
 import { hostNamed, INVENTORIES, SECRETS } from "./fixtures.ts";
 import { makeScratch, removeScratch, runTool } from "./tools.ts";
+import type { Ethernet } from "../../src/render/networkConfig.ts";
 
 let scratch: string;
 beforeAll(() => {
@@ -36,13 +37,6 @@ function netplanGenerate(name: string, content: string) {
   return { result, networks };
 }
 
-interface Ethernet {
-  dhcp4: boolean;
-  addresses?: string[];
-  routes?: { to: string; via: string }[];
-  nameservers?: { addresses?: string[]; search?: string[] };
-  mtu?: number;
-}
 
 function networkConfig(inv: Inventory, host: Host): { version: number; ethernets: Record<string, Ethernet> } {
   return parse(networkConfigText(inv, host));

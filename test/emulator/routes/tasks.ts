@@ -26,19 +26,15 @@ function userFields(task: TaskRecord): Record<string, string> {
   return { user, tokenid: token };
 }
 
+/** The fields of a task that its UPID spells out, as both the status and the task list return them. */
+function upidFields(task: TaskRecord): Record<string, unknown> {
+  const { upid, node, pid, pstart, starttime, type, id } = task;
+  return { upid, node, pid, pstart, starttime, type, id };
+}
+
 export function taskStatus(context: RouteContext): Record<string, unknown> {
   const task = readableTask(context);
-  const status: Record<string, unknown> = {
-    upid: task.upid,
-    node: task.node,
-    pid: task.pid,
-    pstart: task.pstart,
-    starttime: task.starttime,
-    type: task.type,
-    id: task.id,
-    ...userFields(task),
-    status: task.status,
-  };
+  const status: Record<string, unknown> = { ...upidFields(task), ...userFields(task), status: task.status };
   if (task.status === "stopped") status.exitstatus = task.exitstatus;
   return status;
 }
@@ -73,16 +69,7 @@ export function listTasks(context: RouteContext): Envelope {
     .filter((task) => !flag(context, "errors") || (task.exitstatus !== undefined && task.exitstatus !== "OK"))
     .sort((a, b) => b.starttime - a.starttime || b.pid - a.pid);
   const page = tasks.slice(start, start + limit).map((task) => {
-    const entry: Record<string, unknown> = {
-      upid: task.upid,
-      node: task.node,
-      pid: task.pid,
-      pstart: task.pstart,
-      starttime: task.starttime,
-      type: task.type,
-      id: task.id,
-      user: task.user,
-    };
+    const entry: Record<string, unknown> = { ...upidFields(task), user: task.user };
     if (task.status === "stopped") Object.assign(entry, { status: task.exitstatus, endtime: task.endtime });
     return entry;
   });
