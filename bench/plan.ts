@@ -58,7 +58,7 @@ function clusterSpec(total: number): object {
     ssh: {
       user: "root",
       authorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPayB34XPeHgWcfb1q+CuUdm808lhIez/Lc7L7jME3Zg bench"],
-      hostKeySecret: { env: "STARBASE_HOST_KEY_SECRET" },
+      hostKeySecret: { env: "STARBASE_HOSTKEY_SECRET" },
     },
     network: { bridge: "vmbr0", cidr: "10.20.0.0/16", gateway: "10.20.0.1", dns: ["10.20.0.1"], searchDomains: ["lan"] },
     nodes: {
