@@ -22,7 +22,7 @@ export interface ProxmoxOptions {
   tls?: TlsTrust;
   /** Per request, connection set-up included. Default 30 000 (pveproxy's own forwarding limit). */
   requestTimeoutMs?: number;
-  /** First task poll interval; grows to three times this for long tasks. Default 1000. */
+  /** First task poll interval; grows to twelve times this for long tasks. Default 250. */
   taskPollMs?: number;
 }
 
@@ -65,7 +65,10 @@ const TOKEN_ID = /^[^\s:/]+@[A-Za-z][A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]+$/;
 const EARLY_POLLS_TOLERATING_400 = 5;
 // Consecutive failed polls tolerated (node proxy hiccups, 596/599) before giving up.
 const TOLERATED_POLL_FAILURES = 10;
-const POLLS_BEFORE_BACKOFF = 10;
+// Most VM tasks (config, resize, start) end within a second, and each one sits on the critical
+// path of a VM: poll them quickly, then back off so a long download or import costs few requests.
+const POLLS_BEFORE_BACKOFF = 4;
+const BACKOFF_LIMIT = 12;
 const LOG_TAIL_LINES = 20;
 const MIB = 1024 * 1024;
 
@@ -90,7 +93,7 @@ export class ProxmoxClient {
     this.tokenId = options.tokenId;
     this.#authorization = `PVEAPIToken=${options.tokenId}=${options.tokenSecret}`;
     this.#requestTimeoutMs = positive("requestTimeoutMs", options.requestTimeoutMs ?? 30_000);
-    this.#taskPollMs = positive("taskPollMs", options.taskPollMs ?? 1_000);
+    this.#taskPollMs = positive("taskPollMs", options.taskPollMs ?? 250);
     this.#pool = new undici.Pool(this.endpoint, {
       connect: connectOption(options.tls, this.#requestTimeoutMs),
       keepAliveTimeout: KEEP_ALIVE_MS,
@@ -163,7 +166,7 @@ export class ProxmoxClient {
           taskLabel: taskLabel(task), timeoutMs: opts.timeoutMs ?? 0 });
       }
       await sleep(interval, opts.signal);
-      if (poll >= POLLS_BEFORE_BACKOFF) interval = Math.min(interval * 1.5, this.#taskPollMs * 3);
+      if (poll >= POLLS_BEFORE_BACKOFF) interval = Math.min(interval * 1.5, this.#taskPollMs * BACKOFF_LIMIT);
     }
   }
 
