@@ -30,7 +30,17 @@ export interface InfraSession {
 }
 
 /** Opens a session, or reports why not to the sink and returns undefined. */
-export async function openInfraSession(cluster: ValidCluster, purpose: PreflightPurpose, sink: InfraSink): Promise<InfraSession | undefined> {
+export interface SessionOptions {
+  /** Read every VM's config (see InfraRun.readEveryConfig). */
+  readEveryConfig?: boolean;
+}
+
+export async function openInfraSession(
+  cluster: ValidCluster,
+  purpose: PreflightPurpose,
+  sink: InfraSink,
+  opts: SessionOptions = {},
+): Promise<InfraSession | undefined> {
   const { file, inventory } = cluster;
   const spec = inventory.spec;
   let access: ProxmoxAccess;
@@ -60,7 +70,7 @@ export async function openInfraSession(cluster: ValidCluster, purpose: Preflight
     if (from !== undefined) sink.message(`took over the lock of cluster ${spec.name} from ${from.user}@${from.host} (pid ${from.pid}, since ${from.since})`);
     return true;
   };
-  const run = createInfraRun({ inv: inventory, client, secrets });
+  const run = createInfraRun({ inv: inventory, client, secrets, readEveryConfig: opts.readEveryConfig === true });
   try {
     const problems = await preflight(inventory, run.facts, purpose);
     if (problems.length > 0) {

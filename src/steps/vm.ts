@@ -100,7 +100,7 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
   const running = vm.status === "running";
   const start: Change[] = running ? [] : [{ op: "~", subject, field: "status", from: vm.status, to: "running", reason: "starbase keeps its VMs running" }];
   const startIfStopped = (ctx: ActContext) => (running ? Promise.resolve() : startVm(run, host, ctx));
-  if (matchesWithoutConfig(vm, desired, host)) {
+  if (!run.readEveryConfig && matchesWithoutConfig(vm, desired, host)) {
     const changes = [...start, ...cleanup];
     if (changes.length === 0) return { changes: [unchanged(subject, `config hash ${desired.configHash}, sizes and node match; running`)] };
     return {
