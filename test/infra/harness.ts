@@ -10,6 +10,7 @@ import { DEFAULT_TOKEN, type EmulatorOptions } from "../emulator/options.ts";
 import type { RequestLogEntry } from "../emulator/request-log.ts";
 import { ApiSchema, locateSchema } from "../emulator/schema.ts";
 import { type Emulator, startEmulator } from "../emulator/server.ts";
+import { LOG_DIR } from "./request-logs.ts";
 
 export const repo = join(import.meta.dir, "..", "..");
 export const exampleFile = join(repo, "examples", "cluster.yaml");
@@ -17,9 +18,7 @@ export const NODES = ["node01", "node02", "node03"];
 export const IMAGE_URL = "https://download.opensuse.org/tumbleweed/appliances/openSUSE-MicroOS.x86_64-OpenStack-Cloud.qcow2";
 export const IMAGE = { size: 734_003_200, sha256: "5d".repeat(32), virtualSize: 10 * 2 ** 30 };
 export const HOSTKEY_SECRET = "infra-test-host-key-secret-7f3a";
-/** Every emulator log of this test process is kept here for the contract test (one file per lab). */
-export const LOG_DIR = join(tmpdir(), `starbase-infra-request-logs-${process.pid}`);
-process.once("exit", () => rmSync(LOG_DIR, { recursive: true, force: true }));
+export { LOG_DIR };
 
 /** The PVE releases starbase supports; every request it sends must be valid for each. */
 export const SCHEMAS = ["9.1", "8.4"].map((release) => {
