@@ -6,8 +6,14 @@ import { resolveRef, type SchemaNode } from "./schema-ref.ts";
 import { didYouMean } from "./suggest.ts";
 import type { SpecIssue, SpecPath } from "./types.ts";
 
-const definitions = schema["definitions"] as Record<string, SchemaNode>;
-const secretRefSchema = definitions["secretRef"];
+/**
+ * Whether an error is about a secret reference as a whole (its type, its keys), which may be the
+ * secret itself. By schema path: the generated validator's schema nodes are copies, not the
+ * objects of spec-schema.json.
+ */
+function isSecretRefError(error: ErrorObject): boolean {
+  return error.schemaPath === `#/definitions/secretRef/${error.keyword}`;
+}
 
 const MAX_SHOWN = 40;
 
@@ -34,7 +40,6 @@ function integerRange(node: SchemaNode): string {
 
 /** A noun phrase for what a schema node accepts: "an integer ≥ 1", "a list of strings" … */
 function expectedNoun(node: SchemaNode): string {
-  if (node === secretRefSchema) return "{ env: NAME }, { file: PATH } or a string";
   const choices = node["enum"];
   if (Array.isArray(choices)) return `one of ${choices.join(", ")}`;
   if (node["format"] === "ipv4") return "an IPv4 address like 10.0.20.10";
@@ -102,9 +107,10 @@ function acceptsString(node: SchemaNode): boolean {
 
 function valueIssue(error: ErrorObject, path: SpecPath): SpecIssue {
   const node = error.parentSchema ?? {};
-  let message = `${where(path)}${expectation(node)}`;
   // A secret reference that is wrong as a whole may be the secret itself: never echo it.
-  if (node !== secretRefSchema) message += `, got ${describeValue(error.data)}`;
+  const secretRef = isSecretRefError(error);
+  let message = `${where(path)}${secretRef ? "must be { env: NAME }, { file: PATH } or a string" : expectation(node)}`;
+  if (!secretRef) message += `, got ${describeValue(error.data)}`;
   let hint: string | undefined;
   const choices = node["enum"];
   if (Array.isArray(choices) && typeof error.data === "string") hint = didYouMean(error.data, choices.map(String));
