@@ -1,8 +1,8 @@
 // From a loaded spec to a Proxmox client and the secrets the infra steps need.
 
-import { ProxmoxClient, type TlsTrust } from "../proxmox/index.ts";
+import { isUsableTokenSecret, ProxmoxClient, type TlsTrust } from "../proxmox/index.ts";
 import type { RenderSecrets } from "../render/index.ts";
-import { readCaFile } from "../spec/references.ts";
+import { readCaFile, SpecReferenceError } from "../spec/references.ts";
 import type { Spec } from "../spec/types.ts";
 import { readRenderSecrets, readSecret } from "./secrets.ts";
 
@@ -29,6 +29,13 @@ function tlsTrust(tls: Spec["proxmox"]["tls"], dir: string): TlsTrust | undefine
  */
 export async function connectProxmox(spec: Spec, dir: string, opts: ConnectOptions = {}): Promise<ProxmoxAccess> {
   const tokenSecret = readSecret(spec.proxmox.tokenSecret, dir, ["proxmox", "tokenSecret"]);
+  if (!isUsableTokenSecret(tokenSecret)) {
+    throw new SpecReferenceError(
+      ["proxmox", "tokenSecret"],
+      "the secret holds a space, line break, \";\", \"%\" or \"=\"; a Proxmox token secret is a UUID",
+      "use the secret exactly as Proxmox showed it when the token was created (Datacenter → Permissions → API Tokens)",
+    );
+  }
   const secrets = readRenderSecrets(spec, dir);
   const tls = tlsTrust(spec.proxmox.tls, dir);
   const client = new ProxmoxClient({

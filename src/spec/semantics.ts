@@ -111,17 +111,21 @@ function tlsIssues(spec: Spec): SpecIssue[] {
 
 const ENDPOINT = /^https:\/\/(\[[^\]]*\]|[^/:]+)(?::([0-9]*))?\/?$/;
 
-/** Proxmox serves its API on 8006; a URL without a port means 443, which only a proxy answers. */
+/** The endpoint is a URL Proxmox answers on: 8006, or 443 only when a proxy is in front (a warning). */
 function endpointIssues(spec: Spec): SpecIssue[] {
   const path = ["proxmox", "endpoint"];
-  const match = ENDPOINT.exec(spec.proxmox.endpoint);
-  if (match === null) return []; // the schema's pattern allows nothing else; an IPv6 literal without brackets lands here
+  const endpoint = spec.proxmox.endpoint;
+  const notUrl = specIssue("error", path, `proxmox.endpoint: ${quote(endpoint)} is not a URL like https://pve1.lan:8006`, "an IPv6 address goes in brackets: https://[fd00::1]:8006");
+  const match = ENDPOINT.exec(endpoint);
+  if (match === null) return [notUrl];
   const [, host, port] = match;
+  if (port !== undefined && (port === "" || Number(port) < 1 || Number(port) > 65535)) {
+    return [specIssue("error", path, `proxmox.endpoint: ${quote(port, 8)} is not a TCP port (1–65535)`, "Proxmox listens on 8006")];
+  }
+  if (!URL.canParse(endpoint)) return [notUrl];
   if (port === undefined) {
     return [specIssue("warning", path, "proxmox.endpoint: no port, so starbase connects to 443; Proxmox listens on 8006", `write https://${host}:8006, or :443 when a proxy in front of Proxmox serves the API there`)];
   }
-  const number = Number(port);
-  if (port === "" || number < 1 || number > 65535) return [specIssue("error", path, `proxmox.endpoint: ${quote(port, 8)} is not a TCP port (1–65535)`, "Proxmox listens on 8006")];
   return [];
 }
 

@@ -5,7 +5,7 @@ import { loadCluster } from "../../src/plan/load.ts";
 import { renderHost } from "../../src/render/index.ts";
 import { cleanEnv, exampleFile, jsonLines, starbase, withTempDir, writeEditedExample } from "./run-starbase.ts";
 
-const SECRET = "render-test-secret-7f3a9c";
+const SECRET = "render-test-secret-7f3a9c-40e1b8d2c6a5";
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
