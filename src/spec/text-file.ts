@@ -22,10 +22,11 @@ export class TextFileError extends Error {
   }
 }
 
+/** "1 MiB", "2.3 MiB", "64 KiB", "100 bytes". */
 function sizeText(bytes: number): string {
-  if (bytes >= MiB && bytes % MiB === 0) return `${bytes / MiB} MiB`;
-  if (bytes >= KiB && bytes % KiB === 0) return `${bytes / KiB} KiB`;
-  return `${bytes} bytes`;
+  const [unit, name] = bytes >= MiB ? [MiB, "MiB"] : bytes >= KiB ? [KiB, "KiB"] : [1, "bytes"];
+  const amount = bytes / unit;
+  return `${Number.isInteger(amount) ? amount : amount.toFixed(1)} ${name}`;
 }
 
 /** What a path that is not a regular file is, in words; undefined for a regular file. */
