@@ -2,6 +2,7 @@
 // Version and commit are baked in with --define; templates are embedded by their text imports.
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { writeSpecValidator } from "./codegen/spec-validator.ts";
 import packageJson from "./package.json" with { type: "json" };
 
 const root = import.meta.dir;
@@ -15,6 +16,7 @@ function gitCommit(): string {
 
 /** Compiles src/main.ts into a standalone executable for `target` (e.g. "bun-linux-arm64"). */
 export async function compileStarbase(target: string, outfile: string, commit = gitCommit()): Promise<void> {
+  writeSpecValidator(); // embedded: the binary never compiles the schema at run time
   const proc = Bun.spawn(
     [
       process.execPath,

@@ -34,7 +34,7 @@ export async function withInfraSession(
   if (inventory === undefined) return EXIT_ERROR;
   const { openInfraSession } = await import("../plan/infra-session.ts");
   const sink = infraSink(out);
-  const session = await openInfraSession({ file, dir: loaded.dir, inventory }, purpose, sink, opts);
+  const session = await openInfraSession({ file, dir: loaded.dir, positionOf: loaded.positionOf, inventory }, purpose, sink, opts);
   if (session === undefined) return EXIT_ERROR;
   try {
     return await body(session, sink);

@@ -1,4 +1,4 @@
-// IPv4 arithmetic on unsigned 32-bit numbers. Pure; no DNS, no IPv6.
+// IPv4 arithmetic on unsigned 32-bit numbers. Pure; no DNS. IPv6 only recognised (isIpv6).
 
 export interface Cidr {
   network: number; // first address (host bits cleared)
@@ -74,4 +74,12 @@ export function addToIpv4(ip: number, n: number): number | undefined {
 export function isNetworkOrBroadcast(cidr: Cidr, ip: number): boolean {
   if (cidr.prefix >= 31) return false;
   return ip === cidr.network || ip === cidr.broadcast;
+}
+
+/**
+ * Whether text is an IPv6 address ("fd00::10", "::ffff:10.0.0.1"), without a zone or brackets.
+ * The WHATWG URL host parser implements the full syntax; node:net's isIP would cost its import.
+ */
+export function isIpv6(text: string): boolean {
+  return /^[0-9A-Fa-f:.]+$/.test(text) && text.includes(":") && URL.canParse(`http://[${text}]/`);
 }

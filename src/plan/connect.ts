@@ -1,9 +1,8 @@
 // From a loaded spec to a Proxmox client and the secrets the infra steps need.
 
-import { readFile } from "node:fs/promises";
-import { ProxmoxClient, type TlsTrust } from "../proxmox/index.ts";
+import { isUsableTokenSecret, ProxmoxClient, type TlsTrust } from "../proxmox/index.ts";
 import type { RenderSecrets } from "../render/index.ts";
-import { expandPath } from "../spec/secrets.ts";
+import { readCaFile, SpecReferenceError } from "../spec/references.ts";
 import type { Spec } from "../spec/types.ts";
 import { readRenderSecrets, readSecret } from "./secrets.ts";
 
@@ -17,25 +16,28 @@ export interface ConnectOptions {
   taskPollMs?: number;
 }
 
-async function tlsTrust(tls: Spec["proxmox"]["tls"], dir: string): Promise<TlsTrust | undefined> {
+function tlsTrust(tls: Spec["proxmox"]["tls"], dir: string): TlsTrust | undefined {
   if (tls.fingerprint !== undefined) return { fingerprint: tls.fingerprint };
-  if (tls.ca !== undefined) {
-    const path = expandPath(tls.ca, dir);
-    try {
-      return { caPem: await readFile(path, "utf8") };
-    } catch (err) {
-      throw new Error(`proxmox.tls.ca: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-    }
-  }
+  if (tls.ca !== undefined) return { caPem: readCaFile(tls.ca, dir) };
   if (tls.insecure === true) return { insecure: true };
   return undefined;
 }
 
-/** Resolves the secrets (SecretError names the field, never the value) and builds the client. */
+/**
+ * Resolves the secrets and the CA and builds the client. Throws SpecReferenceError (the spec
+ * field and what to do, never a value) for a secret or CA that cannot be used.
+ */
 export async function connectProxmox(spec: Spec, dir: string, opts: ConnectOptions = {}): Promise<ProxmoxAccess> {
-  const tokenSecret = readSecret(spec.proxmox.tokenSecret, dir, "proxmox.tokenSecret");
+  const tokenSecret = readSecret(spec.proxmox.tokenSecret, dir, ["proxmox", "tokenSecret"]);
+  if (!isUsableTokenSecret(tokenSecret)) {
+    throw new SpecReferenceError(
+      ["proxmox", "tokenSecret"],
+      "the secret holds a space, line break, \";\", \"%\" or \"=\"; a Proxmox token secret is a UUID",
+      "use the secret exactly as Proxmox showed it when the token was created (Datacenter → Permissions → API Tokens)",
+    );
+  }
   const secrets = readRenderSecrets(spec, dir);
-  const tls = await tlsTrust(spec.proxmox.tls, dir);
+  const tls = tlsTrust(spec.proxmox.tls, dir);
   const client = new ProxmoxClient({
     endpoint: spec.proxmox.endpoint,
     tokenId: spec.proxmox.tokenId,

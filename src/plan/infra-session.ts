@@ -4,6 +4,9 @@
 
 import { errorMessage } from "../engine/index.ts";
 import type { Inventory } from "../inventory/types.ts";
+import { formatDiagnostic, toDiagnostic } from "../spec/diagnostics.ts";
+import type { LoadedSpec } from "../spec/load.ts";
+import { SpecReferenceError } from "../spec/references.ts";
 import { createInfraRun, type InfraRun } from "../steps/context.ts";
 import { acquireLock, type ClusterLock, LockHeldError, type LockOptions } from "../steps/lock.ts";
 import { preflight, type PreflightPurpose } from "../steps/preflight.ts";
@@ -12,8 +15,7 @@ import { explainProxmoxError } from "./explain.ts";
 import type { InfraSink } from "./live-run.ts";
 
 /** A spec that passed every check: where it was read from, and what it describes. */
-export interface ValidCluster {
-  file: string;
+export interface ValidCluster extends Pick<LoadedSpec, "file" | "positionOf"> {
   /** Secret files and the TLS CA are resolved relative to this directory. */
   dir: string;
   inventory: Inventory;
@@ -47,7 +49,8 @@ export async function openInfraSession(
   try {
     access = await connectProxmox(spec, cluster.dir);
   } catch (err) {
-    sink.error(errorMessage(err));
+    // A secret or the CA: FILE:LINE:COL of the reference, and what to do.
+    sink.error(err instanceof SpecReferenceError ? formatDiagnostic(toDiagnostic(cluster, err.issue)) : errorMessage(err));
     return undefined;
   }
   const { client, secrets } = access;

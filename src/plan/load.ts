@@ -3,6 +3,7 @@ import { inventoryIssues } from "../inventory/issues.ts";
 import type { Inventory } from "../inventory/types.ts";
 import { byPosition, toDiagnostic } from "../spec/diagnostics.ts";
 import { loadSpecFile, type LoadedSpec } from "../spec/load.ts";
+import { referenceIssues } from "../spec/reference-rules.ts";
 import { specIssues } from "../spec/semantics.ts";
 import type { Diagnostic, Spec } from "../spec/types.ts";
 
@@ -15,13 +16,18 @@ export interface LoadedCluster {
   diagnostics: Diagnostic[];
 }
 
-/** Load cluster.yaml, run every check on it and, when it passes, derive the inventory. */
+/**
+ * Load cluster.yaml, run every check on it and, when it passes, derive the inventory. The
+ * semantic checks run also when the schema failed, skipping only those that read a broken
+ * value, so that one run reports everything.
+ */
 export async function loadCluster(path: string): Promise<LoadedCluster> {
   const loaded = await loadSpecFile(path);
-  const spec = loaded.spec;
+  const { spec, defaulted, broken } = loaded;
   const diagnostics = [...loaded.diagnostics];
-  if (spec !== undefined) {
-    for (const issue of [...specIssues(spec), ...inventoryIssues(spec)]) diagnostics.push(toDiagnostic(loaded, issue));
+  if (defaulted !== undefined) {
+    const issues = [...specIssues(defaulted, broken), ...inventoryIssues(defaulted, broken), ...referenceIssues(defaulted, loaded.dir, broken)];
+    for (const issue of issues) diagnostics.push(toDiagnostic(loaded, issue));
   }
   diagnostics.sort(byPosition);
   const valid = spec !== undefined && !diagnostics.some((d) => d.severity === "error");

@@ -3,20 +3,20 @@
 
 import type { RenderSecrets } from "../render/index.ts";
 import { resolveSecret } from "../spec/secrets.ts";
-import type { SecretRef, Spec } from "../spec/types.ts";
+import type { SecretRef, Spec, SpecPath } from "../spec/types.ts";
 import { registerSecret } from "../ui/redact.ts";
 
-/** SecretError names the field, never the value. */
-export function readSecret(ref: SecretRef, dir: string, field: string): string {
-  const value = resolveSecret(ref, dir, field);
+/** Throws SpecReferenceError (the field at `path` and what to do, never the value). */
+export function readSecret(ref: SecretRef, dir: string, path: SpecPath): string {
+  const value = resolveSecret(ref, dir, path);
   registerSecret(value);
   return value;
 }
 
 /** The secrets rendered files hold: the SSH host key seed and, when set, the VRRP password. */
 export function readRenderSecrets(spec: Spec, dir: string): RenderSecrets {
-  const secrets: RenderSecrets = { hostKeySecret: readSecret(spec.ssh.hostKeySecret, dir, "ssh.hostKeySecret") };
+  const secrets: RenderSecrets = { hostKeySecret: readSecret(spec.ssh.hostKeySecret, dir, ["ssh", "hostKeySecret"]) };
   const authPass = spec.loadBalancer.vrrp.authPass;
-  if (authPass !== undefined) secrets.vrrpAuthPass = readSecret(authPass, dir, "loadBalancer.vrrp.authPass");
+  if (authPass !== undefined) secrets.vrrpAuthPass = readSecret(authPass, dir, ["loadBalancer", "vrrp", "authPass"]);
   return secrets;
 }

@@ -61,6 +61,11 @@ const API_BASE = "/api2/json";
 const KEEP_ALIVE_MS = 4_000;
 // pve-userid (the user part may itself contain "@", e.g. e-mail names in OpenID realms) + "!" + token name.
 const TOKEN_ID = /^[^\s:/]+@[A-Za-z][A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]+$/;
+
+/** The server reads the header up to ";", URL-unescapes it and splits at the last "="; a secret is a UUID. */
+export function isUsableTokenSecret(secret: string): boolean {
+  return /^[^\s;%=]+$/.test(secret);
+}
 // Right after dispatch a task's status can briefly be unknown ("no such task", 400).
 const EARLY_POLLS_TOLERATING_400 = 5;
 // Consecutive failed polls tolerated (node proxy hiccups, 596/599) before giving up.
@@ -86,8 +91,7 @@ export class ProxmoxClient {
     if (!TOKEN_ID.test(options.tokenId)) {
       throw new TypeError(`tokenId ${JSON.stringify(options.tokenId)} is not of the form user@realm!tokenid`);
     }
-    // The server reads the header up to ";", URL-unescapes it and splits at the last "="; a secret is a UUID.
-    if (!/^[^\s;%=]+$/.test(options.tokenSecret)) {
+    if (!isUsableTokenSecret(options.tokenSecret)) {
       throw new TypeError("tokenSecret is empty or contains whitespace, ';', '%' or '='");
     }
     this.tokenId = options.tokenId;

@@ -1,6 +1,6 @@
 // Proxmox VE REST client: transport, TLS trust, encoding, errors, tasks.
 
-export { ProxmoxClient } from "./client.ts";
+export { isUsableTokenSecret, ProxmoxClient } from "./client.ts";
 export type { ProxmoxOptions, TaskResult, TaskStatus, WaitTaskOptions } from "./client.ts";
 export { apiPath, encodeParams } from "./encode.ts";
 export type { ParamValue, Params } from "./encode.ts";

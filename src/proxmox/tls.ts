@@ -22,7 +22,7 @@ export function connectOption(trust: TlsTrust | undefined, connectTimeoutMs: num
   if ("fingerprint" in trust) return pinningConnector(normaliseFingerprint(trust.fingerprint), connectTimeoutMs);
   if ("caPem" in trust) {
     if (!trust.caPem.includes("-----BEGIN CERTIFICATE-----")) {
-      throw new TypeError("tls.caPem must contain a PEM certificate (-----BEGIN CERTIFICATE-----)");
+      throw new TypeError("the CA must be a PEM certificate (-----BEGIN CERTIFICATE-----)");
     }
     return { ca: trust.caPem, timeout: connectTimeoutMs };
   }

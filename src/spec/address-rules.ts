@@ -1,6 +1,7 @@
 import { cidrContains, cidrHasHostBits, formatIpv4, isNetworkOrBroadcast, parseCidr, parseIpv4, type Cidr } from "../net/ip.ts";
-import { specIssue } from "./diagnostics.ts";
+import { quote, specIssue } from "./diagnostics.ts";
 import { formatPath } from "./paths.ts";
+import type { Rule } from "./rules.ts";
 import type { Spec, SpecIssue, SpecPath } from "./types.ts";
 
 /** "10.0.20.5/24" → "10.0.20.0/24", the network the user most likely meant. */
@@ -11,12 +12,21 @@ function networkOf(text: string): string {
   return `${formatIpv4(Math.floor(ip / size) * size)}/${prefixText}`;
 }
 
-function cidrIssue(text: string): SpecIssue {
+/** A /8 is already far more than one bridge holds; anything wider is a mistake (0.0.0.0/0: "anything"). */
+const WIDEST_PREFIX = 8;
+
+function cidrIssues(spec: Spec): SpecIssue[] {
+  const text = spec.network.cidr;
   const path = ["network", "cidr"];
-  if (cidrHasHostBits(text)) {
-    return specIssue("error", path, `network.cidr: "${text}" has host bits set`, `did you mean "${networkOf(text)}"?`);
+  const cidr = parseCidr(text);
+  if (cidr === undefined) {
+    if (cidrHasHostBits(text)) return [specIssue("error", path, `network.cidr: "${text}" has host bits set`, `did you mean "${networkOf(text)}"?`)];
+    return [specIssue("error", path, `network.cidr: ${quote(text, 18)} is not an IPv4 network like 10.0.20.0/24`)];
   }
-  return specIssue("error", path, `network.cidr: "${text}" is not an IPv4 network like 10.0.20.0/24`);
+  if (cidr.prefix < WIDEST_PREFIX) {
+    return [specIssue("error", path, `network.cidr: ${text} is too wide for a VM network (${cidr.size} addresses)`, "give the network the VMs' bridge is on, e.g. 10.0.20.0/24")];
+  }
+  return [];
 }
 
 /**
@@ -41,10 +51,10 @@ function reservedIssue(cidr: Cidr, cidrText: string, path: SpecPath, address: st
  * written or derived from ipStart, are inventory/'s to check (inventoryIssues), so that each
  * problem is reported once.
  */
-export function addressIssues(spec: Spec): SpecIssue[] {
+function addressIssues(spec: Spec): SpecIssue[] {
   const cidrText = spec.network.cidr;
   const cidr = parseCidr(cidrText);
-  if (cidr === undefined) return [cidrIssue(cidrText)];
+  if (cidr === undefined) return []; // cidrIssues says why
 
   const issues: (SpecIssue | undefined)[] = [];
   const gateway = spec.network.gateway;
@@ -59,3 +69,9 @@ export function addressIssues(spec: Spec): SpecIssue[] {
 
   return issues.filter((issue): issue is SpecIssue => issue !== undefined);
 }
+
+/** The cluster network's own rules, with what they read (see rules.ts). */
+export const addressRules: Rule<Spec>[] = [
+  { inputs: [["network", "cidr"]], check: cidrIssues },
+  { inputs: [["network", "cidr"], ["network", "gateway"], ["loadBalancer", "vip"]], check: addressIssues },
+];

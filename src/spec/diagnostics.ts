@@ -32,3 +32,17 @@ export function toDiagnostic(loaded: Pick<LoadedSpec, "file" | "positionOf">, is
 export function byPosition(a: Diagnostic, b: Diagnostic): number {
   return a.line - b.line || a.col - b.col || (a.severity === b.severity ? 0 : a.severity === "error" ? -1 : 1);
 }
+
+/**
+ * A value the user wrote, as it appears in a message: cut after `max` characters, so that a
+ * runaway value (a pasted file, a missing newline) is not echoed whole. `max` is the longest
+ * real use of the value, e.g. 63 for a host name (a DNS label).
+ */
+export function cut(text: string, max = 64): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** cut() in double quotes. */
+export function quote(text: string, max = 64): string {
+  return `"${cut(text, max)}"`;
+}

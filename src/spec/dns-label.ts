@@ -26,3 +26,22 @@ export function dnsLabelHint(name: string): string {
   const fixed = toDnsLabel(name);
   return fixed === "" || fixed === name ? reason : `${reason}, e.g. "${fixed}"`;
 }
+
+const LDH_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/;
+
+/**
+ * Why text is not a DNS name (labels of letters, digits and "-", joined by dots, at most 253
+ * characters, not ending in an all-digit label, which would be an IP address gone wrong);
+ * undefined when it is one.
+ */
+export function dnsNameProblem(text: string): string | undefined {
+  if (text.length > 253) return "a DNS name has at most 253 characters";
+  if (text.endsWith(".")) return "write it without the trailing dot";
+  const labels = text.split(".");
+  if (labels.some((label) => label === "")) return "a label is empty (two dots in a row, or a leading dot)";
+  if (labels.some((label) => label.length > 63)) return "a label has at most 63 characters";
+  if (text.includes("_")) return '"_" is not allowed in host names; use "-"';
+  if (labels.some((label) => !LDH_LABEL.test(label))) return 'use letters, digits and "-" (not at the start or end of a label), separated by dots';
+  if (/^[0-9]+$/.test(labels.at(-1) ?? "")) return "the last label is all digits: an IPv4 address has four numbers";
+  return undefined;
+}

@@ -1,10 +1,10 @@
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument, type Document } from "yaml";
 import { diagnosticAt, toDiagnostic } from "./diagnostics.ts";
 import { positionAt, positionFinder, type Position } from "./positions.ts";
 import { checkSchema } from "./schema.ts";
-import { schemaIssues } from "./schema-messages.ts";
+import { brokenPaths, schemaIssues } from "./schema-messages.ts";
+import { MiB, readTextFile, TextFileError } from "./text-file.ts";
 import type { Diagnostic, Spec, SpecPath } from "./types.ts";
 import { yamlProblems } from "./yaml-errors.ts";
 
@@ -15,6 +15,13 @@ export interface LoadedSpec {
   dir: string;
   /** The complete, defaulted spec; absent when the YAML or the schema check failed. */
   spec?: Spec;
+  /**
+   * The document with every default filled in, also when it failed the schema in parts: a Spec
+   * everywhere but below `broken`. Absent when the YAML failed or the document is no mapping.
+   */
+  defaulted?: Spec;
+  /** Where the document failed the schema (see rules.ts); empty when `spec` is set. */
+  broken: SpecPath[];
   /** The parsed YAML document (positions); absent when the file could not be read. */
   doc?: Document;
   /** YAML and schema problems; semantic checks are separate (semantics.ts; plan/load.ts runs them all). */
@@ -22,13 +29,14 @@ export interface LoadedSpec {
   positionOf(path: SpecPath, key?: boolean): Position;
 }
 
-/** Defaults that depend on other fields, which JSON Schema cannot express. */
-function applyImpliedDefaults(spec: Spec): void {
-  if (spec.rke2.channel === undefined && spec.rke2.version === undefined) spec.rke2.channel = "stable";
-}
-
 function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Defaults that depend on other fields, which JSON Schema cannot express. */
+function applyImpliedDefaults(data: Record<string, unknown>): void {
+  const rke2 = data["rke2"];
+  if (isMapping(rke2) && rke2["channel"] === undefined && rke2["version"] === undefined) rke2["channel"] = "stable";
 }
 
 /** Parses and schema-checks cluster.yaml text; `file` names it in messages and anchors relative paths. */
@@ -36,7 +44,7 @@ export function loadSpecText(text: string, file: string): LoadedSpec {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   const positionOf = positionFinder(doc, lineCounter);
-  const loaded: LoadedSpec = { file, dir: dirname(resolve(file)), doc, diagnostics: [], positionOf };
+  const loaded: LoadedSpec = { file, dir: dirname(resolve(file)), doc, broken: [], diagnostics: [], positionOf };
 
   for (const { offset, ...problem } of yamlProblems(doc, text)) {
     loaded.diagnostics.push(diagnosticAt(file, positionAt(lineCounter, offset), problem));
@@ -60,28 +68,30 @@ export function loadSpecText(text: string, file: string): LoadedSpec {
     return loaded;
   }
 
-  const issues = schemaIssues(checkSchema(data));
-  loaded.diagnostics.push(...issues.map((issue) => toDiagnostic(loaded, issue)));
-  if (issues.length === 0) {
-    const spec = data as unknown as Spec;
-    applyImpliedDefaults(spec);
-    loaded.spec = spec;
-  }
+  const errors = checkSchema(data);
+  applyImpliedDefaults(data);
+  loaded.diagnostics.push(...schemaIssues(errors).map((issue) => toDiagnostic(loaded, issue)));
+  loaded.broken = brokenPaths(errors);
+  loaded.defaulted = data as unknown as Spec;
+  if (errors.length === 0) loaded.spec = loaded.defaulted;
   return loaded;
 }
+
+/** A cluster.yaml of a thousand hosts is about 100 KiB. */
+export const SPEC_MAX_BYTES = MiB;
 
 /** Reads and loads a cluster.yaml; an unreadable file becomes a diagnostic, not an exception. */
 export async function loadSpecFile(path: string): Promise<LoadedSpec> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = readTextFile(path, SPEC_MAX_BYTES);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : String(error);
+    if (!(error instanceof TextFileError)) throw error;
     return {
       file: path,
       dir: dirname(resolve(path)),
-      diagnostics: [diagnosticAt(path, { line: 1, col: 1 }, { severity: "error", message: `cannot read ${path}: ${reason}` })],
+      broken: [],
+      diagnostics: [diagnosticAt(path, error.at ?? { line: 1, col: 1 }, { severity: "error", message: error.message })],
       positionOf: () => ({ line: 1, col: 1 }),
     };
   }

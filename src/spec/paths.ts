@@ -19,3 +19,13 @@ export function pointerToPath(pointer: string): SpecPath {
     .map((raw) => raw.replace(/~1/g, "/").replace(/~0/g, "~"))
     .map((segment) => (/^(0|[1-9][0-9]*)$/.test(segment) ? Number(segment) : segment));
 }
+
+/** The value at path inside a parsed document; undefined where the path leads nowhere. */
+export function valueAt(root: unknown, path: SpecPath): unknown {
+  let node = root;
+  for (const key of path) {
+    if (typeof node !== "object" || node === null) return undefined;
+    node = (node as Record<string | number, unknown>)[key];
+  }
+  return node;
+}

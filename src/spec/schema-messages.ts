@@ -1,25 +1,26 @@
 import type { ErrorObject } from "ajv";
-import { specIssue } from "./diagnostics.ts";
+import { cut, quote, specIssue } from "./diagnostics.ts";
 import { formatPath, pointerToPath } from "./paths.ts";
 import { schema } from "./schema.ts";
 import { resolveRef, type SchemaNode } from "./schema-ref.ts";
 import { didYouMean } from "./suggest.ts";
 import type { SpecIssue, SpecPath } from "./types.ts";
 
-const definitions = schema["definitions"] as Record<string, SchemaNode>;
-const secretRefSchema = definitions["secretRef"];
-
-const MAX_SHOWN = 40;
+/**
+ * Whether an error is about a secret reference as a whole (its type, its keys), which may be the
+ * secret itself. By schema path: the generated validator's schema nodes are copies, not the
+ * objects of spec-schema.json.
+ */
+function isSecretRefError(error: ErrorObject): boolean {
+  return error.schemaPath === `#/definitions/secretRef/${error.keyword}`;
+}
 
 /** How a value the user wrote is quoted back in a message. */
 function describeValue(value: unknown): string {
   if (value === null || value === undefined) return "an empty value";
   if (Array.isArray(value)) return value.length === 0 ? "an empty list" : "a list";
   if (typeof value === "object") return "a mapping";
-  if (typeof value === "string") {
-    const quoted = JSON.stringify(value);
-    return quoted.length > MAX_SHOWN ? `${quoted.slice(0, MAX_SHOWN - 2)}…"` : quoted;
-  }
+  if (typeof value === "string") return JSON.stringify(cut(value, 40));
   return String(value);
 }
 
@@ -34,7 +35,6 @@ function integerRange(node: SchemaNode): string {
 
 /** A noun phrase for what a schema node accepts: "an integer ≥ 1", "a list of strings" … */
 function expectedNoun(node: SchemaNode): string {
-  if (node === secretRefSchema) return "{ env: NAME }, { file: PATH } or a string";
   const choices = node["enum"];
   if (Array.isArray(choices)) return `one of ${choices.join(", ")}`;
   if (node["format"] === "ipv4") return "an IPv4 address like 10.0.20.10";
@@ -102,9 +102,10 @@ function acceptsString(node: SchemaNode): boolean {
 
 function valueIssue(error: ErrorObject, path: SpecPath): SpecIssue {
   const node = error.parentSchema ?? {};
-  let message = `${where(path)}${expectation(node)}`;
   // A secret reference that is wrong as a whole may be the secret itself: never echo it.
-  if (node !== secretRefSchema) message += `, got ${describeValue(error.data)}`;
+  const secretRef = isSecretRefError(error);
+  let message = `${where(path)}${secretRef ? "must be { env: NAME }, { file: PATH } or a string" : expectation(node)}`;
+  if (!secretRef) message += `, got ${describeValue(error.data)}`;
   let hint: string | undefined;
   const choices = node["enum"];
   if (Array.isArray(choices) && typeof error.data === "string") hint = didYouMean(error.data, choices.map(String));
@@ -127,7 +128,7 @@ function wordError(error: ErrorObject): SpecIssue {
     case "additionalProperties": {
       const unknown = String(params["additionalProperty"]);
       const allowed = Object.keys((error.parentSchema?.["properties"] as SchemaNode | undefined) ?? {});
-      const message = path.length === 0 ? `unknown top-level key "${unknown}"` : `${formatPath(path)}: unknown key "${unknown}"`;
+      const message = path.length === 0 ? `unknown top-level key ${quote(unknown)}` : `${formatPath(path)}: unknown key ${quote(unknown)}`;
       return specIssue("error", [...path, unknown], message, didYouMean(unknown, allowed) ?? `allowed keys: ${allowed.join(", ")}`, true);
     }
     case "required": {
@@ -177,4 +178,26 @@ export function schemaIssues(errors: readonly ErrorObject[]): SpecIssue[] {
     issues.push(worded);
   }
   return issues;
+}
+
+/**
+ * The places in the document that failed the schema, for the semantic rules to stay away from
+ * (rules.ts): the failing value, or the missing key. An unknown key breaks the mapping it is in
+ * (a misspelt `adress:` leaves a host without the address the user meant; `{ evn: X }` is no
+ * secret reference), except at the top, whose sections stand on their own.
+ */
+export function brokenPaths(errors: readonly ErrorObject[]): SpecPath[] {
+  return errors.flatMap((error): SpecPath[] => {
+    const path = pointerToPath(error.instancePath);
+    const params = error.params as Record<string, unknown>;
+    switch (error.keyword) {
+      case "additionalProperties":
+        return path.length === 0 ? [] : [path];
+      case "required":
+      case "dependencies":
+        return [[...path, String(params["missingProperty"])]];
+      default:
+        return [path];
+    }
+  });
 }

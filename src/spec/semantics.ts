@@ -1,15 +1,20 @@
-import { addressIssues } from "./address-rules.ts";
-import { specIssue } from "./diagnostics.ts";
-import { dnsLabelHint, isDnsLabel } from "./dns-label.ts";
+import { isIpv6, parseIpv4 } from "../net/ip.ts";
+import { addressRules } from "./address-rules.ts";
+import { quote, specIssue } from "./diagnostics.ts";
+import { dnsLabelHint, dnsNameProblem, isDnsLabel } from "./dns-label.ts";
 import { durationMinutes } from "./duration.ts";
 import { declaredGroups, groupSize, ROLE_ORDER } from "./groups.ts";
-import { formatPath } from "./paths.ts";
+import { formatPath, valueAt } from "./paths.ts";
+import { type Rule, runRules } from "./rules.ts";
 import { didYouMean } from "./suggest.ts";
 import type { SecretRef, Spec, SpecIssue, SpecPath } from "./types.ts";
 
+/** Host and node names are DNS labels: 63 characters at most, and cut there in messages. */
+const LABEL_MAX = 63;
+
 function labelIssue(path: SpecPath, name: string): SpecIssue | undefined {
   if (isDnsLabel(name)) return undefined;
-  return specIssue("error", path, `${formatPath(path)}: "${name}" is not a valid DNS label`, dnsLabelHint(name));
+  return specIssue("error", path, `${formatPath(path)}: ${quote(name, LABEL_MAX)} is not a valid DNS label`, dnsLabelHint(name));
 }
 
 /**
@@ -19,12 +24,16 @@ function labelIssue(path: SpecPath, name: string): SpecIssue | undefined {
 function reservedNameIssue(name: string): SpecIssue | undefined {
   const lower = name.toLowerCase();
   if (!ROLE_ORDER.some((role) => role === lower) && !lower.startsWith("cfg-")) return undefined;
-  return specIssue("error", ["name"], `name: "${name}" is reserved`, `starbase tags every VM starbase-<role> and starbase-cfg-<hash>; choose a name other than loadbalancer, server, agent or cfg-…`);
+  return specIssue("error", ["name"], `name: ${quote(name, LABEL_MAX)} is reserved`, `starbase tags every VM starbase-<role> and starbase-cfg-<hash>; choose a name other than loadbalancer, server, agent or cfg-…`);
 }
 
-/** The cluster name and every explicit host name are DNS labels; host names are unique across types. */
-function nameIssues(spec: Spec): SpecIssue[] {
-  const issues: (SpecIssue | undefined)[] = [labelIssue(["name"], spec.name), reservedNameIssue(spec.name)];
+function defined(issues: (SpecIssue | undefined)[]): SpecIssue[] {
+  return issues.filter((found): found is SpecIssue => found !== undefined);
+}
+
+/** Every explicit host name is a DNS label, unique across types. */
+function hostNameIssues(spec: Spec): SpecIssue[] {
+  const issues: (SpecIssue | undefined)[] = [];
   const firstUse = new Map<string, SpecPath>();
   for (const { key, group } of declaredGroups(spec)) {
     group.hosts?.forEach((host, index) => {
@@ -32,10 +41,10 @@ function nameIssues(spec: Spec): SpecIssue[] {
       issues.push(labelIssue(path, host.name));
       const earlier = firstUse.get(host.name);
       if (earlier === undefined) firstUse.set(host.name, path);
-      else issues.push(specIssue("error", path, `${formatPath(path)}: "${host.name}" is already used by ${formatPath(earlier.slice(0, -1))}`, "host names must be unique across all node types"));
+      else issues.push(specIssue("error", path, `${formatPath(path)}: ${quote(host.name, LABEL_MAX)} is already used by ${formatPath(earlier.slice(0, -1))}`, "host names must be unique across all node types"));
     });
   }
-  return issues.filter((found): found is SpecIssue => found !== undefined);
+  return defined(issues);
 }
 
 /** Servers and load balancers exist; an even number of servers buys no etcd fault tolerance. */
@@ -68,14 +77,14 @@ function pveNodeIssues(spec: Spec): SpecIssue[] {
   const issues: SpecIssue[] = [];
   const nodes = spec.proxmox.nodes;
   nodes.forEach((node, index) => {
-    if (nodes.indexOf(node) !== index) issues.push(specIssue("error", ["proxmox", "nodes", index], `proxmox.nodes[${index}]: "${node}" is listed twice`));
+    if (nodes.indexOf(node) !== index) issues.push(specIssue("error", ["proxmox", "nodes", index], `proxmox.nodes[${index}]: ${quote(node, LABEL_MAX)} is listed twice`));
   });
   for (const { key, group } of declaredGroups(spec)) {
     group.hosts?.forEach((host, index) => {
       if (host.pveNode === undefined || nodes.includes(host.pveNode)) return;
       const path = ["nodes", key, "hosts", index, "pveNode"];
       const hint = didYouMean(host.pveNode, nodes) ?? `proxmox.nodes: ${nodes.join(", ")}`;
-      issues.push(specIssue("error", path, `${formatPath(path)}: "${host.pveNode}" is not in proxmox.nodes`, hint));
+      issues.push(specIssue("error", path, `${formatPath(path)}: ${quote(host.pveNode, LABEL_MAX)} is not in proxmox.nodes`, hint));
     });
   }
   return issues;
@@ -100,30 +109,42 @@ function tlsIssues(spec: Spec): SpecIssue[] {
   return [];
 }
 
-/** Secrets should be references; an inline one works but ends up in files and history. */
-function secretIssues(spec: Spec): SpecIssue[] {
-  const secrets: [SpecPath, SecretRef | undefined][] = [
-    [["proxmox", "tokenSecret"], spec.proxmox.tokenSecret],
-    [["ssh", "hostKeySecret"], spec.ssh.hostKeySecret],
-    [["loadBalancer", "vrrp", "authPass"], spec.loadBalancer.vrrp.authPass],
-  ];
-  const issues: SpecIssue[] = [];
-  for (const [path, ref] of secrets) {
-    if (typeof ref !== "string") continue;
-    const field = formatPath(path);
-    if (ref === "") issues.push(specIssue("error", path, `${field}: empty secret`, "use { env: NAME } or { file: PATH }"));
-    else issues.push(specIssue("warning", path, `inline secret in ${field}; use { env: … } or { file: … }`));
+const ENDPOINT = /^https:\/\/(\[[^\]]*\]|[^/:]+)(?::([0-9]*))?\/?$/;
+
+/** The endpoint is a URL Proxmox answers on: 8006, or 443 only when a proxy is in front (a warning). */
+function endpointIssues(spec: Spec): SpecIssue[] {
+  const path = ["proxmox", "endpoint"];
+  const endpoint = spec.proxmox.endpoint;
+  const notUrl = specIssue("error", path, `proxmox.endpoint: ${quote(endpoint)} is not a URL like https://pve1.lan:8006`, "an IPv6 address goes in brackets: https://[fd00::1]:8006");
+  const match = ENDPOINT.exec(endpoint);
+  if (match === null) return [notUrl];
+  const [, host, port] = match;
+  if (port !== undefined && (port === "" || Number(port) < 1 || Number(port) > 65535)) {
+    return [specIssue("error", path, `proxmox.endpoint: ${quote(port, 8)} is not a TCP port (1–65535)`, "Proxmox listens on 8006")];
   }
-  return issues;
+  if (!URL.canParse(endpoint)) return [notUrl];
+  if (port === undefined) {
+    return [specIssue("warning", path, "proxmox.endpoint: no port, so starbase connects to 443; Proxmox listens on 8006", `write https://${host}:8006, or :443 when a proxy in front of Proxmox serves the API there`)];
+  }
+  return [];
+}
+
+/** Secrets should be references; an inline one works but ends up in files and history. */
+function inlineSecretIssues(path: SpecPath, ref: SecretRef | undefined): SpecIssue[] {
+  if (typeof ref !== "string") return [];
+  const field = formatPath(path);
+  if (ref === "") return [specIssue("error", path, `${field}: empty secret`, "use { env: NAME } or { file: PATH }")];
+  return [specIssue("warning", path, `inline secret in ${field}; use { env: … } or { file: … }`)];
 }
 
 function windowIssues(spec: Spec): SpecIssue[] {
   const text = spec.updates.windowDuration;
   const minutes = durationMinutes(text);
   const path = ["updates", "windowDuration"];
-  if (minutes === undefined) return [specIssue("error", path, `updates.windowDuration: "${text}" is not a duration like 1h, 90m or 1h30m`)];
-  if (minutes === 0) return [specIssue("error", path, `updates.windowDuration: "${text}" is no time at all`, "a reboot window needs a length, e.g. 1h")];
-  if (minutes >= 24 * 60) return [specIssue("error", path, `updates.windowDuration: "${text}" must be shorter than a day`)];
+  const shown = quote(text, 16);
+  if (minutes === undefined) return [specIssue("error", path, `updates.windowDuration: ${shown} is not a duration like 1h, 90m or 1h30m`)];
+  if (minutes === 0) return [specIssue("error", path, `updates.windowDuration: ${shown} is no time at all`, "a reboot window needs a length, e.g. 1h")];
+  if (minutes >= 24 * 60) return [specIssue("error", path, `updates.windowDuration: ${shown} must be shorter than a day`)];
   return [];
 }
 
@@ -149,21 +170,72 @@ function vmIssues(spec: Spec): SpecIssue[] {
   return issues;
 }
 
+/** kured hands the zone to Go's time.LoadLocation: an IANA name, spelled exactly (case matters on Linux). */
+function timeZoneIssues(spec: Spec): SpecIssue[] {
+  const zone = spec.kured.timeZone;
+  // The default needs no look-up; ICU's time zone data costs 10-20 ms to load.
+  if (zone === "UTC") return [];
+  let canonical: string | undefined;
+  try {
+    canonical = new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    canonical = undefined;
+  }
+  // Intl also takes offsets (+01:00) and any spelling of a name; the tz database does not.
+  if (canonical === zone && !/^[+-]/.test(zone)) return [];
+  const hint = canonical !== undefined && !/^[+-]/.test(zone) ? `did you mean "${canonical}"?` : didYouMean(zone, Intl.supportedValuesOf("timeZone"));
+  return [specIssue("error", ["kured", "timeZone"], `kured.timeZone: ${quote(zone, 40)} is not an IANA time zone like Europe/Berlin or UTC`, hint)];
+}
+
+/** Each search domain is a DNS name: it completes the nodes' FQDNs and goes into resolv.conf. */
+function searchDomainIssues(spec: Spec): SpecIssue[] {
+  return spec.network.searchDomains.flatMap((domain, index) => {
+    const problem = dnsNameProblem(domain);
+    const path = ["network", "searchDomains", index];
+    return problem === undefined ? [] : [specIssue("error", path, `${formatPath(path)}: ${quote(domain, 253)} is not a DNS name`, problem)];
+  });
+}
+
+/** Each extra API server certificate name is a DNS name (a leading `*.` allowed) or an IP address. */
+function tlsSanIssues(spec: Spec): SpecIssue[] {
+  return spec.rke2.tlsSan.flatMap((san, index) => {
+    if (parseIpv4(san) !== undefined || isIpv6(san)) return [];
+    const problem = dnsNameProblem(san.startsWith("*.") ? san.slice(2) : san);
+    const path = ["rke2", "tlsSan", index];
+    return problem === undefined ? [] : [specIssue("error", path, `${formatPath(path)}: ${quote(san, 253)} is neither a DNS name nor an IP address`, problem)];
+  });
+}
+
+/** Where the spec holds secret references. */
+export const SECRET_PATHS: readonly SpecPath[] = [["proxmox", "tokenSecret"], ["ssh", "hostKeySecret"], ["loadBalancer", "vrrp", "authPass"]];
+
 /**
- * Every rule that needs only the (schema-valid) spec itself. Rules on derived values
- * (addresses from ipStart, VMIDs, placement, reboot-window overlap) live in inventory/.
+ * Every rule that needs only the spec itself, with the values it reads. Rules on derived
+ * values (addresses from ipStart, VMIDs, placement, reboot-window overlap) live in inventory/;
+ * rules that look at files and the environment in references.ts.
  */
-export function specIssues(spec: Spec): SpecIssue[] {
-  return [
-    ...nameIssues(spec),
-    ...tlsIssues(spec),
-    ...pveNodeIssues(spec),
-    ...addressIssues(spec),
-    ...groupSizeIssues(spec),
-    ...secretIssues(spec),
-    ...windowIssues(spec),
-    ...rke2Issues(spec),
-    ...imageIssues(spec),
-    ...vmIssues(spec),
-  ];
+const SPEC_RULES: Rule<Spec>[] = [
+  { inputs: [["name"]], check: (spec) => defined([labelIssue(["name"], spec.name), reservedNameIssue(spec.name)]) },
+  { inputs: [["nodes", "*", "hosts", "*", "name"]], check: hostNameIssues },
+  { inputs: [["proxmox", "tls", "fingerprint"], ["proxmox", "tls", "ca"], ["proxmox", "tls", "insecure"]], check: tlsIssues },
+  { inputs: [["proxmox", "endpoint"]], check: endpointIssues },
+  { inputs: [["proxmox", "nodes", "*"], ["nodes", "*", "hosts", "*", "pveNode"]], check: pveNodeIssues },
+  ...addressRules,
+  { inputs: [["nodes", "*", "hosts"], ["nodes", "*", "count"]], check: groupSizeIssues },
+  ...SECRET_PATHS.map((path): Rule<Spec> => ({ inputs: [path], check: (spec) => inlineSecretIssues(path, valueAt(spec, path) as SecretRef | undefined) })),
+  { inputs: [["updates", "windowDuration"]], check: windowIssues },
+  { inputs: [["rke2", "channel"], ["rke2", "version"]], check: rke2Issues },
+  { inputs: [["image", "checksum"], ["image", "checksumUrl"]], check: imageIssues },
+  { inputs: [["nodes", "*", "vm", "balloon"], ["nodes", "*", "vm", "memory"]], check: vmIssues },
+  { inputs: [["kured", "timeZone"]], check: timeZoneIssues },
+  { inputs: [["network", "searchDomains", "*"]], check: searchDomainIssues },
+  { inputs: [["rke2", "tlsSan", "*"]], check: tlsSanIssues },
+];
+
+/**
+ * The problems of the spec's own values. `broken`: the places that failed the schema; the
+ * rules reading them are skipped, all others run (on the defaulted document).
+ */
+export function specIssues(spec: Spec, broken: readonly SpecPath[] = []): SpecIssue[] {
+  return runRules(SPEC_RULES, spec, broken);
 }

@@ -25,6 +25,8 @@ function editDistance(a: string, b: string): number {
  * at most a third of the word's length wrong (and at least one edit allowed).
  */
 function closestMatch(word: string, candidates: readonly string[]): string | undefined {
+  // No candidate is this long: a runaway value is no typo, and comparing it would cost its length squared.
+  if (word.length > 100) return undefined;
   const limit = Math.max(1, Math.floor(word.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;

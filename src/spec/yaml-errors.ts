@@ -1,4 +1,5 @@
 import { isAlias, isScalar, visit, type Document, type Node, type YAMLError } from "yaml";
+import { cut } from "./diagnostics.ts";
 
 export interface YamlProblem {
   severity: "error" | "warning";
@@ -10,7 +11,7 @@ export interface YamlProblem {
 /** The key a DUPLICATE_KEY error points at, read from the source text. */
 function keyAt(text: string, offset: number): string {
   const match = /^\s*("[^"]*"|'[^']*'|[^:\n]*?)\s*:/.exec(text.slice(offset));
-  const key = match?.[1] ?? "";
+  const key = cut(match?.[1] ?? "");
   return key.startsWith('"') || key.startsWith("'") ? key : `"${key}"`;
 }
 
@@ -82,7 +83,7 @@ function treeProblems(doc: Document): YamlProblem[] {
   visit(doc, {
     Alias(_key, alias) {
       if (alias.resolve(doc) === undefined) {
-        problems.push({ severity: "error", offset: alias.range?.[0] ?? 0, message: `unknown anchor *${alias.source}`, hint: `define &${alias.source} before using *${alias.source}` });
+        problems.push({ severity: "error", offset: alias.range?.[0] ?? 0, message: `unknown anchor *${cut(alias.source)}`, hint: `define &${cut(alias.source)} before using *${cut(alias.source)}` });
       }
     },
     Pair(_key, pair) {

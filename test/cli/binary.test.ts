@@ -30,7 +30,7 @@ describe("compiled binary", () => {
         const [planned] = jsonLines(plan.stdout);
         expect((planned!.hosts as unknown[]).length).toBe(11);
 
-        const render = run(["render", "cluster.yaml", "--out", "rendered"], cleanEnv({ STARBASE_HOSTKEY_SECRET: "binary-test" }));
+        const render = run(["render", "cluster.yaml", "--out", "rendered"], cleanEnv({ STARBASE_HOSTKEY_SECRET: "binary-test-host-key-secret-0f9e8d7c6b" }));
         expect(render.rc).toBe(0);
         expect(existsSync(join(lonely, "rendered", "lb01", "etc", "haproxy", "haproxy.cfg"))).toBe(true);
         expect(existsSync(join(lonely, "rendered", "server01", "cidata", "user-data"))).toBe(true);

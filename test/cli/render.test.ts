@@ -5,7 +5,7 @@ import { loadCluster } from "../../src/plan/load.ts";
 import { renderHost } from "../../src/render/index.ts";
 import { cleanEnv, exampleFile, jsonLines, starbase, withTempDir, writeEditedExample } from "./run-starbase.ts";
 
-const SECRET = "render-test-secret-7f3a9c";
+const SECRET = "render-test-secret-7f3a9c-40e1b8d2c6a5";
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -116,12 +116,14 @@ describe("render", () => {
     });
   });
 
-  test("a missing secret: exit 1, the field and the variable named, nothing written", async () => {
+  test("a missing secret: exit 1, the reference's place, the variable and what to do; nothing written", async () => {
     await withTempDir((dir) => {
       const out = join(dir, "out");
       const run = starbase(["render", exampleFile, "--out", out]);
       expect(run.rc).toBe(1);
-      expect(run.stderr).toContain("ssh.hostKeySecret: environment variable STARBASE_HOSTKEY_SECRET is not set");
+      expect(run.stderr).toContain(
+        `${exampleFile}:32:18: error: ssh.hostKeySecret: environment variable STARBASE_HOSTKEY_SECRET is not set\n  hint: export STARBASE_HOSTKEY_SECRET=…`,
+      );
       expect(existsSync(out)).toBe(false);
     });
   });

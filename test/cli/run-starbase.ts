@@ -22,9 +22,18 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
 }
 
 /** Runs the real entry point (`bun src/main.ts`), or `binary` when given, as a subprocess. */
-export function starbase(args: string[], opts: { env?: Record<string, string>; cwd?: string; binary?: string } = {}): RunResult {
+export function starbase(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; binary?: string; timeoutMs?: number } = {},
+): RunResult {
   const cmd = opts.binary ? [opts.binary, ...args] : [process.execPath, join(repo, "src", "main.ts"), ...args];
-  const proc = Bun.spawnSync(cmd, { cwd: opts.cwd ?? repo, env: opts.env ?? cleanEnv(), stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawnSync(cmd, {
+    cwd: opts.cwd ?? repo,
+    env: opts.env ?? cleanEnv(),
+    stdout: "pipe",
+    stderr: "pipe",
+    ...(opts.timeoutMs !== undefined && { timeout: opts.timeoutMs }),
+  });
   return { rc: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
 }
 

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { exampleFile, jsonLines, starbase, withTempDir, writeEditedExample } from "./run-starbase.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { exampleFile, exampleText, jsonLines, starbase, withTempDir, writeEditedExample } from "./run-starbase.ts";
 
 const DIAGNOSTIC = /^(.+):(\d+):(\d+): (error|warning): (.+)$/;
 
@@ -89,6 +91,28 @@ describe("validate", () => {
   test("a file that cannot be read: exit 1, message names it", () => {
     const run = starbase(["validate", "/nonexistent/cluster.yaml"]);
     expect(run.rc).toBe(1);
-    expect(run.stderr).toContain("/nonexistent/cluster.yaml:1:1: error: cannot read /nonexistent/cluster.yaml: no such file");
+    expect(run.stderr).toContain("/nonexistent/cluster.yaml:1:1: error: /nonexistent/cluster.yaml does not exist");
+  });
+
+  test("a FIFO, /dev/zero, a file over 1 MiB or a UTF-16 file fails at once (exit 1) and says what it is", async () => {
+    await withTempDir((dir) => {
+      const fifo = join(dir, "cluster.yaml");
+      expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+      const utf16 = join(dir, "utf16.yaml");
+      writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(exampleText, "utf16le")]));
+      const huge = join(dir, "huge.yaml");
+      writeFileSync(huge, `${exampleText}\n${"#".repeat(2 * 1024 * 1024)}\n`);
+      const cases: [string, string][] = [
+        [fifo, `${fifo}:1:1: error: ${fifo} is a named pipe (FIFO), not a regular file`],
+        [huge, `${huge}:1:1: error: ${huge} is 2.0 MiB, more than the 1 MiB starbase reads`],
+        ["/dev/zero", "/dev/zero:1:1: error: /dev/zero is a character device, not a regular file"],
+        [utf16, `${utf16}:1:1: error: ${utf16} is UTF-16; save it as UTF-8`],
+      ];
+      for (const [file, message] of cases) {
+        // Before the size cap and type check, the FIFO blocked the read and /dev/zero grew without bound.
+        const run = starbase(["validate", file], { timeoutMs: 20_000 });
+        expect({ rc: run.rc, stderr: run.stderr.split("\n")[0] }).toEqual({ rc: 1, stderr: message });
+      }
+    });
   });
 });

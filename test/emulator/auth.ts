@@ -3,6 +3,7 @@
 import { permissionError, unauthorized } from "./errors.ts";
 import type { MethodInfo, PermissionCheck } from "./schema.ts";
 import type { TokenSpec } from "./options.ts";
+import { isPveTokenId } from "./token-id.ts";
 
 export interface Identity {
   /** `user@realm!token`, the user of this token's tasks. */
@@ -26,7 +27,9 @@ export function authenticate(header: string | undefined, tokens: TokenSpec[]): I
   const value = extractToken(header);
   if (value === undefined) throw unauthorized("No ticket");
   const split = value.lastIndexOf("=");
-  const token = split > 0 ? tokens.find((candidate) => candidate.id === value.slice(0, split)) : undefined;
+  // verify_token: split_tokenid dies on an id that is not user@realm!name, before any lookup.
+  const id = split > 0 ? value.slice(0, split) : "";
+  const token = isPveTokenId(id) ? tokens.find((candidate) => candidate.id === id) : undefined;
   if (!token || token.secret !== value.slice(split + 1)) throw unauthorized("Authentication failed!");
   return { tokenId: token.id, privileges: token.privileges };
 }

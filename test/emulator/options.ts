@@ -1,4 +1,5 @@
 // Options of the emulator and their defaults.
+import { isPveTokenId } from "./token-id.ts";
 
 export type FaultKind = "lockTimeout" | "timeout596" | "drop" | "taskFail" | "taskSlow";
 export const FAULT_KINDS: FaultKind[] = ["lockTimeout", "timeout596", "drop", "taskFail", "taskSlow"];
@@ -87,7 +88,7 @@ export function defaultStorages(): StorageSpec[] {
 
 export function parseTokenArgument(argument: string): TokenSpec {
   const split = argument.lastIndexOf("=");
-  if (split <= 0 || !/^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9.\-_]+$/.test(argument.slice(0, split))) {
+  if (split <= 0 || !isPveTokenId(argument.slice(0, split))) {
     throw new Error(`invalid token '${argument.slice(0, Math.max(split, 0))}': expected USER@REALM!ID=SECRET`);
   }
   return { id: argument.slice(0, split), secret: argument.slice(split + 1) };

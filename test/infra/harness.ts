@@ -17,7 +17,7 @@ export const exampleFile = join(repo, "examples", "cluster.yaml");
 export const NODES = ["node01", "node02", "node03"];
 export const IMAGE_URL = "https://download.opensuse.org/tumbleweed/appliances/openSUSE-MicroOS.x86_64-OpenStack-Cloud.qcow2";
 export const IMAGE = { size: 734_003_200, sha256: "5d".repeat(32), virtualSize: 10 * 2 ** 30 };
-export const HOSTKEY_SECRET = "infra-test-host-key-secret-7f3a";
+export const HOSTKEY_SECRET = "infra-test-host-key-secret-7f3a-5c2e91d4";
 export { LOG_DIR };
 
 /** The PVE releases starbase supports; every request it sends must be valid for each. */

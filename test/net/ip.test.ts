@@ -1,8 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { isIP } from "node:net";
 import {
   addToIpv4,
   cidrContains,
   cidrHasHostBits,
+  isIpv6,
   formatIpv4,
   isNetworkOrBroadcast,
   parseCidr,
@@ -139,5 +141,13 @@ describe("isNetworkOrBroadcast", () => {
     expect(isNetworkOrBroadcast(all, 0)).toBe(true);
     expect(isNetworkOrBroadcast(all, 0xffffffff)).toBe(true);
     expect(isNetworkOrBroadcast(all, 1)).toBe(false);
+  });
+});
+
+describe("isIpv6", () => {
+  test("agrees with node:net on addresses (zone ids, which no certificate carries, aside)", () => {
+    const samples = ["fd00::10", "::1", "::", "::ffff:10.0.0.1", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "fd00:::1", "10.0.0.1",
+      "gggg::1", "[::1]", "fd00::1]/x", "1::2::3", ":1", "1:", "", "k8s.lan"];
+    for (const sample of samples) expect([sample, isIpv6(sample)]).toEqual([sample, isIP(sample) === 6]);
   });
 });

@@ -48,9 +48,12 @@ describe("loadCluster", () => {
     expect(inventory).toBeUndefined();
   });
 
-  test("a spec that failed the schema gets no semantic or inventory checks", async () => {
-    const { diagnostics, spec, inventory } = await loadCluster(join(import.meta.dir, "broken", "type-cores-word.yaml"));
-    expect(diagnostics).toHaveLength(1);
+  test("a spec that failed the schema still gets the semantic checks its broken values do not hide", async () => {
+    const { diagnostics, spec, inventory } = await loadCluster(join(import.meta.dir, "broken", "schema-and-duplicate-ip.yaml"));
+    expect(diagnostics.map((d) => d.message)).toEqual([
+      "nodes.servers.vm.cores: must be an integer ≥ 1, got \"four\"",
+      "server01 has ip 10.0.20.21, already used by lb01",
+    ]);
     expect(spec).toBeUndefined();
     expect(inventory).toBeUndefined();
   });

@@ -196,7 +196,7 @@ describe("loadSpecFile", () => {
     const loaded = await loadSpecFile("/nonexistent/sbspec/cluster.yaml");
     expect(loaded.spec).toBeUndefined();
     expect(loaded.diagnostics).toEqual([
-      { severity: "error", file: "/nonexistent/sbspec/cluster.yaml", line: 1, col: 1, message: "cannot read /nonexistent/sbspec/cluster.yaml: no such file" },
+      { severity: "error", file: "/nonexistent/sbspec/cluster.yaml", line: 1, col: 1, message: "/nonexistent/sbspec/cluster.yaml does not exist" },
     ]);
   });
 });

@@ -1,6 +1,8 @@
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import type { RenderSecrets } from "../../render/index.ts";
+import { formatDiagnostic, toDiagnostic } from "../../spec/diagnostics.ts";
+import { SpecReferenceError } from "../../spec/references.ts";
 import { counted } from "../../ui/words.ts";
 import { UsageError } from "../args.ts";
 import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
@@ -35,7 +37,8 @@ export const render: Command = {
     try {
       secrets = readRenderSecrets(inventory.spec, loaded.dir);
     } catch (err) {
-      out.error((err as Error).message);
+      if (!(err instanceof SpecReferenceError)) throw err;
+      out.error(formatDiagnostic(toDiagnostic(loaded, err.issue)));
       return EXIT_ERROR;
     }
 

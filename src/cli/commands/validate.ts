@@ -12,7 +12,10 @@ export const validate: Command = {
   options: [],
   description: [
     "Each problem is printed on stderr as FILE:LINE:COL: error|warning: message, with a hint",
-    "when there is one. No network is used and no secret is read.",
+    "when there is one. Schema and semantic problems are reported together. No network is used.",
+    "Secrets and the CA file are checked where they are available (a set variable, an existing",
+    "file): a secret file must be a regular file readable only by its owner, ssh.hostKeySecret at",
+    "least 16 bytes, the CA file PEM. Their values are never printed.",
     "JSON: one {type: \"diagnostic\", severity, file, line, col, message, hint?} per problem, then",
     "{type: \"summary\", valid, errors, warnings}.",
     "",
