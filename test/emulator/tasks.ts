@@ -39,6 +39,8 @@ export function decodeUpid(upid: string): DecodedUpid | undefined {
 export interface TaskPlan {
   durationFactor: number;
   failure?: string;
+  /** Log lines written just before `failure` surfaces (e.g. "trying to acquire lock..."). */
+  failureLog?: string[];
 }
 
 export interface TaskContext {
@@ -100,6 +102,7 @@ export class TaskManager {
         if (failure !== undefined) {
           const text = failure;
           failure = undefined;
+          for (const line of spec.plan.failureLog ?? []) context.log(line);
           throw new Error(text);
         }
       },
