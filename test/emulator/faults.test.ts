@@ -125,7 +125,18 @@ describe("fault injection", () => {
     const startTask = await api.run("POST", "/nodes/n1/qemu/502/status/start");
     expect(startTask.status.exitstatus).toBe("can't lock file '/var/lock/qemu-server/lock-502.conf' - got timeout");
     expect(emulator.state.vm(502)?.running).toBe(false);
-    // A worker that takes no lock is left alone, and so is every GET.
+    emulator.putFile("n1", "local:iso/seed.iso", "x");
+    const removal = await api.run("DELETE", `/nodes/n1/storage/local/content/${encodeURIComponent("local:iso/seed.iso")}`);
+    expect(removal.status.exitstatus).toBe("can't lock file '/var/lock/pve-manager/pve-storage-local' - got timeout");
+    expect(emulator.state.volume("n1", "local:iso/seed.iso")).toBeDefined();
+
+    emulator.putFile("n1", "local:import/image.qcow2", "x");
+    const imported = await api.run("POST", "/nodes/n1/qemu", { vmid: 503, scsi0: "local-lvm:0,import-from=local:import/image.qcow2" });
+    expect(imported.status.exitstatus).toBe(
+      "unable to create VM 503 - cannot import from 'local:import/image.qcow2' - can't lock file '/var/lock/pve-manager/pve-storage-local-lvm' - got timeout",
+    );
+    expect(imported.log.slice(0, 2)).toEqual(["importing disk 'local:import/image.qcow2' to VM 503 ...", "trying to acquire lock..."]);
+    // A GET takes no lock.
     expect((await api.call("GET", "/nodes/n1/qemu/502/status/current")).status).toBe(200);
   });
 

@@ -7,9 +7,8 @@ import { type LockManager, type LockRequest, vmLockRequest } from "../locks.ts";
 import type { UpstreamFile } from "../options.ts";
 import type { ApiSchema } from "../schema.ts";
 import type { EmulatorState, TaskRecord, VmRecord } from "../state.ts";
-import { storageLockError } from "../storage-model.ts";
+import { FLOCK_WAIT, storageLockError, storageLockLog } from "../storage-model.ts";
 import type { TaskContext, TaskManager, TaskPlan } from "../tasks.ts";
-import { DRIVE_KEY_RE } from "../vm-config.ts";
 
 export interface Release {
   /** e.g. "9.1" */
@@ -133,45 +132,26 @@ export function startTask(
   work: (task: TaskContext) => Promise<void>,
 ): string {
   const { faults, core } = context;
-  const lockTimeout = faults.taskLockTimeout ? workerLockTimeout(context, type, id) : undefined;
   const plan: TaskPlan = { durationFactor: faults.taskSlow ? core.faults.slowFactor : 1 };
   if (faults.taskFail) plan.failure = core.faults.failText;
-  else if (lockTimeout !== undefined) Object.assign(plan, lockTimeout);
+  const lockFault = faults.taskLockTimeout ? workerLockFault(context, type, id) : undefined;
+  if (lockFault !== undefined) plan.lockFault = lockFault;
   return core.tasks.start({ node, type, id, user: context.identity.tokenId, plan }, work).upid;
 }
 
 /**
  * The taskLockTimeout fault: the first lock the worker takes times out, as another holder would
- * make it. qmcreate allocates its disks under the storage lock and imgdel frees under it
- * (pve-storage vdisk_alloc/vdisk_free → cluster_lock_storage); the other VM workers take the VM's
- * config flock. A local storage lock and the VM flock are flocks (pve-common lock_file_full:
- * "trying to acquire lock..." in the log, "can't lock file '…' - got timeout"); a shared storage's
- * is a cfs lock (pve-cluster cfs_lock: "trying to acquire cfs lock 'storage-<id>' ..." once a
- * second, "cfs-lock 'storage-<id>' error: got lock request timeout"). Workers that take no lock
- * (download, imgcopy) are left alone.
+ * make it. Disk allocation takes the storage's lock (pve-storage vdisk_alloc →
+ * cluster_lock_storage; disks.ts claims the fault there), and so does imgdel (vdisk_free); the
+ * other qm workers take the VM's config flock. Workers that take no lock (download, imgcopy)
+ * are left alone.
  */
-function workerLockTimeout(context: RouteContext, type: string, id: string): Pick<TaskPlan, "failure" | "failureLog"> | undefined {
-  const storage = type === "qmcreate" ? allocatedStorage(context) : type === "imgdel" ? text(context, "storage") : undefined;
-  const spec = storage === undefined ? undefined : context.core.state.storage(storage);
-  if (spec !== undefined) {
-    return spec.shared
-      ? { failure: storageLockError(spec), failureLog: Array.from({ length: 9 }, () => `trying to acquire cfs lock 'storage-${spec.id}' ...`) }
-      : { failure: storageLockError(spec), failureLog: ["trying to acquire lock..."] };
-  }
+function workerLockFault(context: RouteContext, type: string, id: string): TaskPlan["lockFault"] {
+  const storage = type === "imgdel" ? context.core.state.storage(text(context, "storage") ?? "") : undefined;
+  if (storage !== undefined) return { log: storageLockLog(storage), error: storageLockError(storage) };
   if (!/^\d+$/.test(id) || !type.startsWith("qm")) return undefined;
-  return { failure: vmLockRequest(Number(id), 10_000).timeoutMessage, failureLog: ["trying to acquire lock..."] };
+  return { log: [FLOCK_WAIT], error: vmLockRequest(Number(id), 10_000).timeoutMessage };
 }
-
-/** The storage of the first disk a create allocates (`STORE:SIZE` or `STORE:0,import-from=…`). */
-function allocatedStorage(context: RouteContext): string | undefined {
-  for (const [key, value] of Object.entries(context.params)) {
-    if (!DRIVE_KEY_RE.test(key)) continue;
-    const match = /^([a-zA-Z][\w.-]*):(\d+(?:\.\d+)?)(?:,|$)/.exec(String(value));
-    if (match) return match[1];
-  }
-  return undefined;
-}
-
 /** `background_delay` / `delay`: waits up to `seconds` and returns the task if it stopped by then. */
 export async function waitBriefly(core: EmulatorCore, node: string, upid: string, seconds: number): Promise<TaskRecord | undefined> {
   const deadline = Date.now() + seconds * 1000 * core.timeScale;
