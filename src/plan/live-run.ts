@@ -77,7 +77,7 @@ export function stepChanges(steps: readonly StepNode[], log: ChangeLog, summary:
 }
 
 /** What a step does about what it found: the unit in which plan and apply count. */
-export type StepVerdict = "create" | "change" | "remove" | "unchanged" | "blocked" | "failed";
+type StepVerdict = "create" | "change" | "remove" | "unchanged" | "blocked" | "failed";
 export type StepCounts = Record<StepVerdict, number>;
 
 /**
@@ -85,7 +85,7 @@ export type StepCounts = Record<StepVerdict, number>;
  * removes; a step that does not act is unchanged, even when it lists something ("-" lines that
  * another phase removes). A step stopped by a "!" line is blocked; any other error, failed.
  */
-export function stepVerdict(step: StepChanges): StepVerdict {
+function stepVerdict(step: StepChanges): StepVerdict {
   const has = (op: Change["op"]) => step.changes.some((c) => c.op === op);
   if (step.error !== undefined) return has("!") ? "blocked" : "failed";
   if (!step.acts) return "unchanged";
