@@ -4,6 +4,8 @@ export interface OptionSpec {
   short?: string; // one letter without the dash: "o"
   value?: string; // placeholder shown in help: "FORMAT"; absent for flags
   choices?: readonly string[];
+  /** The command cannot run without it: shown without brackets in the usage line, and checked. */
+  required?: boolean;
   description: string;
 }
 

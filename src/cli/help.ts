@@ -11,11 +11,31 @@ export const globalOptions: readonly OptionSpec[] = [
   { name: "help", short: "h", description: "show help for the command" },
 ];
 
+/** `help` itself, for `starbase help help`; the dispatcher runs it. */
+export const helpTopic: Command = {
+  name: "help",
+  summary: "show the list of commands, or one command's usage, options and exit codes",
+  operands: "[COMMAND]",
+  arity: [0, 1],
+  options: [],
+  description: [
+    "Without COMMAND: every command with one line about it, the global options and the exit codes.",
+    "With COMMAND: its usage line, what it does, its JSON output, options and exit codes; the same",
+    "as `starbase COMMAND --help`. JSON: {type: \"help\", …} (docs/json-events.md).",
+    "",
+    "Exit codes: 0 shown, 64 unknown command.",
+  ].join("\n"),
+  run: () => Promise.reject(new Error("help is run by the dispatcher")),
+};
+
 /** Only before a command: `starbase --version`. */
 export const versionFlag: OptionSpec = { name: "version", description: "same as `starbase version`" };
 
 function usageLine(command: Command): string {
-  const options = command.options.map((o) => (o.value ? `[--${o.name} ${o.value}]` : `[--${o.name}]`));
+  const options = command.options.map((o) => {
+    const written = o.value ? `--${o.name} ${o.value}` : `--${o.name}`;
+    return o.required === true ? written : `[${written}]`;
+  });
   return ["starbase", command.name, command.operands, ...options].filter((part) => part !== "").join(" ");
 }
 
@@ -43,9 +63,10 @@ export function globalHelp(commands: readonly Command[]): string {
     "Global options:",
     ...optionLines([...globalOptions, versionFlag]),
     "",
-    "With --output json, stdout carries only JSON objects, one per line; a spec that fails to load",
-    "gives {type: \"diagnostic\"} events, while the warnings of one that loads stay on stderr",
-    "(`validate --output json` gives them as events). Errors are {type: \"error\", message}.",
+    "With --output json, stdout carries only JSON objects, one per line, each with a \"type\"",
+    "(every shape is in docs/json-events.md); a spec that fails to load gives {type: \"diagnostic\"}",
+    "events, while the warnings of one that loads stay on stderr (`validate --output json` gives",
+    "them as events). Errors are {type: \"error\", message}.",
     "Colour is used only on a terminal and never when NO_COLOR is set.",
     "Exit codes: 0 success, 1 error, 2 validate: invalid / plan (live): changes pending, 64 usage error.",
     "",

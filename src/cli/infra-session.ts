@@ -33,7 +33,7 @@ export async function withInfraSession(
   const { loaded, inventory } = await loadReportedCluster(out, file);
   if (inventory === undefined) return EXIT_ERROR;
   const { openInfraSession } = await import("../plan/infra-session.ts");
-  const sink = infraSink(out);
+  const sink = infraSink(out, purpose === "destroy" ? "destroy" : "apply");
   const session = await openInfraSession({ file, dir: loaded.dir, positionOf: loaded.positionOf, inventory }, purpose, sink, opts);
   if (session === undefined) return EXIT_ERROR;
   try {
@@ -43,18 +43,19 @@ export async function withInfraSession(
   }
 }
 
-function infraSink(out: Output): InfraSink {
+function infraSink(out: Output, command: string): InfraSink {
   return {
     message: (text) => out.message(text),
     error: (text) => out.error(text),
-    // A run that acts always shows its progress; one that only observes, on a terminal in text mode.
+    // A run that acts always shows its progress. One that only looks shows, on a terminal in
+    // text mode, that it is looking: its steps' outcomes would read as changes already made.
     async progress(stage) {
-      const { pickReporter } = await import("../ui/index.ts");
+      const { observingReporter, pickReporter } = await import("../ui/index.ts");
       const progress = out.progress();
-      const show = stage === "act" || (!out.json && progress.isTTY);
-      return show
-        ? pickReporter({ output: out.json ? "json" : "text", stream: progress.stream, isTTY: progress.isTTY, noColor: progress.noColor })
-        : undefined;
+      if (stage === "observe") {
+        return !out.json && progress.isTTY ? observingReporter(progress.stream, { color: !progress.noColor }) : undefined;
+      }
+      return pickReporter({ output: out.json ? "json" : "text", stream: progress.stream, isTTY: progress.isTTY, noColor: progress.noColor, command });
     },
   };
 }

@@ -2,7 +2,7 @@ import { didYouMean } from "../spec/suggest.ts";
 import { parseArgs, UsageError } from "./args.ts";
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type Command } from "./command.ts";
 import { commands } from "./commands/index.ts";
-import { commandHelp, commandHelpJson, globalHelp, globalHelpJson, globalOptions, versionFlag } from "./help.ts";
+import { commandHelp, commandHelpJson, globalHelp, globalHelpJson, globalOptions, helpTopic, versionFlag } from "./help.ts";
 import { Output, type OutputMode, type Terminal } from "./output.ts";
 
 /** Runs one starbase command line and returns its exit code; all output goes through `terminal`. */
@@ -37,7 +37,8 @@ async function dispatch(argv: readonly string[], out: Output, env: Terminal["env
     const args = parseArgs(rest, globalOptions);
     if (args.positionals.length > 1) throw new UsageError("help takes at most one command name", "help");
     const topic = args.positionals[0];
-    return topic === undefined ? showHelp(out) : showHelp(out, findCommand(topic));
+    if (topic === undefined) return args.options.has("help") ? showHelp(out, helpTopic) : showHelp(out);
+    return showHelp(out, topic === "help" ? helpTopic : findCommand(topic));
   }
 
   const command = findCommand(name);
@@ -50,6 +51,8 @@ async function dispatch(argv: readonly string[], out: Output, env: Terminal["env
   if (args.positionals.length > max) {
     throw new UsageError(`unexpected argument ${args.positionals[max]}`, command.name);
   }
+  const missing = command.options.find((o) => o.required === true && !args.options.has(o.name));
+  if (missing !== undefined) throw new UsageError(`${command.name} needs --${missing.name}${missing.value ? ` ${missing.value}` : ""}`, command.name);
   return command.run({ args, out, env });
 }
 

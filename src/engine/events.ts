@@ -21,6 +21,12 @@ export interface StepResult extends StepRef {
   upstream?: string;
   /** The last error thrown by the step itself, for callers that classify it. */
   error?: unknown;
+  /**
+   * For a failed step: true when a later run may get past the failure unchanged (the retry
+   * policy accepts its error, or the attempt timed out, so its outcome is unknown); false when
+   * something must be fixed first.
+   */
+  retryable?: boolean;
   attempts: number;
   /** From the first start to the end; 0 for a step that never started. */
   durationMs: number;

@@ -197,6 +197,7 @@ class Walk {
     if (reason !== undefined) s.result.reason = reason;
     if (upstream !== undefined) s.result.upstream = upstream;
     if (s.lastError !== undefined) s.result.error = s.lastError;
+    if (outcome === "failed") s.result.retryable = this.mayPassLater(s.lastError);
     this.open -= 1;
     this.touch();
     if (outcome === "not-run" || (outcome === "cancelled" && s.attempts === 0)) {
@@ -206,6 +207,11 @@ class Walk {
       const end = { type: "step-end", ...s.ref, outcome, durationMs, attempts: s.attempts } as const;
       this.emit(reason === undefined ? end : { ...end, reason });
     }
+  }
+
+  /** A failure a later run may get past unchanged: one the retry policy accepts, or a timeout (its outcome is unknown). */
+  private mayPassLater(err: unknown): boolean {
+    return err instanceof StepTimeoutError || this.opts.retry?.isRetryable(err) === true;
   }
 
   /** Marks every step that transitively needs `failed` as not run, in input order. */

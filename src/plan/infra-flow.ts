@@ -3,33 +3,37 @@
 
 import type { RunSummary } from "../engine/index.ts";
 import { AuthError, PermissionError } from "../proxmox/index.ts";
-import type { Change } from "../steps/changes.ts";
+import { type Change, formatChange } from "../steps/changes.ts";
 import type { InfraRun } from "../steps/context.ts";
 import { PrivilegeError } from "../steps/task.ts";
 import type { InfraSession } from "./infra-session.ts";
-import { type ChangeCounts, countChanges, type InfraSink, runLive, stepChanges, type StepChanges } from "./live-run.ts";
+import { countSteps, type InfraSink, removalsOf, runLive, stepChanges, type StepChanges, type StepCounts } from "./live-run.ts";
 import { type ChangeLog, destroyRunnables, infraLimits, infraRunnables, INFRA_RETRY } from "./live.ts";
 
 export interface InfraReport {
   ok: boolean;
   steps: StepChanges[];
-  counts: ChangeCounts;
+  counts: StepCounts;
 }
 
 export interface InfraPlan {
   steps: StepChanges[];
-  counts: ChangeCounts;
-  /** Things to create, change or remove. */
+  counts: StepCounts;
+  /** Steps that would create, change or remove something. */
   pending: number;
-  /** Steps that could not observe. */
+  /** Steps that could not observe, or are blocked. */
   failed: number;
 }
 
 /** What apply would do: every infra step observes and none acts. */
 export async function planInfra(session: InfraSession, sink: InfraSink): Promise<InfraPlan> {
   const { steps } = await observeInfra(session.run, {}, sink);
-  const counts = countChanges(steps);
-  return { steps, counts, pending: counts.create + counts.change + counts.remove, failed: steps.filter((s) => s.error !== undefined).length };
+  return planOf(steps);
+}
+
+function planOf(steps: StepChanges[]): InfraPlan {
+  const counts = countSteps(steps);
+  return { steps, counts, pending: counts.create + counts.change + counts.remove, failed: counts.blocked + counts.failed };
 }
 
 /** Every infra step observes and records its changes; none acts. */
@@ -45,11 +49,19 @@ export interface ApplyOptions {
   forceUnlock: boolean;
   /** Aborted by the caller on Ctrl-C; apply aborts it on a lost lock or a missing privilege. */
   controller: AbortController;
+  /**
+   * Asked before the lock is taken when the plan removes anything ("-" lines of steps that act);
+   * false stops with nothing done. A plan that only creates and changes is not asked about.
+   */
+  confirmRemovals(plan: InfraPlan, removals: Change[]): Promise<boolean>;
+  /** --yes: removals found only under the lock are made too; without it they stop their step. */
+  removeUnseen: boolean;
 }
 
 export type ApplyResult =
-  /** Stopped while observing, or the lock was not taken (the sink has the reason): nothing was done. */
+  /** Stopped while observing, not confirmed, or the lock was not taken (the sink has the reason): nothing was done. */
   | { outcome: "cancelled" }
+  | { outcome: "not-confirmed" }
   | { outcome: "not-locked" }
   /** Nothing differed (or what was observed failed): no lock taken, nothing written. */
   | ({ outcome: "unchanged" } & InfraReport)
@@ -62,8 +74,13 @@ export async function applyInfra(session: InfraSession, opts: ApplyOptions, sink
   const looked = await observeInfra(session.run, { ...concurrency, signal: controller.signal }, sink);
   if (looked.summary.cancelled) return { outcome: "cancelled" };
   if (!looked.summary.steps.some((s) => s.outcome === "changed")) {
-    return { outcome: "unchanged", ok: looked.summary.ok, steps: looked.steps, counts: countChanges(looked.steps) };
+    return { outcome: "unchanged", ok: looked.summary.ok, steps: looked.steps, counts: countSteps(looked.steps) };
   }
+  const removals = removalsOf(looked.steps);
+  if (removals.length > 0 && !(await opts.confirmRemovals(planOf(looked.steps), removals))) return { outcome: "not-confirmed" };
+  // Under the lock a step may find a removal the look did not show (another run changed things meanwhile): without --yes it was never confirmed.
+  const confirmed = new Set(removals.map(formatChange));
+  const mayRemove = opts.removeUnseen ? undefined : (change: Change) => confirmed.has(formatChange(change));
 
   const locked = await session.lock({
     command: "apply --phase infra",
@@ -80,6 +97,7 @@ export async function applyInfra(session: InfraSession, opts: ApplyOptions, sink
   const runnables = infraRunnables(run, {
     mode: "apply",
     log,
+    ...(mayRemove !== undefined && { mayRemove }),
     // Without the privilege or the token nothing else will work either: stop instead of failing step by step.
     onError: (err) => {
       if (err instanceof PermissionError || err instanceof PrivilegeError || err instanceof AuthError) controller.abort();
@@ -87,8 +105,8 @@ export async function applyInfra(session: InfraSession, opts: ApplyOptions, sink
   });
   const summary = await runLive(runnables, { ...concurrency, limits: infraLimits(run), retry: INFRA_RETRY, stage: "act", signal: controller.signal }, sink);
   const steps = stepChanges(runnables, log, summary);
-  const made = steps.filter((s) => s.error === undefined).flatMap((s) => s.changes.filter((c) => c.op !== "="));
-  return { outcome: "applied", ok: summary.ok, steps, counts: countChanges(steps), made };
+  const made = steps.filter((s) => s.acts && s.error === undefined).flatMap((s) => s.changes.filter((c) => c.op !== "="));
+  return { outcome: "applied", ok: summary.ok, steps, counts: countSteps(steps), made };
 }
 
 /** What destroy would remove, observed without acting: shown, and confirmed, before anything goes. */
@@ -117,7 +135,7 @@ export async function destroyInfra(session: InfraSession, opts: DestroyOptions, 
   const preview: ChangeLog = new Map();
   const planned = await destroyRunnables(session.run, { mode: "plan", log: preview });
   const previewSummary = await runLive(planned, { retry: INFRA_RETRY, stage: "observe", signal: controller.signal }, sink);
-  const removals = removed(stepChanges(planned, preview, previewSummary));
+  const removals = removalsOf(stepChanges(planned, preview, previewSummary));
   if (removals.length === 0) return { outcome: "nothing-to-destroy" };
   const vms = removals.filter((c) => c.subject.startsWith("VM ")).length;
   if (!(await opts.confirm({ removals, vms, seedIsos: removals.length - vms }))) return { outcome: "not-confirmed" };
@@ -128,9 +146,5 @@ export async function destroyInfra(session: InfraSession, opts: DestroyOptions, 
   const runnables = await destroyRunnables(session.run.refreshed(), { mode: "apply", log });
   const summary = await runLive(runnables, { retry: INFRA_RETRY, stage: "act", signal: controller.signal }, sink);
   const steps = stepChanges(runnables, log, summary);
-  return { outcome: "destroyed", ok: summary.ok, steps, removed: removed(steps.filter((s) => s.error === undefined)) };
-}
-
-function removed(steps: readonly StepChanges[]): Change[] {
-  return steps.flatMap((s) => s.changes.filter((c) => c.op === "-"));
+  return { outcome: "destroyed", ok: summary.ok, steps, removed: removalsOf(steps) };
 }

@@ -6,6 +6,7 @@ import type { StepNode } from "../graph/types.ts";
 import type { Change } from "../steps/changes.ts";
 import type { Reporter } from "../ui/index.ts";
 import { redact } from "../ui/redact.ts";
+import { counted } from "../ui/words.ts";
 import type { ChangeLog } from "./live.ts";
 
 /** A live run either only observes (plan, the look before apply and destroy) or acts. */
@@ -51,6 +52,8 @@ export interface StepChanges {
   host?: string;
   pveNode?: string;
   changes: Change[];
+  /** True when the step acts (plan: would act) on what it found; false when it has nothing to do. */
+  acts: boolean;
   /** Why the step could not observe or act. */
   error?: string;
 }
@@ -67,15 +70,51 @@ export function stepChanges(steps: readonly StepNode[], log: ChangeLog, summary:
       ...(step.host !== undefined && { host: step.host }),
       ...(step.pveNode !== undefined && { pveNode: step.pveNode }),
       changes: log.get(step.id) ?? [],
+      acts: result?.outcome === "changed",
       ...(failed && { error: redact(result.reason ?? result.outcome) }),
     };
   });
 }
 
-export type ChangeCounts = Record<"create" | "change" | "remove" | "unchanged" | "blocked", number>;
+/** What a step does about what it found: the unit in which plan and apply count. */
+type StepVerdict = "create" | "change" | "remove" | "unchanged" | "blocked" | "failed";
+export type StepCounts = Record<StepVerdict, number>;
 
-export function countChanges(steps: readonly StepChanges[]): ChangeCounts {
-  const all = steps.flatMap((s) => s.changes);
-  const count = (op: Change["op"]) => all.filter((c) => c.op === op).length;
-  return { create: count("+"), change: count("~"), remove: count("-"), unchanged: count("="), blocked: count("!") };
+/**
+ * A step that acts creates when it has a "+" line, else changes when it has a "~" line, else
+ * removes; a step that does not act is unchanged, even when it lists something ("-" lines that
+ * another phase removes). A step stopped by a "!" line is blocked; any other error, failed.
+ */
+function stepVerdict(step: StepChanges): StepVerdict {
+  const has = (op: Change["op"]) => step.changes.some((c) => c.op === op);
+  if (step.error !== undefined) return has("!") ? "blocked" : "failed";
+  if (!step.acts) return "unchanged";
+  if (has("+")) return "create";
+  return has("-") && !has("~") ? "remove" : "change";
+}
+
+export function countSteps(steps: readonly StepChanges[]): StepCounts {
+  const counts: StepCounts = { create: 0, change: 0, remove: 0, unchanged: 0, blocked: 0, failed: 0 };
+  for (const step of steps) counts[stepVerdict(step)] += 1;
+  return counts;
+}
+
+/** "14 steps: 3 to create, 1 to change, 10 unchanged" (the parts that are not zero). */
+export function formatStepCounts(counts: StepCounts): string {
+  const parts: [number, string][] = [
+    [counts.create, "to create"],
+    [counts.change, "to change"],
+    [counts.remove, "to remove"],
+    [counts.unchanged, "unchanged"],
+    [counts.blocked, "blocked"],
+    [counts.failed, "failed"],
+  ];
+  const total = parts.reduce((sum, [n]) => sum + n, 0);
+  const shown = parts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`);
+  return `${counted(total, "step")}${shown.length > 0 ? `: ${shown.join(", ")}` : ""}`;
+}
+
+/** The removals a run carries out: "-" lines of the steps that act (a listing-only step removes nothing). */
+export function removalsOf(steps: readonly StepChanges[]): Change[] {
+  return steps.filter((s) => s.acts && s.error === undefined).flatMap((s) => s.changes.filter((c) => c.op === "-"));
 }

@@ -43,6 +43,17 @@ export interface LiveOptions {
   log: ChangeLog;
   /** Sees every error a step throws (apply stops the whole run on a missing privilege). */
   onError?: (err: unknown) => void;
+  /** apply: whether a removal may be made; one that may not stops its step. Absent: every removal may. */
+  mayRemove?: (change: Change) => boolean;
+}
+
+/** A step found a removal under the lock that the confirmed plan did not show. Not retried: the user must see it first. */
+export class UnconfirmedRemovalError extends Error {
+  override name = "UnconfirmedRemovalError";
+  constructor(readonly changes: Change[]) {
+    super(`would remove what the confirmed plan did not show: ${changes.map(formatChange).join("; ")}; `
+      + "nothing was removed; run apply again to see the new plan (or pass --yes)");
+  }
 }
 
 /** Reads what a step is about; `fresh` ignores what this run has read before. */
@@ -67,7 +78,7 @@ function runnable(node: StepNode, observe: Observe, opts: LiveOptions): Runnable
   };
 }
 
-async function observeAndAct(node: StepNode, ctx: StepContext, observe: Observe, { mode, log }: LiveOptions): Promise<Outcome> {
+async function observeAndAct(node: StepNode, ctx: StepContext, observe: Observe, { mode, log, mayRemove }: LiveOptions): Promise<Outcome> {
   // A retry may follow a request whose outcome is unknown: read the cluster again, never the cache.
   const observed = await observe(ctx.attempt > 1);
   log.set(node.id, observed.changes);
@@ -75,6 +86,8 @@ async function observeAndAct(node: StepNode, ctx: StepContext, observe: Observe,
   if (blocked.length > 0) throw new BlockedChangeError(blocked);
   if (observed.apply === undefined) return "unchanged";
   if (mode === "plan") return "changed";
+  const unconfirmed = mayRemove === undefined ? [] : observed.changes.filter((c) => c.op === "-" && !mayRemove(c));
+  if (unconfirmed.length > 0) throw new UnconfirmedRemovalError(unconfirmed);
   for (const change of observed.changes.filter((c) => c.op !== "=")) ctx.report(formatChange(change));
   await observed.apply(ctx);
   return "changed";

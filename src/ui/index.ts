@@ -6,6 +6,7 @@ import type { OutputStream, Reporter } from "./reporter.ts";
 import { ttyReporter } from "./tty.ts";
 
 export { jsonReporter } from "./json.ts";
+export { observingReporter } from "./observing.ts";
 export { plainReporter } from "./plain.ts";
 export { redact, registerSecret } from "./redact.ts";
 export type { OutputStream, Reporter } from "./reporter.ts";
@@ -17,13 +18,16 @@ export interface ReporterChoice {
   stream: OutputStream;
   isTTY: boolean;
   noColor: boolean;
+  /** What to run again after a failed run (default "apply"). */
+  command?: string;
 }
 
 /** json → NDJSON events; text on a terminal → live progress; text elsewhere → timestamped lines. */
 export function pickReporter(choice: ReporterChoice): Reporter {
   if (choice.output === "json") return jsonReporter(choice.stream);
-  if (choice.isTTY) return ttyReporter(choice.stream, { color: !choice.noColor });
-  return plainReporter(choice.stream);
+  const command = choice.command === undefined ? {} : { command: choice.command };
+  if (choice.isTTY) return ttyReporter(choice.stream, { color: !choice.noColor, ...command });
+  return plainReporter(choice.stream, command);
 }
 
 /** https://no-color.org: NO_COLOR set to anything but the empty string. */

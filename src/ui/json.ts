@@ -18,7 +18,7 @@ export function jsonReporter(stream: OutputStream): Reporter {
 }
 
 function toJson(e: EngineEvent): { [key: string]: Json } {
-  const head = { event: e.type, time: new Date(e.at).toISOString() };
+  const head = { type: e.type, time: new Date(e.at).toISOString() };
   switch (e.type) {
     case "run-start":
       return { ...head, concurrency: e.concurrency, steps: e.steps.map(ref) };
@@ -54,7 +54,15 @@ function ref(r: StepRef): { [key: string]: Json } {
 }
 
 function result(r: StepResult): { [key: string]: Json } {
-  return { ...ref(r), outcome: r.outcome, attempts: r.attempts, durationMs: r.durationMs, ...optional("reason", r.reason), ...optional("upstream", r.upstream) };
+  return {
+    ...ref(r),
+    outcome: r.outcome,
+    attempts: r.attempts,
+    durationMs: r.durationMs,
+    ...optional("reason", r.reason),
+    ...optional("upstream", r.upstream),
+    ...(r.retryable !== undefined && { retryable: r.retryable }),
+  };
 }
 
 /** `{ [key]: value }`, or nothing when the value is absent: optional fields are left out, never null. */

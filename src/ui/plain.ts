@@ -8,10 +8,11 @@ import { summaryLines } from "./summary.ts";
 import { endLine, notableWaits, othersLine, retryLine, runningLine, skipLine, startLine, timestamp } from "./text.ts";
 import { counted } from "./words.ts";
 
-export function plainReporter(stream: OutputStream): Reporter {
+/** `command`: what to run again after a failed run (default "apply"). */
+export function plainReporter(stream: OutputStream, opts: { command?: string } = {}): Reporter {
   return {
     onEvent(e: EngineEvent): void {
-      const lines = linesOf(e);
+      const lines = linesOf(e, opts.command);
       if (lines.length === 0) return;
       const ts = timestamp(e.at);
       // A multi-line message (stderr tail) keeps a timestamp on every line so grep and sort still work.
@@ -22,7 +23,7 @@ export function plainReporter(stream: OutputStream): Reporter {
   };
 }
 
-function linesOf(e: EngineEvent): string[] {
+function linesOf(e: EngineEvent, command: string | undefined): string[] {
   switch (e.type) {
     case "run-start":
       return [`run started: ${counted(e.steps.length, "step")}, concurrency ${e.concurrency}`];
@@ -43,6 +44,6 @@ function linesOf(e: EngineEvent): string[] {
       return lines;
     }
     case "run-end":
-      return summaryLines(e.summary).map((l) => l.text);
+      return summaryLines(e.summary, command).map((l) => l.text);
   }
 }

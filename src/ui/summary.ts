@@ -13,9 +13,10 @@ export interface SummaryLine {
   tone: Tone;
 }
 
-export function summaryLines(summary: RunSummary): SummaryLine[] {
+/** `command` is what the user runs to go on after a failed run ("apply", "destroy"). */
+export function summaryLines(summary: RunSummary, command = "apply"): SummaryLine[] {
   const c = summary.counts;
-  let counts = `${c.changed} changed, ${c.unchanged} unchanged, ${c.failed} failed, ${c["not-run"]} not run`;
+  let counts = `${counted(summary.steps.length, "step")}: ${c.changed} changed, ${c.unchanged} unchanged, ${c.failed} failed, ${c["not-run"]} not run`;
   if (c.cancelled > 0) counts += `, ${c.cancelled} cancelled`;
   const lines: SummaryLine[] = [{ text: `${counts} in ${formatDuration(summary.durationMs)}`, tone: summary.ok ? "ok" : "failed" }];
   if (summary.cancelled) lines.push({ text: "run cancelled", tone: "warn" });
@@ -26,12 +27,27 @@ export function summaryLines(summary: RunSummary): SummaryLine[] {
     const blocked = summary.steps.filter((s) => s.upstream === failure.id).length;
     if (blocked > 0) lines.push({ text: `    ${counted(blocked, "step")} not run because of it`, tone: "plain" });
   }
-  if (!summary.ok) lines.push({ text: "run apply again to continue", tone: "plain" });
+  const next = nextStep(summary, command);
+  if (next !== undefined) lines.push({ text: next, tone: "plain" });
   return lines.map((l) => ({ ...l, text: redact(l.text) }));
 }
 
-export function formatSummary(summary: RunSummary): string {
-  return summaryLines(summary)
+/**
+ * What to do after a run that did not succeed. Running again helps only when every failure may
+ * pass on its own (lost answers, lock timeouts, timeouts) or the run was cancelled; any other
+ * failure stays until its cause is fixed, and the user is told so instead.
+ */
+function nextStep(summary: RunSummary, command: string): string | undefined {
+  if (summary.ok) return undefined;
+  const lasting = summary.steps.filter((s) => s.outcome === "failed" && s.retryable !== true).map((s) => s.id);
+  if (lasting.length === 0) return `run ${command} again to continue`;
+  const named = lasting.length > 3 ? `${lasting.slice(0, 3).join(", ")} and ${lasting.length - 3} more` : lasting.join(", ");
+  const which = `the ${lasting.length === 1 ? "failure" : "failures"} of ${named}`;
+  return `a retry cannot change ${which}: fix what ${lasting.length === 1 ? "it names" : "they name"}, then run ${command} again`;
+}
+
+export function formatSummary(summary: RunSummary, command?: string): string {
+  return summaryLines(summary, command)
     .map((l) => l.text)
     .join("\n");
 }

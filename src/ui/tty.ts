@@ -15,6 +15,8 @@ export interface TtyOptions {
   /** Redraw period for elapsed times. Default 1 s. */
   refreshMs?: number;
   now?: () => number;
+  /** What to run again after a failed run (default "apply"). */
+  command?: string;
 }
 
 interface Running {
@@ -120,7 +122,7 @@ export function ttyReporter(stream: OutputStream, opts: TtyOptions = {}): Report
         case "run-end":
           stop();
           return redraw(
-            summaryLines(e.summary).map((l) => tone(l.tone, l.text)),
+            summaryLines(e.summary, opts.command).map((l) => tone(l.tone, l.text)),
             false,
           );
       }

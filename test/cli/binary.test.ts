@@ -3,6 +3,8 @@ import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { compileStarbase, hostTarget } from "../../build.ts";
+import { EXIT_CLOSED_PIPE } from "../../src/cli/closed-pipe.ts";
+import { expectQuiet, intoClosedPipe } from "./pipes.ts";
 import { cleanEnv, exampleText, jsonLines, starbase, withTempDir } from "./run-starbase.ts";
 
 // The compiled binary must carry everything it needs (templates, schema): it is copied alone
@@ -38,6 +40,10 @@ describe("compiled binary", () => {
         const init = run(["init"]);
         expect(init.rc).toBe(0);
         expect(init.stdout).toContain(`starbase ${packageJson.version}`);
+
+        const piped = await intoClosedPipe(["plan", "examples/cluster.yaml", "--offline"], "stdout", binary);
+        expect(piped.rc).toBe(EXIT_CLOSED_PIPE);
+        expectQuiet(piped.other);
       });
     },
     120_000,

@@ -50,9 +50,24 @@ describe("help", () => {
     expect(starbase(["help", "validate"]).stdout).toContain("Exit codes: 0 valid");
   });
 
+  test("help help explains help itself", () => {
+    const run = starbase(["help", "help"]);
+    expect(run.rc).toBe(0);
+    expect(run.stdout).toStartWith("Usage: starbase help [COMMAND]\n");
+    expect(run.stdout).toContain("Exit codes: 0 shown, 64 unknown command.");
+    expect(starbase(["help", "--help"]).stdout).toBe(run.stdout);
+  });
+
+  test("a required option is shown without brackets, and its absence is a usage error", () => {
+    expect(starbase(["help", "render"]).stdout).toStartWith("Usage: starbase render FILE --out DIR\n");
+    const run = starbase(["render", "x.yaml"]);
+    expect(run.rc).toBe(64);
+    expect(run.stderr).toContain("render needs --out DIR");
+  });
+
   test("--output json: help as data", () => {
     const [help] = jsonLines(starbase(["help", "render", "--output=json"]).stdout);
-    expect(help).toMatchObject({ type: "help", command: "render", usage: "starbase render FILE [--out DIR]" });
+    expect(help).toMatchObject({ type: "help", command: "render", usage: "starbase render FILE --out DIR" });
     expect((help!.options as { name: string }[]).map((o) => o.name)).toEqual(["--out", "--output", "--help"]);
   });
 });

@@ -163,6 +163,24 @@ describe("command line entry", () => {
     expect(content).toEqual([expect.objectContaining({ volid: "local:iso/seed.iso", size: 4096 })]);
   });
 
+  test("--faults RATE is the probability that a request gets a fault, whatever the number of kinds", async () => {
+    const directory = scratch();
+    const running = await launch(baseArgs(directory, ["--faults", "0.3", "--seed", "5"]));
+    const api = await clientFor(running);
+    const requests = 300;
+    let faulted = 0;
+    for (let index = 0; index < requests; index++) {
+      const { status } = await api.call("GET", "/version");
+      if (status === 596 || status === 0) faulted++;
+      else expect(status).toBe(200);
+    }
+    // Per kind, two transport kinds at 0.3 each would fault about half of all GETs.
+    expect(faulted / requests).toBeGreaterThan(0.22);
+    expect(faulted / requests).toBeLessThan(0.38);
+    const help = Bun.spawnSync([process.execPath, "test/emulator/main.ts", "--help"], { cwd: ROOT });
+    expect(help.stdout.toString()).toContain("probability (0..1) that a request gets a fault");
+  });
+
   test("bad arguments exit with status 2 and usage", async () => {
     const child = Bun.spawn([process.execPath, "test/emulator/main.ts", "--token", "no-realm=secret"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
     expect(await child.exited).toBe(2);

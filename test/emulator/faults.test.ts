@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { type ApiClient, emulatorForTest } from "./client.ts";
-import type { FaultOptions } from "./options.ts";
+import { defaultStorages, type FaultOptions, type StorageSpec } from "./options.ts";
 import type { Emulator } from "./server.ts";
 
 const running: Emulator[] = [];
@@ -8,8 +8,8 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((emulator) => emulator.stop()));
 });
 
-async function start(faults: FaultOptions): Promise<{ emulator: Emulator; api: ApiClient }> {
-  const started = await emulatorForTest({ nodes: ["n1"], faults });
+async function start(faults: FaultOptions, storages?: StorageSpec[]): Promise<{ emulator: Emulator; api: ApiClient }> {
+  const started = await emulatorForTest({ nodes: ["n1"], faults, ...(storages !== undefined && { storages }) });
   running.push(started.emulator);
   return started;
 }
@@ -102,5 +102,60 @@ describe("fault injection", () => {
     expect(normal.status.exitstatus).toBe("OK");
     const status = await api.call("GET", `/nodes/n1/tasks/${encodeURIComponent(slow.body.data)}/status`);
     expect(status.body.data.status).toBe("running");
+  });
+
+  test("a worker's lock times out with the real texts: storage flock, cfs lock, VM flock", async () => {
+    const shared: StorageSpec = { id: "ceph", type: "rbd", content: ["images"], shared: true };
+    const { emulator, api } = await start({ seed: 1, rates: { taskLockTimeout: 1 } }, [...defaultStorages(), shared]);
+
+    const local = await api.run("POST", "/nodes/n1/qemu", { vmid: 500, scsi0: "local-lvm:1" });
+    expect(local.status.exitstatus).toBe("unable to create VM 500 - can't lock file '/var/lock/pve-manager/pve-storage-local-lvm' - got timeout");
+    expect(local.log).toContain("trying to acquire lock...");
+    expect(local.log.at(-1)).toBe(`TASK ERROR: ${local.status.exitstatus}`);
+    expect(emulator.state.vm(500)).toBeUndefined();
+    expect(emulator.state.volumes.filter((volume) => volume.vmid === 500)).toEqual([]);
+
+    const cfs = await api.run("POST", "/nodes/n1/qemu", { vmid: 501, scsi0: "ceph:1" });
+    expect(cfs.status.exitstatus).toBe("unable to create VM 501 - cfs-lock 'storage-ceph' error: got lock request timeout");
+    expect(cfs.log).toContain("trying to acquire cfs lock 'storage-ceph' ...");
+
+    emulator.setFaults({ rates: {} });
+    expect((await api.run("POST", "/nodes/n1/qemu", { vmid: 502, scsi0: "local-lvm:1" })).status.exitstatus).toBe("OK");
+    emulator.setFaults({ rates: { taskLockTimeout: 1 } });
+    const startTask = await api.run("POST", "/nodes/n1/qemu/502/status/start");
+    expect(startTask.status.exitstatus).toBe("can't lock file '/var/lock/qemu-server/lock-502.conf' - got timeout");
+    expect(emulator.state.vm(502)?.running).toBe(false);
+    emulator.putFile("n1", "local:iso/seed.iso", "x");
+    const removal = await api.run("DELETE", `/nodes/n1/storage/local/content/${encodeURIComponent("local:iso/seed.iso")}`);
+    expect(removal.status.exitstatus).toBe("can't lock file '/var/lock/pve-manager/pve-storage-local' - got timeout");
+    expect(emulator.state.volume("n1", "local:iso/seed.iso")).toBeDefined();
+
+    emulator.putFile("n1", "local:import/image.qcow2", "x");
+    const imported = await api.run("POST", "/nodes/n1/qemu", { vmid: 503, scsi0: "local-lvm:0,import-from=local:import/image.qcow2" });
+    expect(imported.status.exitstatus).toBe(
+      "unable to create VM 503 - cannot import from 'local:import/image.qcow2' - can't lock file '/var/lock/pve-manager/pve-storage-local-lvm' - got timeout",
+    );
+    expect(imported.log.slice(0, 2)).toEqual(["importing disk 'local:import/image.qcow2' to VM 503 ...", "trying to acquire lock..."]);
+    // A GET takes no lock.
+    expect((await api.call("GET", "/nodes/n1/qemu/502/status/current")).status).toBe(200);
+  });
+
+  test("one rate per request, spread over the kinds that can hit it", async () => {
+    const requests = 400;
+    const { emulator, api } = await start({ seed: 9, rate: 0.25 });
+    for (let index = 0; index < requests; index++) await api.call("GET", "/version");
+    const faulted = emulator.requestLog.filter((entry) => entry.fault !== undefined);
+    // A GET can only get a transport fault, and gets one with the whole rate, not a share of it.
+    expect(faulted.length / requests).toBeGreaterThan(0.18);
+    expect(faulted.length / requests).toBeLessThan(0.32);
+    const kinds = new Set(faulted.map((entry) => entry.fault));
+    expect(kinds).toEqual(new Set(["timeout596", "drop"]));
+
+    emulator.setFaults({ rate: 0.25, kinds: ["drop"] });
+    const before = emulator.requestLog.length;
+    for (let index = 0; index < requests; index++) await api.call("GET", "/version");
+    const drops = emulator.requestLog.slice(before).filter((entry) => entry.fault === "drop").length;
+    expect(drops / requests).toBeGreaterThan(0.18);
+    expect(drops / requests).toBeLessThan(0.32);
   });
 });

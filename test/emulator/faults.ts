@@ -1,6 +1,6 @@
 // Seeded fault injection. Every authenticated request consumes the same number of random draws,
 // so a seed and a request sequence always produce the same faults.
-import { FAULT_KINDS, type FaultKind, type FaultOptions } from "./options.ts";
+import { FAULT_KINDS, type FaultKind, type FaultOptions, READ_FAULT_KINDS } from "./options.ts";
 
 export interface RequestFaults {
   /** 596 "Connection timed out" or a connection dropped without response. */
@@ -10,6 +10,8 @@ export interface RequestFaults {
   lockTimeout: boolean;
   taskFail: boolean;
   taskSlow: boolean;
+  /** The worker fails to get the first lock it takes (VM flock, storage flock or cfs lock). */
+  taskLockTimeout: boolean;
 }
 
 /** mulberry32: small, fast, good enough for test decisions. */
@@ -27,12 +29,16 @@ function prng(seed: number): () => number {
 export class FaultInjector {
   private random: () => number;
   private rates: Partial<Record<FaultKind, number>>;
+  private rate: number | undefined;
+  private kinds: FaultKind[];
   slowFactor: number;
   failText: string;
 
   constructor(options: FaultOptions = {}) {
     this.random = prng(options.seed ?? 1);
     this.rates = options.rates ?? {};
+    this.rate = options.rate;
+    this.kinds = options.kinds ?? FAULT_KINDS;
     this.slowFactor = options.slowFactor ?? 10;
     this.failText = options.failText ?? "emulated fault: worker failed";
   }
@@ -41,21 +47,37 @@ export class FaultInjector {
   configure(options: FaultOptions): void {
     if (options.seed !== undefined) this.random = prng(options.seed);
     if (options.rates !== undefined) this.rates = options.rates;
+    if (options.rates !== undefined || options.rate !== undefined) this.rate = options.rate;
+    if (options.kinds !== undefined) this.kinds = options.kinds;
     if (options.slowFactor !== undefined) this.slowFactor = options.slowFactor;
     if (options.failText !== undefined) this.failText = options.failText;
   }
 
-  draw(): RequestFaults {
-    const roll: Record<FaultKind, boolean> = Object.fromEntries(
-      FAULT_KINDS.map((kind) => [kind, this.random() < (this.rates[kind] ?? 0)]),
-    ) as Record<FaultKind, boolean>;
+  /** The faults of one request; `mutating`: not a GET (only those take locks and start tasks). */
+  draw(mutating: boolean): RequestFaults {
+    const hit = this.rate === undefined ? this.perKind() : this.spread(mutating);
     const actionPerformed = this.random() < 0.5;
     return {
-      transport: roll.timeout596 ? "timeout596" : roll.drop ? "drop" : undefined,
+      transport: hit.has("timeout596") ? "timeout596" : hit.has("drop") ? "drop" : undefined,
       actionPerformed,
-      lockTimeout: roll.lockTimeout,
-      taskFail: roll.taskFail,
-      taskSlow: roll.taskSlow,
+      lockTimeout: hit.has("lockTimeout"),
+      taskFail: hit.has("taskFail"),
+      taskSlow: hit.has("taskSlow"),
+      taskLockTimeout: hit.has("taskLockTimeout"),
     };
+  }
+
+  /** Each kind with its own rate: one draw per kind. */
+  private perKind(): Set<FaultKind> {
+    return new Set(FAULT_KINDS.filter((kind) => this.random() < (this.rates[kind] ?? 0)));
+  }
+
+  /** One rate for the request, then one kind among those that can hit it: two draws. */
+  private spread(mutating: boolean): Set<FaultKind> {
+    const faulted = this.random() < (this.rate ?? 0);
+    const pick = this.random();
+    const eligible = mutating ? this.kinds : this.kinds.filter((kind) => READ_FAULT_KINDS.includes(kind));
+    const kind = eligible[Math.floor(pick * eligible.length)];
+    return new Set(faulted && kind !== undefined ? [kind] : []);
   }
 }

@@ -29,8 +29,10 @@ const USAGE = `usage: bun test/emulator/main.ts [options]
   --lock-scale F              multiplier of lock and proxy timeouts (default 1)
   --auth-delay-ms MS          delay of 401 answers (default 3000)
   --agent-delay-ms MS         time from VM start until the guest agent answers (default 0)
-  --faults RATE --seed N      inject faults with probability RATE per request
-  --fault-kinds k1,k2         restrict --faults to ${FAULT_KINDS.join(", ")}
+  --faults RATE --seed N      RATE: probability (0..1) that a request gets a fault; the fault's kind
+                              is drawn, equally likely, from the kinds that can hit that request
+                              (a GET only timeout596 or drop); N seeds the draws
+  --fault-kinds k1,k2         the kinds --faults spreads over (default all): ${FAULT_KINDS.join(", ")}
   --storage-config JSON|@FILE storages of every node (JSON array)
   --publish URL=SIZE:SHA256[:VIRTUALSIZE]   offer a file to download-url (repeatable)`;
 
@@ -103,6 +105,7 @@ function options(argv: string[]): EmulatorOptions {
     fail((error as Error).message);
   }
   const rate = number(values.faults, "faults") ?? 0;
+  if (rate > 1) fail(`--faults: a probability between 0 and 1, got ${values.faults}`);
   const kinds = (values["fault-kinds"]?.split(",") ?? FAULT_KINDS) as FaultKind[];
   const unknownKind = kinds.find((kind) => !FAULT_KINDS.includes(kind));
   if (unknownKind) fail(`--fault-kinds: unknown kind ${unknownKind}`);
@@ -120,7 +123,8 @@ function options(argv: string[]): EmulatorOptions {
     agentDelayMs: number(values["agent-delay-ms"], "agent-delay-ms"),
     faults: {
       seed: number(values.seed, "seed") ?? 1,
-      rates: Object.fromEntries(kinds.map((kind) => [kind, rate])),
+      rate,
+      kinds,
     },
     storages: values["storage-config"] === undefined ? undefined : storageConfig(values["storage-config"]),
     published: values.publish ? Object.fromEntries(values.publish.map(publishedFile)) : undefined,

@@ -1,13 +1,22 @@
 // Options of the emulator and their defaults.
 import { isPveTokenId } from "./token-id.ts";
 
-export type FaultKind = "lockTimeout" | "timeout596" | "drop" | "taskFail" | "taskSlow";
-export const FAULT_KINDS: FaultKind[] = ["lockTimeout", "timeout596", "drop", "taskFail", "taskSlow"];
+export type FaultKind = "lockTimeout" | "timeout596" | "drop" | "taskFail" | "taskSlow" | "taskLockTimeout";
+export const FAULT_KINDS: FaultKind[] = ["lockTimeout", "timeout596", "drop", "taskFail", "taskSlow", "taskLockTimeout"];
+/** The kinds that can hit a GET: it takes no lock and starts no task. */
+export const READ_FAULT_KINDS: FaultKind[] = ["timeout596", "drop"];
 
 export interface FaultOptions {
   seed?: number;
-  /** Probability (0..1) per eligible request, per kind. */
+  /** Probability (0..1) per eligible request, per kind. Ignored when `rate` is set. */
   rates?: Partial<Record<FaultKind, number>>;
+  /**
+   * Probability (0..1) that a request gets a fault (the CLI's --faults RATE). The kind is then
+   * drawn, equally likely, from `kinds` that can hit the request (a GET: only transport faults).
+   */
+  rate?: number;
+  /** The kinds `rate` spreads over (default all). */
+  kinds?: FaultKind[];
   /** Duration multiplier of a slow task. */
   slowFactor?: number;
   /** Exit status of a task failed by injection. */

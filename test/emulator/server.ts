@@ -185,7 +185,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const params: Record<string, unknown> = { ...bodyParams, ...query };
     exchange.params = { ...params };
 
-    const faults = core.faults.draw();
+    const faults = core.faults.draw(method !== "GET");
     const target = route(method, path);
     if (target.info?.allowtoken === 0) throw permissionError(`URI '${path}' not available with API token, need proper ticket.`);
     for (const [name, value] of Object.entries(target.pathParams)) {

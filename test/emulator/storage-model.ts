@@ -133,6 +133,14 @@ export function usedBytes(state: EmulatorState, node: string, storage: StorageSp
   return state.volumesOn(node, storage).reduce((sum, volume) => sum + volume.size, 0);
 }
 
+/** What pve-common's lock_file_full logs when the flock is not free at once. */
+export const FLOCK_WAIT = "trying to acquire lock...";
+
+/** What a worker logs while it waits for a storage's lock: flock once, the cfs lock once a second (10 s). */
+export function storageLockLog(storage: StorageSpec): string[] {
+  return storage.shared ? Array.from({ length: 9 }, () => `trying to acquire cfs lock 'storage-${storage.id}' ...`) : [FLOCK_WAIT];
+}
+
 /** Lock file guarding allocations on a storage (local storages) and its timeout text. */
 export function storageLockError(storage: StorageSpec): string {
   return storage.shared

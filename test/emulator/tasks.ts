@@ -39,6 +39,12 @@ export function decodeUpid(upid: string): DecodedUpid | undefined {
 export interface TaskPlan {
   durationFactor: number;
   failure?: string;
+  /**
+   * The worker's first lock times out (taskLockTimeout fault). A worker that takes a storage
+   * lock claims it (takeLockFault) and fails there; otherwise it surfaces at the first step with
+   * these log lines and this error.
+   */
+  lockFault?: { log: string[]; error: string };
 }
 
 export interface TaskContext {
@@ -47,6 +53,8 @@ export interface TaskContext {
   warn(line: string): void;
   /** Lets `fraction` of the task's duration pass; an injected failure surfaces here. */
   step(fraction: number): Promise<void>;
+  /** True once when the worker's next lock is to time out (the taskLockTimeout fault). */
+  takeLockFault(): boolean;
 }
 
 export interface TaskStart {
@@ -85,6 +93,7 @@ export class TaskManager {
     const duration = this.durationOf(spec.type) * spec.plan.durationFactor;
     let warnings = 0;
     let failure = spec.plan.failure;
+    let lockFault = spec.plan.lockFault;
     const context: TaskContext = {
       upid: task.upid,
       log: (line) => {
@@ -102,6 +111,17 @@ export class TaskManager {
           failure = undefined;
           throw new Error(text);
         }
+        if (lockFault !== undefined) {
+          const { log, error } = lockFault;
+          lockFault = undefined;
+          for (const line of log) context.log(line);
+          throw new Error(error);
+        }
+      },
+      takeLockFault: () => {
+        const pending = lockFault !== undefined;
+        lockFault = undefined;
+        return pending;
       },
     };
 

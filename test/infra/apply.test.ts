@@ -136,7 +136,8 @@ describe("apply --phase infra on examples/cluster.yaml", () => {
     expect(steps.find((s) => s.id === "vm:server02")!.changes).toContainEqual(expect.objectContaining({ op: "~", field: "cores", from: "4", to: "6" }));
 
     const before = lab.emu.requestLog.length;
-    const apply = await applyInfra(lab);
+    // The replaced seeds are removed: off a terminal that needs --yes.
+    const apply = await applyInfra(lab, "--yes");
     expect(apply.rc).toBe(0);
     const requests = lab.emu.requestLog.slice(before);
     expect(requests.filter((e) => e.method === "POST" && /\/qemu$/.test(e.path))).toEqual([]);

@@ -31,9 +31,9 @@ describe("changes starbase never makes silently", () => {
     expect(touched).toEqual([]);
     const seedsOfServer01 = () => lab.emu.state.volumes.filter((v) => v.volid.includes("starbase-homelab-server01-")).map((v) => v.node);
     expect(seedsOfServer01().sort()).toEqual(["node01", "node02"]);
-    // Back to the VM's node: the seed left on node02 goes.
+    // Back to the VM's node: the seed left on node02 goes (a removal: --yes off a terminal).
     lab.editSpec((doc) => doc.deleteIn(["nodes", "servers", "hosts", 0, "pveNode"]));
-    expect((await applyInfra(lab)).rc).toBe(0);
+    expect((await applyInfra(lab, "--yes")).rc).toBe(0);
     expect(seedsOfServer01()).toEqual(["node01"]);
   });
 

@@ -122,7 +122,7 @@ export interface RunResult {
 }
 
 /** The environment of the test process without colour settings, plus `extra`. */
-function childEnv(extra: Record<string, string>): Record<string, string> {
+export function childEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !["NO_COLOR", "FORCE_COLOR", "PVE_TOKEN_SECRET", "STARBASE_HOSTKEY_SECRET"].includes(key)) env[key] = value;

@@ -35,7 +35,7 @@ export function summaryOf(steps: StepResult[], extra: Partial<RunSummary> = {}):
 export const failedRun = summaryOf([
   { id: "image:node01", kind: "image", pveNode: "node01", outcome: "unchanged", attempts: 1, durationMs: 800 },
   { id: "vm:server01", kind: "vm", host: "server01", outcome: "changed", attempts: 1, durationMs: 12_000 },
-  { id: "boot:server01", kind: "boot", host: "server01", outcome: "failed", attempts: 2, durationMs: 30_000, reason: "timed out after 30 s" },
+  { id: "boot:server01", kind: "boot", host: "server01", outcome: "failed", attempts: 2, durationMs: 30_000, reason: "timed out after 30 s", retryable: true },
   { id: "server-first", kind: "server-first", host: "server01", outcome: "not-run", attempts: 0, durationMs: 0, reason: "upstream failed: boot:server01", upstream: "boot:server01" },
   { id: "kured", kind: "kured", outcome: "not-run", attempts: 0, durationMs: 0, reason: "upstream failed: boot:server01", upstream: "boot:server01" },
 ]);

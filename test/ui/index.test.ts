@@ -14,7 +14,7 @@ describe("pickReporter", () => {
   test("json output is NDJSON even on a terminal", () => {
     const text = output({ output: "json", isTTY: true, noColor: false });
     expect(text).not.toMatch(ANY_ESCAPE);
-    for (const line of text.trimEnd().split("\n")) expect(JSON.parse(line)).toHaveProperty("event");
+    for (const line of text.trimEnd().split("\n")) expect(JSON.parse(line)).toHaveProperty("type");
   });
 
   test("text on a terminal is live and coloured unless NO_COLOR", () => {

@@ -19,13 +19,13 @@ describe("jsonReporter", () => {
     const events = sampleEvents();
     for (const e of events) reporter.onEvent(e);
     const objects = parsedLines(out.text);
-    expect(objects.map((o) => o.event)).toEqual(events.map((e) => e.type));
+    expect(objects.map((o) => o.type)).toEqual(events.map((e) => e.type));
     expect(out.text).not.toMatch(ANY_ESCAPE);
 
-    const byEvent = (name: string, n = 0) => objects.filter((o) => o.event === name)[n];
+    const byEvent = (name: string, n = 0) => objects.filter((o) => o.type === name)[n];
     expect(byEvent("run-start")).toMatchObject({ time: "2026-11-23T20:31:02.000Z", concurrency: 8 });
     expect(byEvent("step-start")).toEqual({
-      event: "step-start",
+      type: "step-start",
       time: "2026-11-23T20:31:02.000Z",
       id: "vm:server01",
       kind: "vm",
@@ -34,7 +34,7 @@ describe("jsonReporter", () => {
       attempt: 1,
     });
     expect(byEvent("step-end")).toEqual({
-      event: "step-end",
+      type: "step-end",
       time: "2026-11-23T20:31:05.000Z",
       id: "vm:server01",
       kind: "vm",
@@ -71,6 +71,7 @@ describe("jsonReporter", () => {
       attempts: 2,
       durationMs: 30_000,
       reason: "timed out after 30 s",
+      retryable: true,
     });
   });
 
@@ -91,7 +92,7 @@ describe("jsonReporter", () => {
     expect(out.text).not.toContain(secret);
     expect(out.text).not.toContain(JSON.stringify(secret).slice(1, -1));
     const objects = parsedLines(out.text);
-    expect(objects.find((o) => o.event === "step-progress")?.message).toBe("token is ***");
-    expect(objects.find((o) => o.event === "step-end")?.reason).toBe("401: bad token ***");
+    expect(objects.find((o) => o.type === "step-progress")?.message).toBe("token is ***");
+    expect(objects.find((o) => o.type === "step-end")?.reason).toBe("401: bad token ***");
   });
 });

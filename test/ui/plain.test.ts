@@ -22,7 +22,7 @@ describe("plainReporter", () => {
     expect(lines).toContain("2026-11-23T20:31:08Z boot:server01 failed after 2 attempts, 3.0 s: timed out after 30 s");
     expect(lines).toContain("2026-11-23T20:31:08Z server-first not run: upstream failed: boot:server01");
     expect(lines.slice(-4)).toEqual([
-      "2026-11-23T20:31:09Z 1 changed, 1 unchanged, 1 failed, 2 not run in 1m 01s",
+      "2026-11-23T20:31:09Z 5 steps: 1 changed, 1 unchanged, 1 failed, 2 not run in 1m 01s",
       "2026-11-23T20:31:09Z failed: boot:server01 (host server01): timed out after 30 s",
       "2026-11-23T20:31:09Z     2 steps not run because of it",
       "2026-11-23T20:31:09Z run apply again to continue",

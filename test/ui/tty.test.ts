@@ -4,31 +4,7 @@ import { registerSecret } from "../../src/ui/redact.ts";
 import { ttyReporter } from "../../src/ui/tty.ts";
 import { until } from "../engine/fakes.ts";
 import { Collector, SGR, sampleEvents, T0 } from "./fixtures.ts";
-
-/**
- * What a terminal would show: applies "cursor up n lines to column 0" (CSI n F),
- * "clear to end of screen" (CSI J) and drops colours. Enough to check that the
- * live block is redrawn in place rather than appended.
- */
-function screen(output: string): string[] {
-  const lines = [""];
-  let row = 0;
-  for (const [token, count, command] of output.matchAll(/\x1b\[(\d*)([A-Za-z])|\n|[^\x1b\n]+/g)) {
-    if (token === "\n") {
-      row += 1;
-      lines[row] ??= "";
-    } else if (command === "F") {
-      row = Math.max(0, row - Number(count || 1));
-      lines[row] = "";
-    } else if (command === "J") {
-      lines.length = row + 1;
-      lines[row] = "";
-    } else if (command === undefined) {
-      lines[row] += token;
-    }
-  }
-  return lines[lines.length - 1] === "" ? lines.slice(0, -1) : lines;
-}
+import { screen } from "./screen.ts";
 
 function feed(events: EngineEvent[], opts: { color?: boolean; now?: () => number } = {}) {
   const out = new Collector();
@@ -56,7 +32,7 @@ describe("ttyReporter", () => {
       "boot:server01 attempt 1 failed: connection refused; retrying in 1.5 s",
       "boot:server01 failed after 2 attempts, 3.0 s: timed out after 30 s",
       "server-first not run: upstream failed: boot:server01",
-      "1 changed, 1 unchanged, 1 failed, 2 not run in 1m 01s",
+      "5 steps: 1 changed, 1 unchanged, 1 failed, 2 not run in 1m 01s",
       "failed: boot:server01 (host server01): timed out after 30 s",
       "    2 steps not run because of it",
       "run apply again to continue",

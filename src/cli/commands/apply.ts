@@ -1,8 +1,10 @@
-import type { ApplyResult } from "../../plan/infra-flow.ts";
+import type { ApplyResult, InfraPlan } from "../../plan/infra-flow.ts";
+import { formatStepCounts } from "../../plan/live-run.ts";
 import { phases } from "../../plan/steps.ts";
-import { formatChange } from "../../steps/changes.ts";
+import { type Change, formatChange } from "../../steps/changes.ts";
 import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type Command } from "../command.ts";
+import { ask, canAsk, yesOption } from "../confirm.ts";
 import { deepOption, forceUnlockOption, withInfraSession } from "../infra-session.ts";
 import { interruptible } from "../interrupt.ts";
 import type { Output } from "../output.ts";
@@ -15,6 +17,7 @@ export const apply: Command = {
   options: [
     { name: "phase", value: "PHASE", choices: phases, description: "infra: image, seed ISOs and VMs through the Proxmox API only" },
     { name: "concurrency", value: "N", description: "steps running at once (default 8); VM creation is also limited per Proxmox node" },
+    yesOption,
     forceUnlockOption,
     deepOption,
   ],
@@ -23,14 +26,23 @@ export const apply: Command = {
     "each host's cloud-init seed ISO and creates, updates and starts the VMs. Every step observes",
     "first and acts only on a difference, so a second apply changes nothing. Differences that would",
     "need a VM to be re-created (smaller disk, other node or VMID) are reported and never done.",
+    "A plan that removes anything (a \"-\" line that apply carries out, e.g. a seed ISO a new one",
+    "replaces) is shown first and asked about on a terminal: apply goes on only after \"y\". --yes",
+    "skips the question; off a terminal (or with --output json) such a plan needs --yes and stops",
+    "without it, nothing done. A plan that only creates and changes in place is not asked about.",
+    "A removal that shows up only when apply looks again under the lock needs --yes too.",
     "A run that finds nothing to do writes nothing. One that has work takes the cluster lock (the",
     "Proxmox pool starbase-lock-<cluster>), then observes again and acts. Only one run at a time:",
     "a second one names the holder and stops. A lock without heartbeat for 15 min, or left by a",
     "dead process on this machine, is taken over; --force-unlock takes it over at once.",
     "Ctrl-C: no new step starts, running ones may finish, the lock is released.",
-    "JSON: the engine's events, then {type: \"apply\", phase, ok, steps: [{id, kind, changes, error?}], counts}.",
+    "Counts are of steps, as in plan: \"25 steps: 6 changed, 19 unchanged …\". After a failure it",
+    "says \"run apply again to continue\" only when a retry can help (lock timeouts, lost answers,",
+    "timeouts); otherwise it names the failures to fix first.",
+    "JSON: the engine's events, then {type: \"apply\", …} (docs/json-events.md).",
     "",
-    "Exit codes: 0 converged, 1 error (spec, Proxmox, a failed step, lock held), 64 usage error.",
+    "Exit codes: 0 converged, 1 error (spec, Proxmox, a failed step, lock held, removals not",
+    "confirmed), 64 usage error.",
   ].join("\n"),
   async run(ctx) {
     const { args, out } = ctx;
@@ -47,27 +59,55 @@ export const apply: Command = {
     }
 
     const forceUnlock = args.options.get("force-unlock") === true;
-    return interruptible(out, (controller) => withInfraSession(out, args.positionals[0]!, "converge", async (session, sink) => {
+    const yes = args.options.get("yes") === true;
+    const file = args.positionals[0]!;
+    return interruptible(out, (controller) => withInfraSession(out, file, "converge", async (session, sink) => {
       const { applyInfra } = await import("../../plan/infra-flow.ts");
-      const result = await applyInfra(session, { ...(concurrency !== undefined && { concurrency }), forceUnlock, controller }, sink);
+      const result = await applyInfra(session, {
+        ...(concurrency !== undefined && { concurrency }),
+        forceUnlock,
+        controller,
+        removeUnseen: yes,
+        confirmRemovals: (plan, removals) => (yes ? Promise.resolve(true) : confirmRemovals(out, file, plan, removals, controller.signal)),
+      }, sink);
       return showApplied(out, session.inventory.spec.name, result);
     }, { readEveryConfig: args.options.get("deep") === true }));
   },
 };
 
+/** On a terminal: the plan, then y/N. Elsewhere: a one-line refusal (stderr, and an error event). */
+async function confirmRemovals(out: Output, file: string, plan: InfraPlan, removals: Change[], signal: AbortSignal): Promise<boolean> {
+  const what = counted(removals.length, "removal");
+  if (!canAsk(out)) {
+    out.error(`the plan has ${what} (see \`starbase plan ${file}\`): pass --yes to apply it; not on a terminal, so apply cannot ask`);
+    return false;
+  }
+  const { planLines } = await import("./plan-live.ts");
+  out.message([...planLines(out.errStyle, plan.steps, { all: false }), `Plan (infra): ${formatStepCounts(plan.counts)}`].join("\n"));
+  const answer = await ask(out, `This removes what the ${out.errStyle.red("-")} lines name (${what}). Apply? [y/N] `, signal);
+  if (answer !== undefined && /^y(es)?$/i.test(answer)) return true;
+  out.error("not confirmed: nothing changed");
+  return false;
+}
+
 function showApplied(out: Output, cluster: string, result: ApplyResult): number {
-  // Stopped by Ctrl-C while observing, or the lock was not taken: stderr already says why.
-  if (result.outcome === "cancelled" || result.outcome === "not-locked") return EXIT_ERROR;
+  // Stopped by Ctrl-C while observing, not confirmed, or the lock was not taken: stderr already says why.
+  if (result.outcome === "cancelled" || result.outcome === "not-confirmed" || result.outcome === "not-locked") return EXIT_ERROR;
   out.event({ type: "apply", phase: "infra", ok: result.ok, steps: result.steps, counts: result.counts });
   if (result.outcome === "unchanged") {
     // Failed steps as error lines (the reporter shows them only when it ran).
     for (const step of result.steps) {
       if (step.error !== undefined) out.error(`${step.id}: ${step.error}`);
     }
-    if (result.ok) out.result(`No changes: the infra of ${cluster} matches the spec (${counted(result.counts.unchanged, "thing")} checked).\n`);
+    if (result.ok) out.result(`No changes: the infra of ${cluster} matches the spec (${counted(result.steps.length, "step")} checked).\n`);
     return result.ok ? EXIT_OK : EXIT_ERROR;
   }
-  const made = result.made.map(formatChange);
-  out.result(made.length === 0 ? "No changes were needed after all.\n" : `Changes made:\n${made.map((line) => `  ${line}`).join("\n")}\n`);
-  return result.ok ? EXIT_OK : EXIT_ERROR;
+  const made = result.made.map((change) => `  ${formatChange(change)}`).join("\n");
+  if (result.ok) {
+    // Under the lock, another run may have done it all since the look.
+    out.result(made === "" ? "No changes were needed after all.\n" : `Changes made:\n${made}\n`);
+    return EXIT_OK;
+  }
+  out.result(made === "" ? "The run failed (see above); no step finished its changes.\n" : `The run failed (see above); changes made by the steps that finished:\n${made}\n`);
+  return EXIT_ERROR;
 }

@@ -3,21 +3,12 @@ import { formatChange } from "../../steps/changes.ts";
 import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
 import { forceUnlockOption, withInfraSession } from "../infra-session.ts";
+import { ask, canAsk, yesOption } from "../confirm.ts";
 import { interruptible } from "../interrupt.ts";
 import type { Output } from "../output.ts";
 
 async function confirmed(out: Output, cluster: string, what: string, signal: AbortSignal): Promise<boolean> {
-  const { createInterface } = await import("node:readline/promises");
-  const prompt = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await prompt.question(`This destroys ${what}.\nType the cluster name (${cluster}) to go on: `, { signal });
-    return answer.trim() === cluster;
-  } catch {
-    return false;
-  } finally {
-    prompt.close();
-    out.message("");
-  }
+  return (await ask(out, `This destroys ${what}.\nType the cluster name (${cluster}) to go on: `, signal)) === cluster;
 }
 
 export const destroy: Command = {
@@ -26,7 +17,7 @@ export const destroy: Command = {
   operands: "FILE",
   arity: [1, 1],
   options: [
-    { name: "yes", description: "do not ask; required when not on a terminal" },
+    yesOption,
     forceUnlockOption,
   ],
   description: [
@@ -41,8 +32,7 @@ export const destroy: Command = {
   ].join("\n"),
   async run({ args, out }) {
     const yes = args.options.get("yes") === true;
-    const interactive = process.stdin.isTTY === true && out.progress().isTTY && !out.json;
-    if (!yes && !interactive) {
+    if (!yes && !canAsk(out)) {
       out.error("destroy deletes VMs: pass --yes to confirm (not on a terminal, so it cannot ask)");
       return EXIT_ERROR;
     }

@@ -2,9 +2,10 @@
 // nothing; every step prints what it would create (+), change (~, field: old → new), remove
 // (-), leave alone (=) or refuse to do silently (!), with the reason.
 
+import type { ChalkInstance } from "chalk";
 import type { InfraPlan } from "../../plan/infra-flow.ts";
 import { formatChange } from "../../steps/changes.ts";
-import { counted } from "../../ui/words.ts";
+import { formatStepCounts, type StepChanges } from "../../plan/live-run.ts";
 import { EXIT_ERROR, EXIT_OK, type CommandContext } from "../command.ts";
 import { withInfraSession } from "../infra-session.ts";
 import type { Output } from "../output.ts";
@@ -23,20 +24,30 @@ export async function planLive({ args, out }: CommandContext): Promise<number> {
   }, { readEveryConfig: args.options.get("deep") === true });
 }
 
-function showPlan(out: Output, { steps, counts, pending, failed }: InfraPlan, allPhases: boolean): number {
-  out.event({ type: "plan", offline: false, phase: "infra", steps, counts, failed });
+function showPlan(out: Output, plan: InfraPlan, allPhases: boolean): number {
+  const { steps, counts, pending, failed } = plan;
+  out.event({ type: "plan", offline: false, phase: "infra", steps, counts });
   const style = out.outStyle;
-  const colour = { "+": style.green, "~": style.yellow, "-": style.red, "=": style.dim, "!": style.red.bold };
-  const lines: string[] = [];
-  for (const r of steps) {
-    lines.push(style.bold(r.id));
-    for (const c of r.changes) lines.push(`  ${colour[c.op](formatChange(c))}`);
-    if (r.error !== undefined && !r.changes.some((c) => c.op === "!")) lines.push(`  ${style.red(`error: ${r.error}`)}`);
-  }
-  const total = `Plan (infra): ${counts.create} to create, ${counts.change} to change, ${counts.remove} to remove, ${counts.unchanged} unchanged`
-    + (failed > 0 ? `, ${counted(failed, "step")} failed` : "");
+  const lines = planLines(style, steps, { all: true });
+  const total = `Plan (infra): ${formatStepCounts(counts)}`;
   if (allPhases) lines.push(style.dim("The cluster phase (boot onward) is not observed by a live plan yet."));
   out.result(`${lines.join("\n")}\n${failed > 0 ? style.red(total) : pending > 0 ? style.yellow(total) : style.green(total)}\n`);
   if (failed > 0) return EXIT_ERROR;
   return pending > 0 ? EXIT_CHANGES : EXIT_OK;
+}
+
+/**
+ * Per step its id, then its "+ ~ - = !" lines and its error. `all: false` (apply's question)
+ * keeps only the steps that act and their lines that are not "=".
+ */
+export function planLines(style: ChalkInstance, steps: readonly StepChanges[], { all }: { all: boolean }): string[] {
+  const colour = { "+": style.green, "~": style.yellow, "-": style.red, "=": style.dim, "!": style.red.bold };
+  const lines: string[] = [];
+  for (const r of steps) {
+    if (!all && !r.acts) continue;
+    lines.push(style.bold(r.id));
+    for (const c of r.changes) if (all || c.op !== "=") lines.push(`  ${colour[c.op](formatChange(c))}`);
+    if (r.error !== undefined && !r.changes.some((c) => c.op === "!")) lines.push(`  ${style.red(`error: ${r.error}`)}`);
+  }
+  return lines;
 }

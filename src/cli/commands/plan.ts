@@ -21,6 +21,7 @@ export const plan: Command = {
     "Without --offline, every step observes Proxmox and acts on nothing; each prints what it would",
     "create (+), change (~), remove (-) or leave alone (=). JSON: {type: \"plan\", offline: false, …}.",
     "A VM whose config-hash tag and sizes match is not read further; --deep reads every VM's config.",
+    "The last line counts steps, as apply does: \"Plan (infra): 25 steps: 6 to change, 19 unchanged\".",
     "",
     "With --offline nothing is asked of Proxmox or the nodes: it prints the hosts (Proxmox node,",
     "VMID, IP, reboot window) and the steps apply would run, with what each step waits for. Every",

@@ -13,7 +13,7 @@ export const render: Command = {
   summary: "write every file starbase would put on the hosts into a directory, for review",
   operands: "FILE",
   arity: [1, 1],
-  options: [{ name: "out", value: "DIR", description: "directory to write into (created when missing)" }],
+  options: [{ name: "out", value: "DIR", required: true, description: "directory to write into (created when missing); required" }],
   description: [
     "Writes DIR/<host>/cidata/{user-data,meta-data,network-config} (the cloud-init seed),",
     "DIR/<host>/<path> for every file written on the node (e.g. DIR/lb01/etc/haproxy/haproxy.cfg)",

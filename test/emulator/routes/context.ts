@@ -7,7 +7,8 @@ import { type LockManager, type LockRequest, vmLockRequest } from "../locks.ts";
 import type { UpstreamFile } from "../options.ts";
 import type { ApiSchema } from "../schema.ts";
 import type { EmulatorState, TaskRecord, VmRecord } from "../state.ts";
-import type { TaskContext, TaskManager } from "../tasks.ts";
+import { FLOCK_WAIT, storageLockError, storageLockLog } from "../storage-model.ts";
+import type { TaskContext, TaskManager, TaskPlan } from "../tasks.ts";
 
 export interface Release {
   /** e.g. "9.1" */
@@ -131,13 +132,26 @@ export function startTask(
   work: (task: TaskContext) => Promise<void>,
 ): string {
   const { faults, core } = context;
-  const plan = {
-    durationFactor: faults.taskSlow ? core.faults.slowFactor : 1,
-    failure: faults.taskFail ? core.faults.failText : undefined,
-  };
+  const plan: TaskPlan = { durationFactor: faults.taskSlow ? core.faults.slowFactor : 1 };
+  if (faults.taskFail) plan.failure = core.faults.failText;
+  const lockFault = faults.taskLockTimeout ? workerLockFault(context, type, id) : undefined;
+  if (lockFault !== undefined) plan.lockFault = lockFault;
   return core.tasks.start({ node, type, id, user: context.identity.tokenId, plan }, work).upid;
 }
 
+/**
+ * The taskLockTimeout fault: the first lock the worker takes times out, as another holder would
+ * make it. Disk allocation takes the storage's lock (pve-storage vdisk_alloc →
+ * cluster_lock_storage; disks.ts claims the fault there), and so does imgdel (vdisk_free); the
+ * other qm workers take the VM's config flock. Workers that take no lock (download, imgcopy)
+ * are left alone.
+ */
+function workerLockFault(context: RouteContext, type: string, id: string): TaskPlan["lockFault"] {
+  const storage = type === "imgdel" ? context.core.state.storage(text(context, "storage") ?? "") : undefined;
+  if (storage !== undefined) return { log: storageLockLog(storage), error: storageLockError(storage) };
+  if (!/^\d+$/.test(id) || !type.startsWith("qm")) return undefined;
+  return { log: [FLOCK_WAIT], error: vmLockRequest(Number(id), 10_000).timeoutMessage };
+}
 /** `background_delay` / `delay`: waits up to `seconds` and returns the task if it stopped by then. */
 export async function waitBriefly(core: EmulatorCore, node: string, upid: string, seconds: number): Promise<TaskRecord | undefined> {
   const deadline = Date.now() + seconds * 1000 * core.timeScale;

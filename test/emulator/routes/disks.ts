@@ -13,6 +13,7 @@ import {
   nextDiskName,
   parseVolname,
   storageLockError,
+  storageLockLog,
   volumePath,
 } from "../storage-model.ts";
 import type { TaskContext } from "../tasks.ts";
@@ -212,7 +213,9 @@ async function allocate(
 ): Promise<VolumeRecord> {
   const storage = enabledStorage(core.state, storeid, allocation.node);
   const lockKey = `storage:${storage.shared ? "" : allocation.node}:${storage.id}`;
-  return core.locks.withLock({ key: lockKey, timeoutMs: 10_000, timeoutMessage: storageLockError(storage) }, async () => {
+  const forceTimeout = allocation.task?.takeLockFault() === true;
+  if (forceTimeout) for (const line of storageLockLog(storage)) allocation.task?.log(line);
+  return core.locks.withLock({ key: lockKey, timeoutMs: 10_000, timeoutMessage: storageLockError(storage), forceTimeout }, async () => {
     await Bun.sleep(core.allocationMs);
     const volume = imageVolume(allocation.node, storage, allocation.vmid, name, format, size);
     if (core.state.volume(allocation.node, volume.volid)) {
