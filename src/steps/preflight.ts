@@ -1,21 +1,27 @@
 // Before anything is changed: is this the Proxmox the spec describes? Version, nodes and
 // storages come from two requests (/version and /cluster/resources, both cached for the
-// steps), and every problem is reported at once with what to change.
+// steps), the datacenter's tag rules from two more when a tag would change, and every problem
+// is reported at once with what to change.
 
 import type { Inventory } from "../inventory/types.ts";
 import { imageNodes, vmNodes } from "./nodes.ts";
 import type { ClusterFacts, Facts } from "./observe.ts";
+import { tagAccessFindings } from "./tag-access.ts";
 
 /** 8.4: download-url stores .qcow2 images as `import` content, which VMs can be created from (import-from). */
 const MINIMUM_PVE = { major: 8, minor: 4 };
 
 export type PreflightPurpose = "converge" | "destroy";
 
-export function versionProblem(version: string): string | undefined {
+/** Proxmox VE `version` ("9.2.1") is `major`.`minor` or newer. */
+function releaseAtLeast(version: string, major: number, minor: number): boolean {
   const m = /^(\d+)\.(\d+)/.exec(version);
-  const major = Number(m?.[1] ?? 0);
-  const minor = Number(m?.[2] ?? 0);
-  if (major > MINIMUM_PVE.major || (major === MINIMUM_PVE.major && minor >= MINIMUM_PVE.minor)) return undefined;
+  const have = { major: Number(m?.[1] ?? 0), minor: Number(m?.[2] ?? 0) };
+  return have.major > major || (have.major === major && have.minor >= minor);
+}
+
+export function versionProblem(version: string): string | undefined {
+  if (releaseAtLeast(version, MINIMUM_PVE.major, MINIMUM_PVE.minor)) return undefined;
   return `Proxmox VE ${version} is too old: starbase needs ${MINIMUM_PVE.major}.${MINIMUM_PVE.minor} or newer `
     + "(from 8.4 on Proxmox downloads qcow2 images into the `import` content type that VM disks are imported from); upgrade Proxmox";
 }
@@ -61,12 +67,22 @@ function storageProblems(inv: Inventory, facts: ClusterFacts): string[] {
   return [...new Set(problems.filter((p): p is string => p !== undefined))];
 }
 
-/** Every reason the run cannot work on this Proxmox; empty when it can. Errors of the requests themselves (401, TLS) are thrown. */
-export async function preflight(inv: Inventory, facts: Facts, purpose: PreflightPurpose): Promise<string[]> {
+export interface PreflightFindings {
+  /** Every reason the run cannot work on this Proxmox; empty when it can. */
+  problems: string[];
+  /** What could not be checked; the run goes on. */
+  warnings: string[];
+}
+
+/** Errors of the requests themselves (401, TLS) are thrown. */
+export async function preflight(inv: Inventory, facts: Facts, purpose: PreflightPurpose): Promise<PreflightFindings> {
   const [version, cluster] = await Promise.all([facts.version(), facts.cluster()]);
   const tooOld = versionProblem(version.version);
-  if (tooOld !== undefined) return [tooOld];
+  if (tooOld !== undefined) return { problems: [tooOld], warnings: [] };
   const problems = nodeProblems(inv, cluster);
-  if (purpose === "converge" && problems.length === 0) problems.push(...storageProblems(inv, cluster));
-  return problems;
+  if (purpose === "destroy" || problems.length > 0) return { problems, warnings: [] };
+  problems.push(...storageProblems(inv, cluster));
+  // qemu-server 9.2.0 (Proxmox VE 9.2) added the tag check to VM creation.
+  const tags = await tagAccessFindings(inv, facts, releaseAtLeast(version.version, 9, 2));
+  return { problems: [...problems, ...tags.problems], warnings: tags.warnings };
 }

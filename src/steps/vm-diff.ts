@@ -1,9 +1,8 @@
-// Field by field comparison of a VM's config (GET …/config) with the desired one. Only read
-// when the cheap comparison on /cluster/resources found a difference. Unmanaged options, the
-// MAC addresses and user tags are left as they are.
+// Field by field comparison of a VM's config (GET …/config, read on every run) with the
+// desired one. Unmanaged options, the MAC addresses and user tags are left as they are.
 
 import type { Change } from "./changes.ts";
-import { BOOT_DISK, type DesiredVm, DISK_OPTION_ITEMS, DISK_OPTIONS, isConfigTag, isManagedTag, SEED_DRIVE, tagsOf } from "./desired.ts";
+import { BOOT_DISK, type DesiredVm, DISK_OPTION_ITEMS, DISK_OPTIONS, isLegacyConfigTag, isManagedTag, SEED_DRIVE, tagsOf } from "./desired.ts";
 import { GIB, parseDiskSize, parseNetDevice, parsePropertyString } from "./property-string.ts";
 
 export type VmConfig = Record<string, string | number | undefined>;
@@ -89,11 +88,9 @@ export function diffConfig(desired: DesiredVm, config: VmConfig, subject: string
   const managed = haveTags.filter(isManagedTag).sort();
   if (managed.join(";") !== desired.tags.join(";")) {
     diff.set.tags = [...desired.tags, ...haveTags.filter((t) => !isManagedTag(t))].join(";");
-    // The config hash tag follows every other change; alone it is worth a line of its own.
-    const withoutHash = (tags: string[]) => tags.filter((t) => !isConfigTag(t)).join(";");
-    if (withoutHash(managed) !== withoutHash(desired.tags) || diff.changes.length === 0) {
-      diff.changes.push({ op: "~", subject, field: "tags", from: managed.join(";") || "(none)", to: desired.tags.join(";"), reason: reasonFor("tags") });
-    }
+    const onlyLegacy = managed.filter((t) => !isLegacyConfigTag(t)).join(";") === desired.tags.join(";");
+    diff.changes.push({ op: "~", subject, field: "tags", from: managed.join(";") || "(none)", to: desired.tags.join(";"),
+      reason: onlyLegacy ? "starbase no longer tags the config hash" : reasonFor("tags") });
   }
   return diff;
 }

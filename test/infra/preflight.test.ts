@@ -2,16 +2,7 @@
 // changes anything, with a message that says what to fix and without the secret.
 import { afterEach, describe, expect, test } from "bun:test";
 import { DEFAULT_TOKEN } from "../emulator/options.ts";
-import { applyInfra, HOSTKEY_SECRET, type Lab, type LabOptions, mutating, type RunResult, startLab } from "./harness.ts";
-
-/** What a starbase token needs (a Proxmox role for it holds exactly these). */
-export const STARBASE_PRIVILEGES = [
-  "Sys.Audit", "Sys.AccessNetwork",
-  "Datastore.Audit", "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "Datastore.Allocate",
-  "VM.Allocate", "VM.Audit", "VM.PowerMgmt", "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Cloudinit", "VM.Config.Disk",
-  "VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options",
-  "Pool.Allocate", "Pool.Audit", "SDN.Use",
-];
+import { applyInfra, HOSTKEY_SECRET, type Lab, type LabOptions, mutating, type RunResult, STARBASE_PRIVILEGES, startLab } from "./harness.ts";
 
 let lab: Lab | undefined;
 afterEach(async () => {

@@ -3,7 +3,7 @@ import { phases } from "../../plan/steps.ts";
 import { formatChange } from "../../steps/changes.ts";
 import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type Command } from "../command.ts";
-import { deepOption, forceUnlockOption, withInfraSession } from "../infra-session.ts";
+import { forceUnlockOption, withInfraSession } from "../infra-session.ts";
 import { interruptible } from "../interrupt.ts";
 import type { Output } from "../output.ts";
 
@@ -16,7 +16,6 @@ export const apply: Command = {
     { name: "phase", value: "PHASE", choices: phases, description: "infra: image, seed ISOs and VMs through the Proxmox API only" },
     { name: "concurrency", value: "N", description: "steps running at once (default 8); VM creation is also limited per Proxmox node" },
     forceUnlockOption,
-    deepOption,
   ],
   description: [
     "--phase infra: downloads the image onto every Proxmox node (checked against its SHA-256), uploads",
@@ -51,7 +50,7 @@ export const apply: Command = {
       const { applyInfra } = await import("../../plan/infra-flow.ts");
       const result = await applyInfra(session, { ...(concurrency !== undefined && { concurrency }), forceUnlock, controller }, sink);
       return showApplied(out, session.inventory.spec.name, result);
-    }, { readEveryConfig: args.options.get("deep") === true }));
+    }));
   },
 };
 
