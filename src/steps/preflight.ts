@@ -39,12 +39,52 @@ function nodeProblems(inv: Inventory, facts: ClusterFacts): string[] {
   return problems;
 }
 
+/** The content types each storage type can hold (pve-storage: `plugindata` of each plugin); other (third-party) types are not judged. */
+const FILE_CONTENT = ["images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import"];
+const CONTENT_OF_TYPE: Readonly<Record<string, readonly string[]>> = {
+  dir: FILE_CONTENT,
+  nfs: FILE_CONTENT,
+  cifs: FILE_CONTENT,
+  btrfs: FILE_CONTENT,
+  cephfs: ["vztmpl", "iso", "backup", "snippets", "import"],
+  glusterfs: ["images", "vztmpl", "iso", "backup", "snippets", "import"],
+  lvmthin: ["images", "rootdir"],
+  lvm: ["images", "rootdir"],
+  zfspool: ["images", "rootdir"],
+  rbd: ["images", "rootdir"],
+  zfs: ["images"],
+  iscsi: ["images"],
+  iscsidirect: ["images"],
+  pbs: ["backup"],
+  esxi: ["import"],
+};
+const CONTENT_NAMES: Readonly<Record<string, string>> = { iso: "ISO files", import: "disk images to import", images: "VM disks" };
+
+/** "a, b or c" */
+function anyOf(items: string[]): string {
+  return items.length > 1 ? `${items.slice(0, -1).join(", ")} or ${items.at(-1)}` : items.join("");
+}
+
+/** The storages on `node` that allow `content`: the ones to suggest instead. */
+function storagesWith(facts: ClusterFacts, node: string, content: string): string[] {
+  return facts.storages.filter((s) => s.node === node && s.content.includes(content)).map((s) => s.storage);
+}
+
 function storageProblem(facts: ClusterFacts, storage: string, node: string, field: string, content: string, hint: string): string | undefined {
   const found = facts.storages.find((s) => s.storage === storage && s.node === node);
+  const fitting = storagesWith(facts, node, content);
   if (found === undefined) {
     const elsewhere = facts.storages.filter((s) => s.node === node).map((s) => s.storage);
     return `${field}: storage "${storage}" is not available on node ${node} (it does not exist, is not enabled for that node, `
-      + `or the token lacks Datastore.Audit on /storage/${storage}); storages on ${node}: ${elsewhere.join(", ") || "none visible"}`;
+      + `or the token lacks Datastore.Audit on /storage/${storage}); storages on ${node}: ${elsewhere.join(", ") || "none visible"}`
+      + (fitting.length > 0 ? `; of those, ${fitting.join(", ")} ${fitting.length === 1 ? "allows" : "allow"} content "${content}"` : "");
+  }
+  const holds = found.plugintype === undefined ? undefined : CONTENT_OF_TYPE[found.plugintype];
+  if (holds !== undefined && !holds.includes(content)) {
+    // Enabling the content type would be refused by Proxmox: name a storage that can hold it.
+    const types = Object.keys(CONTENT_OF_TYPE).filter((type) => CONTENT_OF_TYPE[type]!.includes(content));
+    return `${field}: storage "${storage}" (${found.plugintype}) cannot hold ${CONTENT_NAMES[content] ?? `content "${content}"`}; use `
+      + `${fitting.map((s) => `"${s}" or `).join("")}another storage of type ${anyOf(types)} with content "${content}"`;
   }
   if (!found.content.includes(content)) {
     return `${field}: storage "${storage}" on node ${node} does not allow content "${content}" (it allows ${found.content.join(", ") || "nothing"}); `

@@ -101,3 +101,33 @@ describe("preflight", () => {
     expect(lab.emu.state.vms.size).toBe(11);
   });
 });
+
+describe("preflight: storages as the installer left them", () => {
+  test("8.4: `local` has no import content type; enabling it is the advice", async () => {
+    const run = await failingApply({ emulator: { version: "8.4" } });
+    expect(run.stderr).toContain('proxmox.storage.image: storage "local" on node node01 does not allow content "import"');
+    expect(run.stderr).toContain("pvesm set local --content backup,iso,snippets,vztmpl,import");
+    expect(mutating(run.lab.emu.requestLog)).toEqual([]);
+  });
+
+  test("a ZFS install has local-zfs, not local-lvm: the advice names the storage that holds VM disks", async () => {
+    const run = await failingApply({ emulator: { installer: "zfs" } });
+    expect(run.stderr).toContain('proxmox.storage.disk: storage "local-lvm" is not available on node node01');
+    expect(run.stderr).toContain('storages on node01: local, local-zfs; of those, local-zfs allows content "images"');
+  });
+
+  test("never advises a content type the storage type cannot hold: an lvmthin storage for the seed ISOs", async () => {
+    const run = await failingApply({}, (doc) => doc.setIn(["proxmox", "storage", "cloudInit"], "local-lvm"));
+    expect(run.stderr).toContain('proxmox.storage.cloudInit: storage "local-lvm" (lvmthin) cannot hold ISO files; use "local" or another storage of type');
+    expect(run.stderr).not.toContain("pvesm set local-lvm");
+    expect(mutating(run.lab.emu.requestLog)).toEqual([]);
+  });
+
+  test("a BTRFS install disables `local`: the image and seeds go to local-btrfs", async () => {
+    lab = await startLab({ emulator: { installer: "btrfs" } });
+    lab.editSpec((doc) => doc.setIn(["proxmox", "storage"], doc.createNode({ image: "local-btrfs", disk: "local-btrfs", cloudInit: "local-btrfs" })));
+    const run = await applyInfra(lab);
+    expect(run.rc).toBe(0);
+    expect(lab.emu.state.vms.size).toBe(11);
+  });
+});
