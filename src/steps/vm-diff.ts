@@ -21,7 +21,8 @@ export interface ConfigDiff {
 const LIVE_OPTIONS = /^(net\d+|ide2|tags|balloon)$/;
 const NET_KEYS = ["bridge", "tag", "mtu"] as const;
 
-function text(value: string | number | undefined): string | undefined {
+/** A config value as text (Proxmox answers numbers for some options). */
+export function configText(value: string | number | undefined): string | undefined {
   return value === undefined ? undefined : String(value);
 }
 
@@ -72,17 +73,17 @@ export function diffConfig(desired: DesiredVm, config: VmConfig, subject: string
     ? "differs from the spec; takes effect when the VM restarts" : "differs from the spec";
 
   for (const [key, want] of Object.entries(desired.options)) {
-    const have = text(config[key]);
+    const have = configText(config[key]);
     if (sameOption(key, want, have)) continue;
     diff.set[key] = /^net\d+$/.test(key) ? nicWithMac(want, have) : want;
     diff.changes.push({ op: "~", subject, field: key, from: have ?? "(unset)", to: want, reason: reasonFor(key) });
   }
   for (const key of Object.keys(config).filter((k) => /^net\d+$/.test(k) && !(k in desired.options))) {
     diff.remove.push(key);
-    diff.changes.push({ op: "~", subject, field: key, from: text(config[key]), to: "(removed)", reason: "the spec has no such NIC" });
+    diff.changes.push({ op: "~", subject, field: key, from: configText(config[key]), to: "(removed)", reason: "the spec has no such NIC" });
   }
 
-  diffBootDisk(desired, text(config[BOOT_DISK]), subject, diff);
+  diffBootDisk(desired, configText(config[BOOT_DISK]), subject, diff);
 
   const haveTags = tagsOf(config.tags);
   const managed = haveTags.filter(isManagedTag).sort();

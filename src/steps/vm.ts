@@ -15,7 +15,7 @@ import { imageNodes } from "./nodes.ts";
 import { isSeedOf, volumeFileName } from "./seed-image.ts";
 import { awaitTask, ObserveAgainError } from "./task.ts";
 import { createVm, resizeDisk, startVm, waitUnlocked } from "./vm-actions.ts";
-import { diffConfig, type VmConfig } from "./vm-diff.ts";
+import { configText, diffConfig, type VmConfig } from "./vm-diff.ts";
 import { removeVolumes, type StoredFile } from "./volumes.ts";
 
 /**
@@ -71,11 +71,11 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
   // /cluster/resources takes tags and lock from the config, so they are current; name, status and
   // sizes come from pvestatd's last sample, up to 10 s old (absent, or "VM <vmid>", for a VM created
   // since). The tags say whose VM it is; the config says the rest.
-  const config = await readConfig(run, vm);
+  const config = await readVm<VmConfig>(run, vm, "config");
   // A lock taken since the listing (a backup, another run's update).
-  const lock = text(config.lock);
+  const lock = configText(config.lock);
   if (lock !== undefined && lock !== "") return waitForLock(run, host, vm, lock, subject);
-  const name = text(config.name);
+  const name = configText(config.name);
   if (name !== host.name || !isClusterVm(vm, spec.name)) {
     return blocked(subject, `VMID ${host.vmid} is taken by ${name === undefined ? "a VM" : `VM ${name}`} on ${vm.node}, which is not `
       + `${host.name} of cluster ${spec.name} (tags: ${vm.tags.join(";") || "none"}); give ${host.name} another vmid (vmid: or the group's vmidStart)`);
@@ -106,13 +106,10 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
   };
 }
 
-function text(value: string | number | undefined): string | undefined {
-  return value === undefined ? undefined : String(value);
-}
-
-async function readConfig(run: InfraRun, vm: ClusterVm): Promise<VmConfig> {
+/** GET /nodes/{node}/qemu/{vmid}/<what> of a listed VM. */
+async function readVm<T>(run: InfraRun, vm: ClusterVm, what: "config" | "status/current"): Promise<T> {
   try {
-    return await run.client.get<VmConfig>(apiPath`/nodes/${vm.node}/qemu/${vm.vmid}/config`);
+    return await run.client.get<T>(`${apiPath`/nodes/${vm.node}/qemu/${vm.vmid}`}/${what}`);
   } catch (err) {
     // Deleted or migrated since the listing: look again.
     if (err instanceof NotFoundError) throw new ObserveAgainError(`VM ${vm.vmid} is no longer on ${vm.node}`, { cause: err });
@@ -127,7 +124,7 @@ async function readConfig(run: InfraRun, vm: ClusterVm): Promise<VmConfig> {
  */
 async function currentStatus(run: InfraRun, vm: ClusterVm): Promise<string> {
   if (vm.status === "running") return vm.status;
-  const current = await run.client.get<{ status?: string }>(apiPath`/nodes/${vm.node}/qemu/${vm.vmid}/status/current`);
+  const current = await readVm<{ status?: string }>(run, vm, "status/current");
   return current.status ?? "unknown";
 }
 
