@@ -2,7 +2,7 @@
 // reported here, messages and progress go to `out`, and the session is closed (lock released)
 // only after the command has printed its result.
 
-import type { InfraSession, SessionOptions } from "../plan/infra-session.ts";
+import type { InfraSession } from "../plan/infra-session.ts";
 import type { InfraSink } from "../plan/live-run.ts";
 import type { PreflightPurpose } from "../steps/preflight.ts";
 import type { OptionSpec } from "./args.ts";
@@ -16,25 +16,18 @@ export const forceUnlockOption: OptionSpec = {
   description: "take the cluster lock over from a run that holds it (only when that run is dead)",
 };
 
-/** --deep of the commands that observe VMs. */
-export const deepOption: OptionSpec = {
-  name: "deep",
-  description: "read every VM's config (one request per VM) to find changes made outside starbase, e.g. a NIC edited in the web UI",
-};
-
 /** Opens a session and runs `body` in it; when it cannot be opened, the reason is reported and the exit code is 1. */
 export async function withInfraSession(
   out: Output,
   file: string,
   purpose: PreflightPurpose,
   body: (session: InfraSession, sink: InfraSink) => Promise<number>,
-  opts: SessionOptions = {},
 ): Promise<number> {
   const { loaded, inventory } = await loadReportedCluster(out, file);
   if (inventory === undefined) return EXIT_ERROR;
   const { openInfraSession } = await import("../plan/infra-session.ts");
   const sink = infraSink(out, purpose === "destroy" ? "destroy" : "apply");
-  const session = await openInfraSession({ file, dir: loaded.dir, positionOf: loaded.positionOf, inventory }, purpose, sink, opts);
+  const session = await openInfraSession({ file, dir: loaded.dir, positionOf: loaded.positionOf, inventory }, purpose, sink);
   if (session === undefined) return EXIT_ERROR;
   try {
     return await body(session, sink);

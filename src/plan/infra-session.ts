@@ -32,17 +32,7 @@ export interface InfraSession {
 }
 
 /** Opens a session, or reports why not to the sink and returns undefined. */
-export interface SessionOptions {
-  /** Read every VM's config (see InfraRun.readEveryConfig). */
-  readEveryConfig?: boolean;
-}
-
-export async function openInfraSession(
-  cluster: ValidCluster,
-  purpose: PreflightPurpose,
-  sink: InfraSink,
-  opts: SessionOptions = {},
-): Promise<InfraSession | undefined> {
+export async function openInfraSession(cluster: ValidCluster, purpose: PreflightPurpose, sink: InfraSink): Promise<InfraSession | undefined> {
   const { file, inventory } = cluster;
   const spec = inventory.spec;
   let access: ProxmoxAccess;
@@ -73,9 +63,10 @@ export async function openInfraSession(
     if (from !== undefined) sink.message(`took over the lock of cluster ${spec.name} from ${from.user}@${from.host} (pid ${from.pid}, since ${from.since})`);
     return true;
   };
-  const run = createInfraRun({ inv: inventory, client, secrets, readEveryConfig: opts.readEveryConfig === true });
+  const run = createInfraRun({ inv: inventory, client, secrets });
   try {
-    const problems = await preflight(inventory, run.facts, purpose);
+    const { problems, warnings } = await preflight(inventory, run.facts, purpose);
+    for (const warning of warnings) sink.message(`warning: ${warning}`);
     if (problems.length > 0) {
       for (const problem of problems) sink.error(problem);
       sink.message(`${file}: Proxmox at ${spec.proxmox.endpoint} does not fit the spec; nothing done`);

@@ -18,13 +18,14 @@ function labelIssue(path: SpecPath, name: string): SpecIssue | undefined {
 }
 
 /**
- * The cluster's tag `starbase-<name>` must not read as one of the tags starbase gives every VM
- * (`starbase-<role>`, `starbase-cfg-<hash>`): destroy would then take other clusters' VMs.
+ * The cluster's tag `starbase-<name>` must not read as one of starbase's other tags
+ * (`starbase-<role>`, and `starbase-cfg-<hash>` of earlier versions, which apply removes):
+ * destroy would then take other clusters' VMs.
  */
 function reservedNameIssue(name: string): SpecIssue | undefined {
   const lower = name.toLowerCase();
   if (!ROLE_ORDER.some((role) => role === lower) && !lower.startsWith("cfg-")) return undefined;
-  return specIssue("error", ["name"], `name: ${quote(name, LABEL_MAX)} is reserved`, `starbase tags every VM starbase-<role> and starbase-cfg-<hash>; choose a name other than loadbalancer, server, agent or cfg-…`);
+  return specIssue("error", ["name"], `name: ${quote(name, LABEL_MAX)} is reserved`, `starbase tags every VM starbase-<role> (and earlier versions starbase-cfg-<hash>); choose a name other than loadbalancer, server, agent or cfg-…`);
 }
 
 function defined(issues: (SpecIssue | undefined)[]): SpecIssue[] {

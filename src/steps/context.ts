@@ -18,12 +18,6 @@ export interface InfraRun {
   /** Runs `work` once per run for all steps asking with the same key (one download to a shared storage). */
   once(key: string, work: () => Promise<void>): Promise<void>;
   /**
-   * Read every VM's config instead of trusting the config-hash tag: finds changes made outside
-   * starbase in settings /cluster/resources does not show (NICs, balloon, CPU type), at one
-   * request per VM.
-   */
-  readEveryConfig: boolean;
-  /**
    * A run with nothing read from Proxmox yet (after the lock is taken the facts must be read
    * again); the image and the seed ISOs depend only on the spec and are kept.
    */
@@ -34,7 +28,6 @@ export interface InfraRunOptions {
   inv: Inventory;
   client: ProxmoxClient;
   secrets: RenderSecrets;
-  readEveryConfig?: boolean;
 }
 
 export function createInfraRun(opts: InfraRunOptions): InfraRun {
@@ -63,7 +56,6 @@ export function createInfraRun(opts: InfraRunOptions): InfraRun {
       inv: opts.inv,
       client: opts.client,
       facts: new Facts(opts.client),
-      readEveryConfig: opts.readEveryConfig === true,
       ...wanted,
       once(key, work) {
         let done = onces.get(key);

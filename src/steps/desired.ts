@@ -1,15 +1,14 @@
-// The VM a host should be, spelled as Proxmox options, and a short hash of it. The hash goes
-// into a tag (starbase-cfg-<hash>) so that one GET /cluster/resources, which returns tags but
-// not the config, tells whether a VM is already what the spec says: when name, node, status,
-// tags and sizes agree there is nothing to read and nothing to do.
+// The VM a host should be, spelled as Proxmox options, and the tags that mark it as starbase's:
+// `starbase`, `starbase-<cluster>` and `starbase-<role>`. A fixed set, so that an administrator
+// who restricts tags (datacenter option user-tag-access) can allow them once; the VM's config
+// itself, read on every run, says whether it is what the spec wants.
 
-import { createHash } from "node:crypto";
 import type { Params } from "../proxmox/index.ts";
 import type { Host, Inventory, Nic } from "../inventory/types.ts";
 
 export const MANAGED_TAG = "starbase";
-const CONFIG_TAG_PREFIX = "starbase-cfg-";
-const CONFIG_HASH_LENGTH = 8;
+/** Earlier versions also tagged each VM starbase-cfg-<hash of its config>; apply removes that tag. */
+const LEGACY_CONFIG_TAG_PREFIX = "starbase-cfg-";
 /** scsi0 options starbase sets besides the volume and its size. */
 export const DISK_OPTIONS: Readonly<Record<string, string>> = { discard: "on", iothread: "1" };
 /** DISK_OPTIONS as property-string items: "discard=on", "iothread=1". */
@@ -24,9 +23,8 @@ export interface DesiredVm {
   /** Managed options as Proxmox spells them; create sets them, update compares them one by one. */
   options: Record<string, string>;
   diskGiB: number;
-  /** Managed tags, the config hash tag included, lower case and sorted (Proxmox stores them so). */
+  /** Managed tags, lower case and sorted (Proxmox stores them so). */
   tags: string[];
-  configHash: string;
 }
 
 export function clusterTag(cluster: string): string {
@@ -43,8 +41,13 @@ export function isManagedTag(tag: string): boolean {
   return tag === MANAGED_TAG || tag.startsWith(`${MANAGED_TAG}-`);
 }
 
-export function isConfigTag(tag: string): boolean {
-  return tag.startsWith(CONFIG_TAG_PREFIX);
+export function isLegacyConfigTag(tag: string): boolean {
+  return tag.startsWith(LEGACY_CONFIG_TAG_PREFIX);
+}
+
+/** The tags starbase gives a VM of this role in this cluster, lower case and sorted. */
+export function vmTags(cluster: string, role: string): string[] {
+  return [MANAGED_TAG, clusterTag(cluster), `${MANAGED_TAG}-${role}`.toLowerCase()].sort();
 }
 
 /** The tags of a VM as Proxmox reports them ("a;b", or split by "," or spaces), lower case. */
@@ -79,26 +82,7 @@ export function desiredVm(inv: Inventory, host: Host, seedVolid: string): Desire
     [SEED_DRIVE]: `${seedVolid},media=cdrom`,
   };
   for (const nic of host.nics) options[`net${nic.index}`] = nicOption(nic);
-  const baseTags = [MANAGED_TAG, clusterTag(inv.spec.name), `${MANAGED_TAG}-${host.role}`];
-  const configHash = hashConfig(options, vm.disk, baseTags);
-  return {
-    vmid: host.vmid,
-    name: host.name,
-    node: host.pveNode,
-    options,
-    diskGiB: vm.disk,
-    tags: [...baseTags, `${CONFIG_TAG_PREFIX}${configHash}`].map((t) => t.toLowerCase()).sort(),
-    configHash,
-  };
-}
-
-function hashConfig(options: Record<string, string>, diskGiB: number, tags: string[]): string {
-  const canonical = JSON.stringify({
-    options: Object.entries(options).sort(([a], [b]) => a.localeCompare(b)),
-    disk: { sizeGiB: diskGiB, ...DISK_OPTIONS },
-    tags: [...tags].sort(),
-  });
-  return createHash("sha256").update(canonical).digest("hex").slice(0, CONFIG_HASH_LENGTH);
+  return { vmid: host.vmid, name: host.name, node: host.pveNode, options, diskGiB: vm.disk, tags: vmTags(inv.spec.name, host.role) };
 }
 
 /** POST /nodes/{node}/qemu: the disk is imported from the image (size 0 = the image's size) and grown afterwards. */

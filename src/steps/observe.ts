@@ -1,7 +1,8 @@
 // The facts a run reads from Proxmox, read once and shared by every step (pyinfra's facts):
 // one GET /cluster/resources for nodes, storages and all VMs, one content listing per
-// (node, storage). A no-op run therefore costs a handful of requests however many VMs there
-// are. A step that retries after an unknown outcome asks for fresh facts instead.
+// (node, storage). A step that retries after an unknown outcome asks for fresh facts instead.
+// Of a VM, /cluster/resources has the tags and lock from its config, but name, status and sizes
+// from pvestatd's last sample (up to 10 s old): the vm step reads each VM's config itself.
 
 import { apiPath, type ProxmoxClient } from "../proxmox/index.ts";
 import { retrying } from "./retry.ts";
@@ -23,15 +24,14 @@ export interface ClusterStorage {
 
 export interface ClusterVm {
   vmid: number;
+  /** Sampled: absent for a VM created since the last sample, "VM <vmid>" while it is created. */
   name?: string;
   node: string;
+  /** Sampled: "unknown" for a VM created since the last sample. */
   status: string;
   tags: string[];
   lock?: string;
   template: boolean;
-  maxcpu?: number;
-  maxmem?: number;
-  maxdisk?: number;
 }
 
 export interface ClusterFacts {
@@ -53,6 +53,15 @@ export interface PveVersion {
   release: string;
 }
 
+/** GET /cluster/options: all of datacenter.cfg only with Sys.Audit on /; `allowed-tags` always. */
+export interface DatacenterOptions {
+  "user-tag-access"?: { "user-allow"?: string; "user-allow-list"?: string[] };
+  "registered-tags"?: string[];
+  /** The tags this token may set without restriction by user-allow (registered ones excluded). */
+  "allowed-tags"?: string[];
+  [option: string]: unknown;
+}
+
 type Resource = Record<string, unknown>;
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
@@ -67,10 +76,6 @@ function vmOf(r: Resource): ClusterVm | undefined {
   const lock = str(r.lock);
   if (name !== undefined) vm.name = name;
   if (lock !== undefined && lock !== "") vm.lock = lock;
-  for (const key of ["maxcpu", "maxmem", "maxdisk"] as const) {
-    const value = num(r[key]);
-    if (value !== undefined) vm[key] = value;
-  }
   return vm;
 }
 
@@ -149,6 +154,17 @@ export class Facts {
   /** Nodes, storages and VMs as of the first call in this run. */
   cluster(): Promise<ClusterFacts> {
     return this.#cluster.get();
+  }
+
+  /** The datacenter options (read when a tag starbase sets may be restricted). */
+  datacenterOptions(): Promise<DatacenterOptions> {
+    return retrying(() => this.client.get<DatacenterOptions>("/cluster/options"));
+  }
+
+  /** The token's own privileges on one ACL path (everyone may ask for their own). */
+  async privileges(path: string): Promise<Set<string>> {
+    const answer = await retrying(() => this.client.get<Record<string, Record<string, number>>>("/access/permissions", { path }));
+    return new Set(Object.keys(answer[path] ?? {}));
   }
 
   /** Reads the VMs again (after an unknown outcome) and keeps nodes and storages from before. */

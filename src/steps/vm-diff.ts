@@ -1,9 +1,8 @@
-// Field by field comparison of a VM's config (GET …/config) with the desired one. Only read
-// when the cheap comparison on /cluster/resources found a difference. Unmanaged options, the
-// MAC addresses and user tags are left as they are.
+// Field by field comparison of a VM's config (GET …/config, read on every run) with the
+// desired one. Unmanaged options, the MAC addresses and user tags are left as they are.
 
 import type { Change } from "./changes.ts";
-import { BOOT_DISK, type DesiredVm, DISK_OPTION_ITEMS, DISK_OPTIONS, isConfigTag, isManagedTag, SEED_DRIVE, tagsOf } from "./desired.ts";
+import { BOOT_DISK, type DesiredVm, DISK_OPTION_ITEMS, DISK_OPTIONS, isLegacyConfigTag, isManagedTag, SEED_DRIVE, tagsOf } from "./desired.ts";
 import { GIB, parseDiskSize, parseNetDevice, parsePropertyString } from "./property-string.ts";
 
 export type VmConfig = Record<string, string | number | undefined>;
@@ -22,7 +21,8 @@ export interface ConfigDiff {
 const LIVE_OPTIONS = /^(net\d+|ide2|tags|balloon)$/;
 const NET_KEYS = ["bridge", "tag", "mtu"] as const;
 
-function text(value: string | number | undefined): string | undefined {
+/** A config value as text (Proxmox answers numbers for some options). */
+export function configText(value: string | number | undefined): string | undefined {
   return value === undefined ? undefined : String(value);
 }
 
@@ -73,27 +73,25 @@ export function diffConfig(desired: DesiredVm, config: VmConfig, subject: string
     ? "differs from the spec; takes effect when the VM restarts" : "differs from the spec";
 
   for (const [key, want] of Object.entries(desired.options)) {
-    const have = text(config[key]);
+    const have = configText(config[key]);
     if (sameOption(key, want, have)) continue;
     diff.set[key] = /^net\d+$/.test(key) ? nicWithMac(want, have) : want;
     diff.changes.push({ op: "~", subject, field: key, from: have ?? "(unset)", to: want, reason: reasonFor(key) });
   }
   for (const key of Object.keys(config).filter((k) => /^net\d+$/.test(k) && !(k in desired.options))) {
     diff.remove.push(key);
-    diff.changes.push({ op: "~", subject, field: key, from: text(config[key]), to: "(removed)", reason: "the spec has no such NIC" });
+    diff.changes.push({ op: "~", subject, field: key, from: configText(config[key]), to: "(removed)", reason: "the spec has no such NIC" });
   }
 
-  diffBootDisk(desired, text(config[BOOT_DISK]), subject, diff);
+  diffBootDisk(desired, configText(config[BOOT_DISK]), subject, diff);
 
   const haveTags = tagsOf(config.tags);
   const managed = haveTags.filter(isManagedTag).sort();
   if (managed.join(";") !== desired.tags.join(";")) {
     diff.set.tags = [...desired.tags, ...haveTags.filter((t) => !isManagedTag(t))].join(";");
-    // The config hash tag follows every other change; alone it is worth a line of its own.
-    const withoutHash = (tags: string[]) => tags.filter((t) => !isConfigTag(t)).join(";");
-    if (withoutHash(managed) !== withoutHash(desired.tags) || diff.changes.length === 0) {
-      diff.changes.push({ op: "~", subject, field: "tags", from: managed.join(";") || "(none)", to: desired.tags.join(";"), reason: reasonFor("tags") });
-    }
+    const onlyLegacy = managed.filter((t) => !isLegacyConfigTag(t)).join(";") === desired.tags.join(";");
+    diff.changes.push({ op: "~", subject, field: "tags", from: managed.join(";") || "(none)", to: desired.tags.join(";"),
+      reason: onlyLegacy ? "starbase no longer tags the config hash" : reasonFor("tags") });
   }
   return diff;
 }

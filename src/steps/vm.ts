@@ -1,32 +1,22 @@
 // vm:<host> — the VM exists with its VMID and name on its node, has the managed config and
-// tags, and runs. The cheap check uses only /cluster/resources (tags carry the config hash);
-// the config is read only when that check finds a difference.
+// tags, and runs. /cluster/resources finds it and says whose it is (its tags); its config, read
+// on every run (one request per VM), says whether it is what the spec wants, changes made in
+// the web UI included.
 
-import { apiPath } from "../proxmox/index.ts";
+import { apiPath, NotFoundError } from "../proxmox/index.ts";
 import type { Host } from "../inventory/types.ts";
 import { counted } from "../ui/words.ts";
 import { type ActContext, BlockedChangeError, type Change, unchanged, type Observed } from "./changes.ts";
 import type { InfraRun } from "./context.ts";
-import { clusterTag, type DesiredVm, desiredVm, isClusterVm, isManagedTag } from "./desired.ts";
+import { clusterTag, desiredVm, isClusterVm } from "./desired.ts";
 import { importVolid } from "./image-source.ts";
 import type { ClusterVm } from "./observe.ts";
 import { imageNodes } from "./nodes.ts";
-import { GIB, MIB } from "./property-string.ts";
 import { isSeedOf, volumeFileName } from "./seed-image.ts";
-import { awaitTask } from "./task.ts";
+import { awaitTask, ObserveAgainError } from "./task.ts";
 import { createVm, resizeDisk, startVm, waitUnlocked } from "./vm-actions.ts";
-import { diffConfig, type VmConfig } from "./vm-diff.ts";
+import { configText, diffConfig, type VmConfig } from "./vm-diff.ts";
 import { removeVolumes, type StoredFile } from "./volumes.ts";
-
-/** Name, tags (with the config hash) and the sizes /cluster/resources reports all agree: no config read needed. */
-function matchesWithoutConfig(vm: ClusterVm, desired: DesiredVm, host: Host): boolean {
-  const managed = vm.tags.filter(isManagedTag).sort().join(";");
-  const sameSize = (have: number | undefined, want: number) => have === undefined || have === want;
-  return managed === desired.tags.join(";")
-    && sameSize(vm.maxcpu, host.vm.cores)
-    && sameSize(vm.maxmem, host.vm.memory * MIB)
-    && sameSize(vm.maxdisk, host.vm.disk * GIB);
-}
 
 /**
  * Seed ISOs of this host other than the current one on its node: older versions, and copies on
@@ -77,42 +67,26 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
     };
   }
 
-  if (vm.lock !== undefined) {
-    return {
-      changes: [{ op: "~", subject, field: "lock", from: vm.lock, reason: "a Proxmox task holds the VM; apply waits for it, then looks again" }],
-      async apply(ctx) {
-        await waitUnlocked(run, vm, ctx);
-        const again = await observeVm(run, host, true);
-        if (again.changes.some((c) => c.op === "!")) throw new BlockedChangeError(again.changes.filter((c) => c.op === "!"));
-        await again.apply?.(ctx);
-      },
-    };
-  }
-  if (vm.name !== host.name || !isClusterVm(vm, spec.name)) {
-    return blocked(subject, `VMID ${host.vmid} is taken by ${vm.name === undefined ? "a VM" : `VM ${vm.name}`} on ${vm.node}, which is not `
+  if (vm.lock !== undefined) return waitForLock(run, host, vm, vm.lock, subject);
+  // /cluster/resources takes tags and lock from the config, so they are current; name, status and
+  // sizes come from pvestatd's last sample, up to 10 s old (absent, or "VM <vmid>", for a VM created
+  // since). The tags say whose VM it is; the config says the rest.
+  const config = await readVm<VmConfig>(run, vm, "config");
+  // A lock taken since the listing (a backup, another run's update).
+  const lock = configText(config.lock);
+  if (lock !== undefined && lock !== "") return waitForLock(run, host, vm, lock, subject);
+  const name = configText(config.name);
+  if (name !== host.name || !isClusterVm(vm, spec.name)) {
+    return blocked(subject, `VMID ${host.vmid} is taken by ${name === undefined ? "a VM" : `VM ${name}`} on ${vm.node}, which is not `
       + `${host.name} of cluster ${spec.name} (tags: ${vm.tags.join(";") || "none"}); give ${host.name} another vmid (vmid: or the group's vmidStart)`);
   }
   if (vm.node !== host.pveNode) {
     return blocked(subject, `runs on ${vm.node} but the spec places it on ${host.pveNode}; starbase never moves a VM: `
       + `migrate it in Proxmox, pin pveNode: ${vm.node} for ${host.name}, or destroy it and apply again`);
   }
-
-  const running = vm.status === "running";
-  const start: Change[] = running ? [] : [{ op: "~", subject, field: "status", from: vm.status, to: "running", reason: "starbase keeps its VMs running" }];
-  const startIfStopped = (ctx: ActContext) => (running ? Promise.resolve() : startVm(run, host, ctx));
-  if (!run.readEveryConfig && matchesWithoutConfig(vm, desired, host)) {
-    const changes = [...start, ...cleanup];
-    if (changes.length === 0) return { changes: [unchanged(subject, `config hash ${desired.configHash}, sizes and node match; running`)] };
-    return {
-      changes,
-      async apply(ctx) {
-        await startIfStopped(ctx);
-        await removeStale(ctx);
-      },
-    };
-  }
-
-  const config = await run.client.get<VmConfig>(apiPath`/nodes/${vm.node}/qemu/${vm.vmid}/config`);
+  const status = await currentStatus(run, vm);
+  const running = status === "running";
+  const start: Change[] = running ? [] : [{ op: "~", subject, field: "status", from: status, to: "running", reason: "starbase keeps its VMs running" }];
   const diff = diffConfig(desired, config, subject, running);
   const changes = [...diff.changes, ...start, ...cleanup];
   if (changes.length === 0) return { changes: [unchanged(subject, "config matches the spec; running")] };
@@ -126,8 +100,43 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
         await awaitTask(run.client, ctx, `updating VM ${host.name}`, upid);
       }
       if (diff.growDiskGiB !== undefined) await resizeDisk(run, host, diff.growDiskGiB, ctx);
-      await startIfStopped(ctx);
+      if (!running) await startVm(run, host, ctx);
       await removeStale(ctx);
+    },
+  };
+}
+
+/** GET /nodes/{node}/qemu/{vmid}/<what> of a listed VM. */
+async function readVm<T>(run: InfraRun, vm: ClusterVm, what: "config" | "status/current"): Promise<T> {
+  try {
+    return await run.client.get<T>(`${apiPath`/nodes/${vm.node}/qemu/${vm.vmid}`}/${what}`);
+  } catch (err) {
+    // Deleted or migrated since the listing: look again.
+    if (err instanceof NotFoundError) throw new ObserveAgainError(`VM ${vm.vmid} is no longer on ${vm.node}`, { cause: err });
+    throw err;
+  }
+}
+
+/**
+ * Running or not: a sampled "running" is taken as it is (a VM stopped since by someone else is
+ * started on the next run); any other sampled status ("stopped" just after a start, "unknown"
+ * for a VM created since the last sample) is asked of the VM itself.
+ */
+async function currentStatus(run: InfraRun, vm: ClusterVm): Promise<string> {
+  if (vm.status === "running") return vm.status;
+  const current = await readVm<{ status?: string }>(run, vm, "status/current");
+  return current.status ?? "unknown";
+}
+
+/** A Proxmox task holds the VM: apply waits for it, then observes again. */
+function waitForLock(run: InfraRun, host: Host, vm: ClusterVm, lock: string, subject: string): Observed {
+  return {
+    changes: [{ op: "~", subject, field: "lock", from: lock, reason: "a Proxmox task holds the VM; apply waits for it, then looks again" }],
+    async apply(ctx) {
+      await waitUnlocked(run, vm, ctx);
+      const again = await observeVm(run, host, true);
+      if (again.changes.some((c) => c.op === "!")) throw new BlockedChangeError(again.changes.filter((c) => c.op === "!"));
+      await again.apply?.(ctx);
     },
   };
 }

@@ -1,12 +1,14 @@
 // Command line entry of the Proxmox VE emulator:
 //   bun test/emulator/main.ts --port PORT --nodes n1,n2 --token USER@REALM!ID=SECRET --request-log FILE
-//     [--faults RATE --seed N] [--task-ms MS] [--state FILE] [--version 9.1|8.4] …
+//     [--faults RATE --seed N] [--task-ms MS] [--state FILE] [--version 9.1|9.2|8.4] …
 // The first stdout line is "listening on https://127.0.0.1:PORT fingerprint XX:…"; it serves until
 // SIGTERM or SIGINT.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
   FAULT_KINDS,
+  INSTALLERS,
+  type DatacenterSettings,
   type EmulatorOptions,
   type FaultKind,
   type StorageSpec,
@@ -15,6 +17,7 @@ import {
   parseTokenArgument,
 } from "./options.ts";
 import { startEmulator } from "./server.ts";
+import { datacenterConfig } from "./tag-access.ts";
 
 const USAGE = `usage: bun test/emulator/main.ts [options]
   --port PORT                 listen on 127.0.0.1:PORT (0 = any free port; default 8006)
@@ -23,7 +26,7 @@ const USAGE = `usage: bun test/emulator/main.ts [options]
   --privileges P1,/path:P2    privileges of the --token tokens (default: all)
   --request-log FILE          append every request as a JSON line
   --state FILE                load state from FILE and save it on every change
-  --version 9.1|8.4           emulated PVE release (default 9.1)
+  --version 9.1|9.2|8.4       emulated PVE release (default 9.1)
   --schema FILE|none          API schema file (default: STARBASE_PVE_SCHEMA or ../shared/pve-api)
   --task-ms MS                duration of a task (default 1000)
   --lock-scale F              multiplier of lock and proxy timeouts (default 1)
@@ -33,7 +36,13 @@ const USAGE = `usage: bun test/emulator/main.ts [options]
                               is drawn, equally likely, from the kinds that can hit that request
                               (a GET only timeout596 or drop); N seeds the draws
   --fault-kinds k1,k2         the kinds --faults spreads over (default all): ${FAULT_KINDS.join(", ")}
-  --storage-config JSON|@FILE storages of every node (JSON array)
+  --storage-config JSON|@FILE storages of every node (JSON array; default: the installer's for --version)
+  --installer lvm|zfs|btrfs   root file system of the installed nodes, which decides the default
+                              storages: local + local-lvm, local-zfs or local-btrfs (default lvm)
+  --sample-ms MS              pvestatd's sampling interval behind /cluster/resources (default 10000;
+                              0 = no lag)
+  --user-tag-access VALUE     datacenter.cfg user-tag-access, e.g. 'user-allow=list,user-allow-list=a;b'
+  --registered-tags 'a;b'     datacenter.cfg registered-tags
   --publish URL=SIZE:SHA256[:VIRTUALSIZE]   offer a file to download-url (repeatable)`;
 
 function fail(message: string): never {
@@ -88,6 +97,10 @@ function options(argv: string[]): EmulatorOptions {
       "fault-kinds": { type: "string" },
       seed: { type: "string" },
       "storage-config": { type: "string" },
+      installer: { type: "string" },
+      "sample-ms": { type: "string" },
+      "user-tag-access": { type: "string" },
+      "registered-tags": { type: "string" },
       publish: { type: "string", multiple: true },
       help: { type: "boolean" },
     },
@@ -103,6 +116,16 @@ function options(argv: string[]): EmulatorOptions {
     tokens = values.token?.map((argument) => ({ ...parseTokenArgument(argument), ...(privileges ? { privileges } : {}) }));
   } catch (error) {
     fail((error as Error).message);
+  }
+  const installer = INSTALLERS.find((name) => name === values.installer);
+  if (values.installer !== undefined && installer === undefined) fail(`--installer: expected one of ${INSTALLERS.join(", ")}, got ${values.installer}`);
+  const datacenter: DatacenterSettings = {};
+  if (values["user-tag-access"] !== undefined) datacenter["user-tag-access"] = values["user-tag-access"];
+  if (values["registered-tags"] !== undefined) datacenter["registered-tags"] = values["registered-tags"];
+  try {
+    datacenterConfig(datacenter);
+  } catch (error) {
+    fail(`--user-tag-access: ${(error as Error).message}`);
   }
   const rate = number(values.faults, "faults") ?? 0;
   if (rate > 1) fail(`--faults: a probability between 0 and 1, got ${values.faults}`);
@@ -127,6 +150,9 @@ function options(argv: string[]): EmulatorOptions {
       kinds,
     },
     storages: values["storage-config"] === undefined ? undefined : storageConfig(values["storage-config"]),
+    installer,
+    sampleMs: number(values["sample-ms"], "sample-ms"),
+    datacenter,
     published: values.publish ? Object.fromEntries(values.publish.map(publishedFile)) : undefined,
   };
 }

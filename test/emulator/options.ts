@@ -77,8 +77,14 @@ export interface EmulatorOptions {
   /** Delay of 401 answers (the real server waits 3000 ms). */
   authFailureDelayMs?: number;
   faults?: FaultOptions;
-  /** Storages of every node; default: local (dir) and local-lvm (lvmthin). */
+  /** Storages of every node; default: what the installer of `version` writes for `installer` (defaultStorages). */
   storages?: StorageSpec[];
+  /** Root file system the node was installed on, which decides the default storages (default lvm). */
+  installer?: Installer;
+  /** pvestatd's sampling interval in ms (default 10 000); 0 samples at every read (no lag), Infinity only on Emulator.sample(). */
+  sampleMs?: number;
+  /** datacenter.cfg settings, as written there (property strings). */
+  datacenter?: DatacenterSettings;
   published?: Record<string, UpstreamFile>;
   /** Time after a start until the guest agent answers. */
   agentDelayMs?: number;
@@ -86,13 +92,44 @@ export interface EmulatorOptions {
   notice?: (line: string) => void;
 }
 
+/** The settings of datacenter.cfg the emulator acts on. */
+export interface DatacenterSettings {
+  /** e.g. "user-allow=list,user-allow-list=starbase;starbase-web" (default: user-allow=free). */
+  "user-tag-access"?: string;
+  /** e.g. "prod;backup": tags only a user with Sys.Modify on / may set or remove. */
+  "registered-tags"?: string;
+}
+
+export const INSTALLERS = ["lvm", "zfs", "btrfs"] as const;
+export type Installer = (typeof INSTALLERS)[number];
+
 export const DEFAULT_TOKEN: TokenSpec = { id: "starbase@pve!emulator", secret: "5e1f6a2c-0000-4000-8000-000000000000" };
 
-export function defaultStorages(): StorageSpec[] {
-  return [
-    { id: "local", type: "dir", path: "/var/lib/vz", content: ["iso", "import", "snippets", "vztmpl", "backup"], totalBytes: 100 * 2 ** 30 },
-    { id: "local-lvm", type: "lvmthin", content: ["images", "rootdir"], totalBytes: 500 * 2 ** 30 },
-  ];
+const GIB = 2 ** 30;
+
+/**
+ * The storage.cfg the Proxmox VE installer writes (pve-installer Proxmox/Install/StorageConfig.pm):
+ * `local` (dir /var/lib/vz) for ISOs, templates and backups, and a storage for disks that depends
+ * on the root file system: LVM-thin `local-lvm` (ext4/xfs), `local-zfs` (ZFS) or `local-btrfs`
+ * (BTRFS, where `local` is disabled). Installers of 9.x give `local` (`local-btrfs` on BTRFS) the
+ * `import` content type (commit ec1d5ee, August 2025); 8.4's do not. `local` carries `snippets`
+ * too, which no installer adds: the emulator's stable contract promises it on every node.
+ */
+export function defaultStorages(version = "9.1", installer: Installer = "lvm"): StorageSpec[] {
+  const withImport = Number(version.split(".")[0]) >= 9;
+  const files = ["iso", "vztmpl", "backup", ...(withImport ? ["import"] : [])];
+  const local: StorageSpec = { id: "local", type: "dir", path: "/var/lib/vz", content: [...files, "snippets"], totalBytes: 100 * GIB };
+  switch (installer) {
+    case "zfs":
+      return [local, { id: "local-zfs", type: "zfspool", content: ["images", "rootdir"], totalBytes: 500 * GIB }];
+    case "btrfs":
+      return [
+        { ...local, content: ["iso", "vztmpl", "backup", "snippets"], disabled: true },
+        { id: "local-btrfs", type: "btrfs", path: "/var/lib/pve/local-btrfs", content: [...files, "images", "rootdir"], totalBytes: 500 * GIB },
+      ];
+    case "lvm":
+      return [local, { id: "local-lvm", type: "lvmthin", content: ["images", "rootdir"], totalBytes: 500 * GIB }];
+  }
 }
 
 export function parseTokenArgument(argument: string): TokenSpec {

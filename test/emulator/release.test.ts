@@ -30,7 +30,9 @@ describe("release switch", () => {
   });
 
   test("8.3 takes only .ova for import; error bodies carry `message` only from 8.3 on", async () => {
-    const pve83 = await emulatorForTest({ version: "8.3", nodes: ["n1"], schemaFile: null });
+    // An administrator enabled `import` on local: 8.x installers do not.
+    const storages = [{ id: "local", type: "dir", path: "/var/lib/vz", content: ["iso", "import"] }];
+    const pve83 = await emulatorForTest({ version: "8.3", nodes: ["n1"], schemaFile: null, storages });
     running.push(pve83.emulator);
     const qcow2 = await pve83.api.call("POST", "/nodes/n1/storage/local/download-url", {
       content: "import",

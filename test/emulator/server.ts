@@ -12,6 +12,7 @@ import {
   DEFAULT_TOKEN,
   defaultStorages,
   type EmulatorOptions,
+  type DatacenterSettings,
   type FaultOptions,
   type TokenSpec,
   type UpstreamFile,
@@ -21,9 +22,11 @@ import { type EmulatorCore, type Release, type RouteHandler, atLeast, requireNod
 import { Responder, errorOutcome, successOutcome, type Outcome } from "./respond.ts";
 import { findRoute, matchLocally } from "./routes/index.ts";
 import { ApiSchema, locateSchema, type MethodInfo } from "./schema.ts";
+import { DEFAULT_SAMPLE_MS, VmSamples } from "./samples.ts";
 import { EmulatorState, type VolumeRecord } from "./state.ts";
 import { placeFile } from "./storage-model.ts";
 import { TaskManager } from "./tasks.ts";
+import { datacenterConfig } from "./tag-access.ts";
 import { createCertificate } from "./tls.ts";
 
 export interface Emulator {
@@ -44,6 +47,10 @@ export interface Emulator {
   /** Places a file on a node's storage as if copied there (e.g. snippets over SSH). */
   putFile(node: string, volid: string, data: string | Uint8Array): VolumeRecord;
   setNodeOnline(node: string, online: boolean): void;
+  /** One pvestatd cycle now: /cluster/resources shows every VM as it is. */
+  sample(): void;
+  /** Replaces the datacenter.cfg settings (user-tag-access, registered-tags). */
+  setDatacenter(settings: DatacenterSettings): void;
   /** Resolves when no task is running. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -90,13 +97,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
 
   const nodesOption = options.nodes ?? ["pve1"];
-  const state = EmulatorState.open(nodesOption, options.storages ?? defaultStorages(), options.stateFile);
+  const state = EmulatorState.open(nodesOption, options.storages ?? defaultStorages(release.name, options.installer), options.stateFile);
   const taskMs = options.taskMs ?? 200;
   const lockScale = options.lockScale ?? 1;
   const certificate = await createCertificate();
   const core: EmulatorCore = {
     release,
     state,
+    samples: new VmSamples(state, options.sampleMs ?? DEFAULT_SAMPLE_MS),
+    datacenter: datacenterConfig(options.datacenter),
     tasks: new TaskManager(state, (type) => options.taskDurations?.[type] ?? taskMs),
     locks: new LockManager(lockScale),
     faults: new FaultInjector(options.faults),
@@ -282,8 +291,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       record.online = online;
       state.changed();
     },
+    sample: () => core.samples.take(),
+    setDatacenter(settings) {
+      core.datacenter = datacenterConfig(settings);
+    },
     idle: () => core.tasks.idle(),
     async stop() {
+      core.samples.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();

@@ -43,14 +43,18 @@ const createParams = (vmid: number, extra: Record<string, string | number> = {})
 });
 
 describe("create", () => {
-  test("returns a UPID at once; the config exists with lock: create until the task ends", async () => {
+  test("returns a UPID at once; the config exists with lock: create until the task ends; /cluster/resources lags", async () => {
     const response = await api.call("POST", "/nodes/n1/qemu", createParams(100));
     expect(response.status).toBe(200);
     const upid: string = response.body.data;
     expect(upid).toMatch(/^UPID:n1:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:qmcreate:100:starbase@pve!emulator:$/);
 
-    const during = await api.call("GET", "/cluster/resources", { type: "vm" });
-    expect(during.body.data).toContainEqual(expect.objectContaining({ vmid: 100, node: "n1", lock: "create", status: "stopped" }));
+    // Lock and tags come from the config, the rest from pvestatd's last sample: none yet for this VM.
+    const during = (await api.call("GET", "/cluster/resources", { type: "vm" })).body.data;
+    expect(during).toEqual([{ id: "qemu/100", vmid: 100, node: "n1", type: "qemu", status: "unknown", lock: "create" }]);
+    emulator.sample();
+    const sampled = (await api.call("GET", "/cluster/resources", { type: "vm" })).body.data;
+    expect(sampled).toContainEqual(expect.objectContaining({ vmid: 100, name: "VM 100", status: "stopped", lock: "create", maxdisk: 0 }));
     const config = await api.call("GET", "/nodes/n1/qemu/100/config");
     expect(config.body.data).toEqual({ lock: "create", digest: expect.stringMatching(/^[0-9a-f]{40}$/) });
     const running = await api.call("GET", `/nodes/n1/tasks/${encodeURIComponent(upid)}/status`);
@@ -72,8 +76,12 @@ describe("create", () => {
     expect(final.boot).toBe("order=scsi0;ide2;net0");
     expect(final.smbios1).toMatch(/^uuid=/);
 
+    // Tags at once; name and sizes only after the next sample.
+    const unsampled = (await api.call("GET", "/cluster/resources", { type: "vm" })).body.data;
+    expect(unsampled).toContainEqual(expect.objectContaining({ vmid: 100, tags: "starbase;web", name: "VM 100", maxdisk: 0 }));
+    emulator.sample();
     const resources = (await api.call("GET", "/cluster/resources", { type: "vm" })).body.data;
-    expect(resources).toContainEqual(expect.objectContaining({ vmid: 100, tags: "starbase;web", maxdisk: 2 * GiB, maxmem: 2048 * 2 ** 20 }));
+    expect(resources).toContainEqual(expect.objectContaining({ vmid: 100, name: "vm100", tags: "starbase;web", maxdisk: 2 * GiB, maxmem: 2048 * 2 ** 20 }));
     const disks = (await api.call("GET", "/nodes/n1/storage/local-lvm/content", { vmid: 100 })).body.data;
     expect(disks.map((disk: { volid: string }) => disk.volid)).toEqual(["local-lvm:vm-100-cloudinit", "local-lvm:vm-100-disk-0"]);
     expect(disks[1]).toMatchObject({ content: "images", format: "raw", size: 2 * GiB, vmid: 100 });

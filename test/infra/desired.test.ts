@@ -27,7 +27,7 @@ function configOf(params: Record<string, unknown>, diskSize: string): VmConfig {
 }
 
 describe("desiredVm", () => {
-  test("spells the VM as Proxmox options with the managed tags and a config hash", () => {
+  test("spells the VM as Proxmox options with the fixed managed tags", () => {
     const { desired } = server01();
     expect(desired.options).toMatchObject({
       scsihw: "virtio-scsi-single",
@@ -43,27 +43,15 @@ describe("desiredVm", () => {
       balloon: "4096",
       cpu: "x86-64-v2-AES",
     });
-    expect(desired.tags).toEqual(["starbase", `starbase-cfg-${desired.configHash}`, "starbase-homelab", "starbase-server"]);
-    expect(desired.configHash).toMatch(/^[0-9a-f]{8}$/);
+    expect(desired.tags).toEqual(["starbase", "starbase-homelab", "starbase-server"]);
     expect(desired.tags.every(isManagedTag)).toBe(true);
   });
 
-  test("the hash changes with every managed setting and with the seed, and only then", () => {
-    const base = server01().desired.configHash;
-    expect(server01().desired.configHash).toBe(base);
-    const withGroup = (extra: Parameters<typeof vm>[1]) => {
-      const spec = specFixture();
-      spec.nodes.servers.vm = vm(210, extra);
-      const inv = buildInventory(spec);
-      return desiredVm(inv, inv.hosts.find((h) => h.name === "server01")!, SEED).configHash;
-    };
-    const variants = [withGroup({ cores: 4 }), withGroup({ memory: 8192 }), withGroup({ disk: 31 }), withGroup({ balloon: 1024 }), withGroup({ cpu: "host" })];
-    for (const hash of variants) expect(hash).not.toBe(base);
-    expect(new Set(variants).size).toBe(variants.length);
-    const { inv, host } = server01();
-    expect(desiredVm(inv, host, "local:iso/starbase-homelab-server01-ba9876543210.iso").configHash).not.toBe(base);
-    // The image is only used at creation: a new image does not touch existing VMs.
-    expect(desiredVm(buildInventory(specFixture({ image: { url: "https://example.org/other.qcow2" } })), host, SEED).configHash).toBe(base);
+  test("the tags do not depend on the settings: an administrator allows them once", () => {
+    const spec = specFixture();
+    spec.nodes.servers.vm = vm(210, { cores: 4, memory: 8192, disk: 31, cpu: "host" });
+    const inv = buildInventory(spec);
+    expect(desiredVm(inv, inv.hosts.find((h) => h.name === "server01")!, "local:iso/other.iso").tags).toEqual(server01().desired.tags);
   });
 
   test("createParams imports the disk from the image with size 0 and tags the VM", () => {
@@ -92,7 +80,7 @@ describe("diffConfig", () => {
     config.cores = 1;
     config.net0 = "virtio=BC:24:11:12:34:56,bridge=vmbr9";
     config.net1 = "virtio=BC:24:11:65:43:21,bridge=vmbr1";
-    config.tags = "backup;starbase;starbase-homelab;starbase-server;starbase-cfg-00000000";
+    config.tags = "backup;starbase;starbase-homelab;starbase-agent";
     const diff = diffConfig(desired, config, "VM server01 (210)", true);
     const byField = Object.fromEntries(diff.changes.map((c) => [c.field, c]));
     expect(byField.cores).toMatchObject({ op: "~", from: "1", to: "2" });
@@ -104,6 +92,16 @@ describe("diffConfig", () => {
     expect(diff.set.tags!.split(";").sort()).toEqual(["backup", ...desired.tags].sort());
     expect(diff.remove).toEqual(["net1"]);
     expect(diff.growDiskGiB).toBe(30);
+  });
+
+  test("the config-hash tag of earlier versions is removed on its own line; the user's tags stay", () => {
+    const { desired } = server01();
+    const config = configOf(createParams(desired, "local-lvm", "local:import/x.qcow2") as Record<string, unknown>, "30G");
+    config.tags = "backup;starbase;starbase-cfg-0a1b2c3d;starbase-homelab;starbase-server";
+    const diff = diffConfig(desired, config, "VM server01 (210)", true);
+    expect(diff.changes).toEqual([{ op: "~", subject: "VM server01 (210)", field: "tags", from: "starbase;starbase-cfg-0a1b2c3d;starbase-homelab;starbase-server",
+      to: "starbase;starbase-homelab;starbase-server", reason: "starbase no longer tags the config hash" }]);
+    expect(diff.set).toEqual({ tags: "starbase;starbase-homelab;starbase-server;backup" });
   });
 
   test("a disk larger than the spec is refused, never shrunk", () => {

@@ -1,6 +1,5 @@
-// Changes made outside starbase (e.g. in the Proxmox web UI) to settings that
-// /cluster/resources does not show: the default plan trusts the config-hash tag (the request
-// budget), --deep reads every VM's config and finds them.
+// Changes made outside starbase (e.g. in the Proxmox web UI) to settings that /cluster/resources
+// does not show: every plan and apply reads each VM's config, so they are found and put back.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { applyInfra, type Lab, mutating, starbase, startLab } from "./harness.ts";
 
@@ -18,16 +17,9 @@ describe("drift outside starbase", () => {
   });
   afterAll(() => lab.stop());
 
-  test("the default plan trusts the config-hash tag and reads no VM config", async () => {
+  test("plan reads every VM's config once and shows the edited NIC", async () => {
     const before = lab.emu.requestLog.length;
     const plan = await starbase(lab, ["plan", lab.specFile]);
-    expect(plan.rc).toBe(0);
-    expect(lab.emu.requestLog.slice(before).filter((e) => /\/qemu\/\d+\/config$/.test(e.path))).toEqual([]);
-  });
-
-  test("plan --deep reads every VM's config and shows the edited NIC", async () => {
-    const before = lab.emu.requestLog.length;
-    const plan = await starbase(lab, ["plan", lab.specFile, "--deep"]);
     expect(plan.rc).toBe(2);
     expect(plan.stdout).toMatch(/~ VM server01 \(210\) net0: \S*bridge=vmbr9\S* → \S*bridge=vmbr0/);
     expect(plan.stdout).toContain("Plan (infra): 25 steps: 1 to change, 24 unchanged");
@@ -36,17 +28,11 @@ describe("drift outside starbase", () => {
     expect(mutating(lab.emu.requestLog.slice(before))).toEqual([]);
   });
 
-  test("apply --deep puts the NIC back; afterwards plan --deep finds nothing", async () => {
-    const apply = await applyInfra(lab, "--deep");
+  test("apply puts the NIC back; afterwards plan finds nothing", async () => {
+    const apply = await applyInfra(lab);
     expect(apply.rc).toBe(0);
     expect(lab.emu.state.vms.get(SERVER01)!.config.net0).toContain("bridge=vmbr0");
-    const plan = await starbase(lab, ["plan", lab.specFile, "--deep"]);
+    const plan = await starbase(lab, ["plan", lab.specFile]);
     expect(plan.rc).toBe(0);
-  });
-
-  test("--deep with --offline is a usage error", async () => {
-    const plan = await starbase(lab, ["plan", lab.specFile, "--offline", "--deep"]);
-    expect(plan.rc).toBe(64);
-    expect(plan.stderr).toContain("--deep");
   });
 });

@@ -1,6 +1,8 @@
 // The lab of the infra tests: an in-process Proxmox emulator with the example's three nodes, a
 // local HTTP server for image.checksumUrl, examples/cluster.yaml patched to point at both, and
-// the real CLI (`bun src/main.ts`) run as a subprocess against them.
+// the real CLI (`bun src/main.ts`) run as a subprocess against them. The emulator samples the
+// VMs for /cluster/resources every 10 s, as pvestatd does: most tests end before a second
+// sample, so the VMs they create never show a name or status there.
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +21,15 @@ export const IMAGE_URL = "https://download.opensuse.org/tumbleweed/appliances/op
 export const IMAGE = { size: 734_003_200, sha256: "5d".repeat(32), virtualSize: 10 * 2 ** 30 };
 export const HOSTKEY_SECRET = "infra-test-host-key-secret-7f3a-5c2e91d4";
 export { LOG_DIR };
+
+/** What a starbase token needs (a Proxmox role for it holds exactly these). */
+export const STARBASE_PRIVILEGES = [
+  "Sys.Audit", "Sys.AccessNetwork",
+  "Datastore.Audit", "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "Datastore.Allocate",
+  "VM.Allocate", "VM.Audit", "VM.PowerMgmt", "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Cloudinit", "VM.Config.Disk",
+  "VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options",
+  "Pool.Allocate", "Pool.Audit", "SDN.Use",
+];
 
 /** The PVE releases starbase supports; every request it sends must be valid for each. */
 export const SCHEMAS = ["9.1", "8.4"].map((release) => {

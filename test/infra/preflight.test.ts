@@ -2,16 +2,7 @@
 // changes anything, with a message that says what to fix and without the secret.
 import { afterEach, describe, expect, test } from "bun:test";
 import { DEFAULT_TOKEN } from "../emulator/options.ts";
-import { applyInfra, HOSTKEY_SECRET, type Lab, type LabOptions, mutating, type RunResult, startLab } from "./harness.ts";
-
-/** What a starbase token needs (a Proxmox role for it holds exactly these). */
-export const STARBASE_PRIVILEGES = [
-  "Sys.Audit", "Sys.AccessNetwork",
-  "Datastore.Audit", "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "Datastore.Allocate",
-  "VM.Allocate", "VM.Audit", "VM.PowerMgmt", "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Cloudinit", "VM.Config.Disk",
-  "VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options",
-  "Pool.Allocate", "Pool.Audit", "SDN.Use",
-];
+import { applyInfra, HOSTKEY_SECRET, type Lab, type LabOptions, mutating, type RunResult, STARBASE_PRIVILEGES, startLab } from "./harness.ts";
 
 let lab: Lab | undefined;
 afterEach(async () => {
@@ -106,6 +97,36 @@ describe("preflight", () => {
     lab = await startLab({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges: STARBASE_PRIVILEGES }] } });
     const run = await applyInfra(lab);
     expect(run.stderr).not.toContain("permission");
+    expect(run.rc).toBe(0);
+    expect(lab.emu.state.vms.size).toBe(11);
+  });
+});
+
+describe("preflight: storages as the installer left them", () => {
+  test("8.4: `local` has no import content type; enabling it is the advice", async () => {
+    const run = await failingApply({ emulator: { version: "8.4" } });
+    expect(run.stderr).toContain('proxmox.storage.image: storage "local" on node node01 does not allow content "import"');
+    expect(run.stderr).toContain("pvesm set local --content backup,iso,snippets,vztmpl,import");
+    expect(mutating(run.lab.emu.requestLog)).toEqual([]);
+  });
+
+  test("a ZFS install has local-zfs, not local-lvm: the advice names the storage that holds VM disks", async () => {
+    const run = await failingApply({ emulator: { installer: "zfs" } });
+    expect(run.stderr).toContain('proxmox.storage.disk: storage "local-lvm" is not available on node node01');
+    expect(run.stderr).toContain('storages on node01: local, local-zfs; of those, local-zfs allows content "images"');
+  });
+
+  test("never advises a content type the storage type cannot hold: an lvmthin storage for the seed ISOs", async () => {
+    const run = await failingApply({}, (doc) => doc.setIn(["proxmox", "storage", "cloudInit"], "local-lvm"));
+    expect(run.stderr).toContain('proxmox.storage.cloudInit: storage "local-lvm" (lvmthin) cannot hold ISO files; use "local" or another storage of type');
+    expect(run.stderr).not.toContain("pvesm set local-lvm");
+    expect(mutating(run.lab.emu.requestLog)).toEqual([]);
+  });
+
+  test("a BTRFS install disables `local`: the image and seeds go to local-btrfs", async () => {
+    lab = await startLab({ emulator: { installer: "btrfs" } });
+    lab.editSpec((doc) => doc.setIn(["proxmox", "storage"], doc.createNode({ image: "local-btrfs", disk: "local-btrfs", cloudInit: "local-btrfs" })));
+    const run = await applyInfra(lab);
     expect(run.rc).toBe(0);
     expect(lab.emu.state.vms.size).toBe(11);
   });

@@ -5,7 +5,7 @@ import { type Change, formatChange } from "../../steps/changes.ts";
 import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type Command } from "../command.ts";
 import { ask, canAsk, yesOption } from "../confirm.ts";
-import { deepOption, forceUnlockOption, withInfraSession } from "../infra-session.ts";
+import { forceUnlockOption, withInfraSession } from "../infra-session.ts";
 import { interruptible } from "../interrupt.ts";
 import type { Output } from "../output.ts";
 
@@ -19,7 +19,6 @@ export const apply: Command = {
     { name: "concurrency", value: "N", description: "steps running at once (default 8); VM creation is also limited per Proxmox node" },
     yesOption,
     forceUnlockOption,
-    deepOption,
   ],
   description: [
     "--phase infra: downloads the image onto every Proxmox node (checked against its SHA-256), uploads",
@@ -71,7 +70,7 @@ export const apply: Command = {
         confirmRemovals: (plan, removals) => (yes ? Promise.resolve(true) : confirmRemovals(out, file, plan, removals, controller.signal)),
       }, sink);
       return showApplied(out, session.inventory.spec.name, result);
-    }, { readEveryConfig: args.options.get("deep") === true }));
+    }));
   },
 };
 

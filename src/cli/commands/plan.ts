@@ -2,8 +2,7 @@ import { formatGraph } from "../../graph/format.ts";
 import { stepJson } from "../../graph/format/json.ts";
 import { buildSteps, phases } from "../../plan/steps.ts";
 import { counted } from "../../ui/words.ts";
-import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type Command } from "../command.ts";
-import { deepOption } from "../infra-session.ts";
+import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
 import { loadReportedCluster } from "../load-cluster.ts";
 import { formatTable } from "../table.ts";
 
@@ -15,12 +14,12 @@ export const plan: Command = {
   options: [
     { name: "offline", description: "assume nothing exists yet and touch no network" },
     { name: "phase", value: "PHASE", choices: phases, description: "only the steps of this phase (default all)" },
-    deepOption,
   ],
   description: [
     "Without --offline, every step observes Proxmox and acts on nothing; each prints what it would",
     "create (+), change (~), remove (-) or leave alone (=). JSON: {type: \"plan\", offline: false, …}.",
-    "A VM whose config-hash tag and sizes match is not read further; --deep reads every VM's config.",
+    "Each VM of the cluster has its config read (one request per VM), so changes made outside",
+    "starbase, e.g. a NIC edited in the web UI, show too.",
     "The last line counts steps, as apply does: \"Plan (infra): 25 steps: 6 to change, 19 unchanged\".",
     "",
     "With --offline nothing is asked of Proxmox or the nodes: it prints the hosts (Proxmox node,",
@@ -35,10 +34,6 @@ export const plan: Command = {
   ].join("\n"),
   async run(ctx) {
     const { args, out } = ctx;
-    if (args.options.get("offline") === true && args.options.get("deep") === true) {
-      out.error("--deep reads the VMs' configs from Proxmox; an --offline plan reads nothing");
-      return EXIT_USAGE;
-    }
     if (args.options.get("offline") !== true) {
       const { planLive } = await import("./plan-live.ts");
       return planLive(ctx);

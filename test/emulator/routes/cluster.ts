@@ -55,8 +55,12 @@ export function resources(context: RouteContext): Record<string, unknown>[] {
   if (type === undefined || type === "vm") {
     for (const vm of [...state.vms.values()].sort((a, b) => a.vmid - b.vmid)) {
       if (!hasPrivilege(context.identity, `/vms/${vm.vmid}`, "VM.Audit")) continue;
-      const { qmpstatus: _qmp, agent: _agent, ha: _ha, cpus, ...summary } = vmSummary(vm);
-      result.push({ id: `qemu/${vm.vmid}`, type: "qemu", node: vm.node, template: 0, maxcpu: cpus, ...summary });
+      // Node from the VM list, name/status/sizes from pvestatd's last sample, lock and tags from the config (samples.ts).
+      const entry: Record<string, unknown> = { id: `qemu/${vm.vmid}`, vmid: vm.vmid, node: vm.node, type: "qemu", status: "unknown" };
+      Object.assign(entry, context.core.samples.of(vm));
+      if (vm.config.lock) entry.lock = vm.config.lock;
+      if (vm.config.tags !== undefined) entry.tags = vm.config.tags;
+      result.push(entry);
     }
   }
   if (type === undefined || type === "node") {
@@ -80,7 +84,8 @@ export function resources(context: RouteContext): Record<string, unknown>[] {
   }
   if (type === undefined || type === "storage") {
     for (const node of state.nodes) {
-      for (const storage of state.storages.filter((candidate) => storageAvailable(candidate, node.name))) {
+      // storage_check_enabled: a disabled storage, or one not enabled for the node, is not listed.
+      for (const storage of state.storages.filter((candidate) => storageAvailable(candidate, node.name) && !candidate.disabled)) {
         const path = `/storage/${storage.id}`;
         if (!hasPrivilege(context.identity, path, "Datastore.Audit") && !hasPrivilege(context.identity, path, "Datastore.AllocateSpace")) continue;
         result.push({
@@ -88,7 +93,7 @@ export function resources(context: RouteContext): Record<string, unknown>[] {
           type: "storage",
           storage: storage.id,
           node: node.name,
-          status: node.online && !storage.disabled ? "available" : "unknown",
+          status: node.online ? "available" : "unknown",
           content: [...storage.content].sort().join(","),
           plugintype: storage.type,
           shared: storage.shared ? 1 : 0,

@@ -6,7 +6,9 @@ import type { MultipartUpload } from "../http-body.ts";
 import { type LockManager, type LockRequest, vmLockRequest } from "../locks.ts";
 import type { UpstreamFile } from "../options.ts";
 import type { ApiSchema } from "../schema.ts";
+import type { VmSamples } from "../samples.ts";
 import type { EmulatorState, TaskRecord, VmRecord } from "../state.ts";
+import type { DatacenterConfig } from "../tag-access.ts";
 import { FLOCK_WAIT, storageLockError, storageLockLog } from "../storage-model.ts";
 import type { TaskContext, TaskManager, TaskPlan } from "../tasks.ts";
 
@@ -23,6 +25,10 @@ export const atLeast = (release: Release, major: number, minor: number): boolean
 export interface EmulatorCore {
   release: Release;
   state: EmulatorState;
+  /** pvestatd's samples of the VMs, which /cluster/resources shows. */
+  samples: VmSamples;
+  /** datacenter.cfg */
+  datacenter: DatacenterConfig;
   tasks: TaskManager;
   locks: LockManager;
   faults: FaultInjector;

@@ -1,6 +1,7 @@
 // The implemented API methods. Paths are schema templates; without a schema they are matched here.
 import { clusterStatus, nextId, nodeVms, nodes, resources, version } from "./cluster.ts";
 import type { Route } from "./context.ts";
+import { accessPermissions, clusterOptions } from "./datacenter.ts";
 import { agentPing, networkInterfaces } from "./agent.ts";
 import { putConfig, postConfig, readConfig, resize } from "./qemu-config.ts";
 import { createVm } from "./qemu-create.ts";
@@ -22,6 +23,8 @@ const ROUTES: Route[] = [
   { method: "GET", path: "/cluster/status", handler: clusterStatus },
   { method: "GET", path: "/cluster/resources", handler: resources },
   { method: "GET", path: "/cluster/nextid", handler: nextId },
+  { method: "GET", path: "/cluster/options", handler: clusterOptions },
+  { method: "GET", path: "/access/permissions", handler: accessPermissions },
   { method: "GET", path: "/nodes/{node}/qemu", handler: nodeVms },
   { method: "POST", path: "/nodes/{node}/qemu", handler: createVm },
   { method: "DELETE", path: VM, handler: destroyVm },

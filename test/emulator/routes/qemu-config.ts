@@ -1,10 +1,11 @@
 // GET/PUT/POST …/qemu/{vmid}/config and PUT …/resize.
 import { handlerError, paramError } from "../errors.ts";
 import { VOLUME_ID_RE, splitList } from "../formats.ts";
-import { requirePrivileges } from "../auth.ts";
+import { type Identity, requirePrivileges } from "../auth.ts";
 import type { LockRequest } from "../locks.ts";
 import type { EmulatorState, VmRecord } from "../state.ts";
 import { formatSize, parseVolname } from "../storage-model.ts";
+import { assertTagPermissions } from "../tag-access.ts";
 import type { TaskContext } from "../tasks.ts";
 import { DRIVE_KEY_RE, configDigest, isCdrom, isCloudinitVolume, parseDrive, printDrive } from "../vm-config.ts";
 import { checkDrives, createDisks, driveKeys, freeVolumes } from "./disks.ts";
@@ -55,7 +56,10 @@ const UPDATE_CALL_PARAMS = ["node", "vmid", "delete", "digest", "revert", "skipl
 interface ConfigUpdate {
   node: string;
   vmid: number;
+  identity: Identity;
   settings: Record<string, string>;
+  /** `tags` as sent (assert_tag_permissions compares the sent value, not the normalised one). */
+  sentTags?: string;
   deletes: string[];
   digest?: string;
   force: boolean;
@@ -83,7 +87,9 @@ function prepareUpdate(context: RouteContext): ConfigUpdate {
   return {
     node: nodeName(context),
     vmid: id,
+    identity,
     settings,
+    sentTags: text(context, "tags"),
     deletes,
     digest: text(context, "digest"),
     force: flag(context, "force"),
@@ -133,6 +139,10 @@ async function applyUpdate(core: EmulatorCore, update: ConfigUpdate, task?: Task
     if (update.digest !== undefined && update.digest !== configDigest(vm.config)) {
       throw handlerError("detected modified configuration - file changed by other user? Try again.");
     }
+    // update_vm_api checks tags here, in the worker under the lock (a task error, not a 403), for a removal and a new value alike.
+    const oldTags = splitList(vm.config.tags ?? "");
+    if (update.deletes.includes("tags")) assertTagPermissions(core.state, core.datacenter, update.identity, id, oldTags, []);
+    if (update.sentTags !== undefined) assertTagPermissions(core.state, core.datacenter, update.identity, id, oldTags, splitList(update.sentTags));
     const config = { ...vm.config };
     for (const option of update.deletes) deleteOption(core.state, node, config, option, update.force);
     const driveSettings = Object.fromEntries(driveKeys(update.settings).map((key) => [key, update.settings[key] ?? ""]));

@@ -1,7 +1,9 @@
 // POST /nodes/{node}/qemu: create_vm of qemu-server (without restore).
 import { requirePrivileges } from "../auth.ts";
 import { errorText, handlerError, permissionError } from "../errors.ts";
+import { splitList } from "../formats.ts";
 import { vmLockRequest } from "../locks.ts";
+import { assertTagPermissions, PERL_EMPTY_HASH } from "../tag-access.ts";
 import {
   DRIVE_KEY_RE,
   defaultBootOrder,
@@ -12,7 +14,7 @@ import {
   withMacAddress,
 } from "../vm-config.ts";
 import { type CreatedDisks, checkDrives, createDisks, freeVolumes } from "./disks.ts";
-import { type RouteContext, flag, nodeName, startTask, text, vmid, vmLock } from "./context.ts";
+import { type RouteContext, atLeast, flag, nodeName, startTask, text, vmid, vmLock } from "./context.ts";
 import { poolExists } from "./pools.ts";
 import { startVm } from "./qemu-power.ts";
 import { checkOptionPermissions, checkSshKeys } from "./vm-permissions.ts";
@@ -58,6 +60,7 @@ export async function createVm(context: RouteContext): Promise<string> {
   };
   if (!allowed(`/vms/${id}`) && !(pool !== undefined && allowed(`/pool/${pool}`))) throw permissionError();
   const settings = storedSettings(context.params, CALL_PARAMS);
+  const sentTags = text(context, "tags");
   checkDrives(core, identity, settings, defaultStorage);
   checkOptionPermissions(
     identity,
@@ -92,6 +95,10 @@ export async function createVm(context: RouteContext): Promise<string> {
           config.smbios1 ??= generatedSmbios();
           if (config.vmgenid === undefined || config.vmgenid === "1") config.vmgenid = generatedVmgenid();
           config.meta = metaInfo(core.release.name);
+          // qemu-server 9.2.0 checks the tags here, after the disks were imported (with `{}` as the old tags).
+          if (sentTags !== undefined && atLeast(core.release, 9, 2)) {
+            assertTagPermissions(core.state, core.datacenter, identity, id, [PERL_EMPTY_HASH], splitList(sentTags));
+          }
           const vm = core.state.vm(id);
           if (vm) vm.config = config;
           core.state.changed();

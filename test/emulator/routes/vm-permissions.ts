@@ -29,7 +29,9 @@ export function checkOptionPermissions(identity: Identity, vmid: number, keys: s
       need(["VM.Config.HWType"]);
     } else if (/^(usb|hostpci)\d+$/.test(key) || HWTYPE_OPTIONS.has(key)) {
       need(["VM.Config.HWType"]);
-    } else if (key === "tags" || GENERAL_OPTIONS.has(key)) {
+    } else if (key === "tags") {
+      // Checked later, with the tag rules, by assert_tag_permissions (tag-access.ts).
+    } else if (GENERAL_OPTIONS.has(key)) {
       need(["VM.Config.Options"]);
       if (key === "startup") requirePrivileges(identity, "/", ["Sys.Modify"]);
     } else if (CPU_OPTIONS.has(key) || /^numa\d+$/.test(key)) {

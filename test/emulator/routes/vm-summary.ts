@@ -32,7 +32,8 @@ export function vmSummary(vm: VmRecord): Record<string, unknown> {
     agent: agentEnabled(vm.config) ? 1 : 0,
     ha: { managed: 0 },
   };
-  if (vm.config.name) summary.name = vm.config.name;
+  // qemu-server vmstatus: `$conf->{name} || "VM $vmid"` (a VM being created has no name yet).
+  summary.name = vm.config.name || `VM ${vm.vmid}`;
   if (vm.config.tags) summary.tags = vm.config.tags;
   if (vm.config.lock) summary.lock = vm.config.lock;
   if (vm.config.template === "1") summary.template = 1;
