@@ -21,6 +21,7 @@ export const DEBIAN_PACKAGES: Record<string, string> = {
   "netplan.io": "network-config v2 checks",
   xorriso: "reading seed ISOs back",
   genisoimage: "isoinfo, reading seed ISOs back",
+  file: "what file(1) makes of a seed ISO",
   graphviz: "`graph --format dot` must render",
   iproute2: "network namespaces",
   socat: "test responders",
@@ -62,8 +63,15 @@ function missingPackages(wanted: readonly string[]): string[] {
   return wanted.filter((name) => !installed.has(name));
 }
 
-function run(command: string[], env?: Record<string, string>): number {
-  return Bun.spawnSync(command, { cwd: repositoryRoot, stdio: ["inherit", "inherit", "inherit"], env: { ...process.env, ...env } }).exitCode;
+function run(command: string[]): number {
+  return Bun.spawnSync(command, { cwd: repositoryRoot, stdio: ["inherit", "inherit", "inherit"] }).exitCode;
+}
+
+/** Runs apt-get quietly; its output is shown only when it fails. */
+function aptGet(args: string[]): number {
+  const apt = Bun.spawnSync(["apt-get", ...args], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, stdout: "pipe", stderr: "pipe" });
+  if (apt.exitCode !== 0) return fail(`apt-get ${args.join(" ")} failed:\n${apt.stdout}${apt.stderr}`);
+  return 0;
 }
 
 function bringPackages(): number {
@@ -78,10 +86,7 @@ function bringPackages(): number {
   }
   if (step.action === "install") {
     console.log(`npm test: installing the Debian packages the tests need: ${step.packages.join(" ")}`);
-    const noninteractive = { DEBIAN_FRONTEND: "noninteractive" };
-    if (run(["apt-get", "update", "-qq"], noninteractive) !== 0) return fail("apt-get update failed");
-    const install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...step.packages];
-    if (run(install, noninteractive) !== 0) return fail(`${install.join(" ")} failed`);
+    return aptGet(["update", "-qq"]) || aptGet(["install", "-y", "-qq", "--no-install-recommends", ...step.packages]);
   }
   return 0;
 }
