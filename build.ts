@@ -57,7 +57,10 @@ export async function compileStarbase(target: string, outfile: string, commit = 
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
   ]);
-  if (code !== 0) throw new Error(`bun build --target=${target} failed (exit ${code}):\n${stdout}${stderr}`);
+  if (code !== 0) {
+    const hint = options.network === false ? "\n(compiled without network: `npm test` puts bun's runtime for this target into bun's cache first)" : "";
+    throw new Error(`bun build --target=${target} failed (exit ${code}):\n${stdout}${stderr}${hint}`);
+  }
 }
 
 /** dist/ file name of a release target: bun-linux-x64-musl → starbase-linux-x64-musl. */
@@ -90,6 +93,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { release: { type: "boolean", default: false }, outdir: { type: "string" } } });
   const commit = gitCommit();
   console.log(`starbase ${packageJson.version} (commit ${commit})`);
+  // Steps that generate sources for the binary go here, one call each, before any compile.
   if (values.release) {
     await release(resolve(values.outdir ?? join(root, "dist")), RELEASE_TARGETS, commit);
   } else {
