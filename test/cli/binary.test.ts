@@ -1,21 +1,25 @@
 import { describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { compileStarbase, hostTarget } from "../../build.ts";
 import { EXIT_CLOSED_PIPE } from "../../src/cli/closed-pipe.ts";
 import { expectQuiet, intoClosedPipe } from "./pipes.ts";
-import { cleanEnv, exampleText, jsonLines, starbase, withTempDir } from "./run-starbase.ts";
+import { cleanEnv, exampleText, jsonLines, repo, starbase, withTempDir } from "./run-starbase.ts";
 
 // The compiled binary must carry everything it needs (templates, schema): it is copied alone
 // into an empty directory and run from there, with the spec beside it.
 describe("compiled binary", () => {
   test(
-    "runs version, plan and render from an empty directory",
+    "npm run build makes one binary, for this machine, which runs version, plan and render from an empty directory",
     async () => {
       await withTempDir(async (dir) => {
-        const built = join(dir, "build", "starbase");
-        await compileStarbase(hostTarget, built, "abc1234");
+        const buildDir = join(dir, "build");
+        const build = Bun.spawnSync([process.execPath, "build.ts", "--outdir", buildDir], { cwd: repo, stdout: "pipe", stderr: "pipe" });
+        expect(build.exitCode).toBe(0);
+        expect(readdirSync(buildDir)).toEqual(["starbase"]);
+        const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: repo }).stdout.toString().trim();
+        const built = join(buildDir, "starbase");
         const lonely = join(dir, "lonely");
         mkdirSync(lonely);
         const binary = join(lonely, "starbase");
@@ -25,7 +29,7 @@ describe("compiled binary", () => {
 
         const version = run(["--version"]);
         expect(version.rc).toBe(0);
-        expect(version.stdout).toBe(`starbase ${packageJson.version} (commit abc1234)\n`);
+        expect(version.stdout).toBe(`starbase ${packageJson.version} (commit ${commit})\n`);
 
         const plan = run(["plan", "cluster.yaml", "--offline", "--output", "json"]);
         expect(plan.rc).toBe(0);

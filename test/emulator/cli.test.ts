@@ -30,10 +30,9 @@ interface Running {
   fingerprint: string;
 }
 
-async function launch(args: string[], env: Record<string, string> = {}): Promise<Running> {
+async function launch(args: string[]): Promise<Running> {
   const child = Bun.spawn([process.execPath, "test/emulator/main.ts", ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -128,7 +127,7 @@ describe("command line entry", () => {
 
   test("without a schema it says so on start-up and skips parameter checks", async () => {
     const directory = scratch();
-    const running = await launch(baseArgs(directory), { STARBASE_PVE_SCHEMA: join(directory, "missing") });
+    const running = await launch(baseArgs(directory, ["--schema", "none"]));
     const api = await clientFor(running);
     const create = await api.call("POST", "/nodes/n1/qemu", { vmid: 100, name: "not_a_dns_name", onboot: "true", scsi0: "local-lvm:1" });
     expect(create.status).toBe(200);

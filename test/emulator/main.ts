@@ -27,7 +27,7 @@ const USAGE = `usage: bun test/emulator/main.ts [options]
   --request-log FILE          append every request as a JSON line
   --state FILE                load state from FILE and save it on every change
   --version 9.1|9.2|8.4       emulated PVE release (default 9.1)
-  --schema FILE|none          API schema file (default: STARBASE_PVE_SCHEMA or ../shared/pve-api)
+  --schema FILE|none          API schema extract (default: pve-schema/ of --version; none = no checks)
   --task-ms MS                duration of a task (default 1000)
   --lock-scale F              multiplier of lock and proxy timeouts (default 1)
   --auth-delay-ms MS          delay of 401 answers (default 3000)

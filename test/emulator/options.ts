@@ -63,7 +63,7 @@ export interface EmulatorOptions {
   tokens?: TokenSpec[];
   /** PVE release to emulate: "9.1" (default) or "8.4". */
   version?: string;
-  /** Schema file; undefined = locate it (STARBASE_PVE_SCHEMA, ../shared/pve-api); null = no schema checks. */
+  /** Schema extract; undefined = the one of `version` in pve-schema/; null = no schema checks. */
   schemaFile?: string | null;
   requestLogFile?: string;
   stateFile?: string;

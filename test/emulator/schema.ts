@@ -1,7 +1,7 @@
-// The PVE API schema (pve-docs apidata.json): path routing and parameter validation. The file is
-// read in place from the shared reference directory; it is never copied into the repository.
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+// The PVE API schema: path routing and parameter validation, from the extract of Proxmox's API
+// dump in pve-schema/ (one file per release; see pve-schema/README.md).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { checkObject, type ParamErrors, type PropertySchema } from "./validate.ts";
 
 export type PermissionCheck = (string | number | string[] | PermissionCheck)[];
@@ -20,8 +20,36 @@ export interface MethodInfo {
 interface PathNode {
   path: string;
   text: string;
-  info?: Record<string, MethodInfo>;
-  children?: PathNode[];
+  info: Record<string, MethodInfo>;
+  children: PathNode[];
+}
+
+/** A file of pve-schema/: the kept methods of one release, keyed "METHOD /path/template". */
+interface SchemaExtract {
+  release: string;
+  methods: Record<string, MethodInfo>;
+}
+
+/** The path tree of the API (as PVE::RESTHandler registers it) with the extract's methods. */
+function pathTree(methods: Record<string, MethodInfo>): PathNode[] {
+  const roots: PathNode[] = [];
+  for (const [endpoint, info] of Object.entries(methods)) {
+    const [verb = "", path = ""] = endpoint.split(" ");
+    let siblings = roots;
+    let node: PathNode | undefined;
+    let prefix = "";
+    for (const text of path.split("/").filter((segment) => segment !== "")) {
+      prefix += `/${text}`;
+      node = siblings.find((candidate) => candidate.text === text);
+      if (!node) {
+        node = { path: prefix, text, info: {}, children: [] };
+        siblings.push(node);
+      }
+      siblings = node.children;
+    }
+    if (node) node.info[verb] = info;
+  }
+  return roots;
 }
 
 /**
@@ -46,7 +74,7 @@ export interface RouteMatch {
   pathParams: Record<string, string>;
 }
 
-// Upper bounds of indexed options whose description does not state "n is A to B".
+// Upper bounds of indexed options whose schema gives no indexRange (their description states none).
 const INDEX_LIMITS: Record<string, number> = {
   net: 31,
   ipconfig: 31,
@@ -69,9 +97,8 @@ function expandIndexed(properties: Record<string, PropertySchema>): Record<strin
       continue;
     }
     const base = indexed[1] ?? key;
-    const range = /n is (\d+) to (\d+)/.exec((schema as { description?: string }).description ?? "");
-    const last = range ? Number(range[2]) : (INDEX_LIMITS[base] ?? 255);
-    for (let index = range ? Number(range[1]) : 0; index <= last; index++) expanded[`${base}${index}`] = schema;
+    const [first, last] = schema.indexRange ?? [0, INDEX_LIMITS[base] ?? 255];
+    for (let index = first; index <= last; index++) expanded[`${base}${index}`] = schema;
   }
   return expanded;
 }
@@ -88,7 +115,11 @@ export class ApiSchema {
   }
 
   static load(file: string): ApiSchema {
-    return new ApiSchema(file, JSON.parse(readFileSync(file, "utf8")) as PathNode[]);
+    const extract = JSON.parse(readFileSync(file, "utf8")) as Partial<SchemaExtract>;
+    if (typeof extract.methods !== "object" || extract.methods === null) {
+      throw new Error(`${file} is not a PVE schema extract (made by scripts/pve-schema.ts)`);
+    }
+    return new ApiSchema(file, pathTree(extract.methods));
   }
 
   /** Resolves a request path (already split at /api2/json) to its template; undefined = unknown path. */
@@ -102,10 +133,10 @@ export class ApiSchema {
       if (!node) return undefined;
       const placeholder = /^\{(.+)\}$/.exec(node.text);
       if (placeholder && node.text !== segment) pathParams[placeholder[1] ?? ""] = segment;
-      candidates = node.children ?? [];
+      candidates = node.children;
     }
     if (!node) return undefined;
-    return { template: node.path, info: node.info?.[method], pathParams };
+    return { template: node.path, info: node.info[method], pathParams };
   }
 
   private walk(segments: string[]): PathNode | undefined {
@@ -114,7 +145,7 @@ export class ApiSchema {
     for (const segment of segments) {
       node = candidates.find((child) => child.text === segment) ?? candidates.find((child) => /^\{.+\}$/.test(child.text));
       if (!node) return undefined;
-      candidates = node.children ?? [];
+      candidates = node.children;
     }
     return node;
   }
@@ -141,23 +172,8 @@ export class ApiSchema {
   }
 }
 
-const SCHEMA_FILES: Record<string, string> = { "9": "apidata.json", "8": "apidata-pve8.4.json" };
-
-/**
- * Where the schema for a PVE version lives: `STARBASE_PVE_SCHEMA` (a file, or a directory holding
- * apidata.json / apidata-pve8.4.json), else ../shared/pve-api next to the repository root.
- */
-export function locateSchema(version: string, env: Record<string, string | undefined> = process.env): string | undefined {
-  const fileName = SCHEMA_FILES[version.split(".")[0] ?? ""] ?? "apidata.json";
-  const override = env.STARBASE_PVE_SCHEMA;
-  if (override) {
-    if (!existsSync(override)) return undefined;
-    return statSync(override).isDirectory() ? existingFile(join(override, fileName)) : override;
-  }
-  const repositoryRoot = resolve(import.meta.dir, "..", "..");
-  return existingFile(resolve(repositoryRoot, "..", "shared", "pve-api", fileName));
-}
-
-function existingFile(file: string): string | undefined {
-  return existsSync(file) ? file : undefined;
+/** The extract of the newest release of a major version: 9.x → 9.1, 8.x → 8.4 (others: 9.1). */
+export function schemaFileFor(version: string): string {
+  const release = version.split(".")[0] === "8" ? "8.4" : "9.1";
+  return join(import.meta.dir, "pve-schema", `${release}.json`);
 }

@@ -21,7 +21,7 @@ import { RequestLog, type RequestLogEntry } from "./request-log.ts";
 import { type EmulatorCore, type Release, type RouteHandler, atLeast, requireNode } from "./routes/context.ts";
 import { Responder, errorOutcome, successOutcome, type Outcome } from "./respond.ts";
 import { findRoute, matchLocally } from "./routes/index.ts";
-import { ApiSchema, locateSchema, type MethodInfo } from "./schema.ts";
+import { ApiSchema, schemaFileFor, type MethodInfo } from "./schema.ts";
 import { DEFAULT_SAMPLE_MS, VmSamples } from "./samples.ts";
 import { EmulatorState, type VolumeRecord } from "./state.ts";
 import { placeFile } from "./storage-model.ts";
@@ -86,15 +86,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     notices.push(line);
     (options.notice ?? ((text: string) => console.error(text)))(line);
   };
-  const schemaFile = options.schemaFile === null ? undefined : (options.schemaFile ?? locateSchema(release.name));
+  const schemaFile = options.schemaFile === null ? undefined : (options.schemaFile ?? schemaFileFor(release.name));
   const schema = schemaFile ? ApiSchema.load(schemaFile) : undefined;
-  if (!schema) {
-    notice(
-      options.schemaFile === null
-        ? "no PVE API schema requested: schema checks are off"
-        : "PVE API schema not found (set STARBASE_PVE_SCHEMA): schema checks are off",
-    );
-  }
+  if (!schema) notice("no PVE API schema requested: schema checks are off");
 
   const nodesOption = options.nodes ?? ["pve1"];
   const state = EmulatorState.open(nodesOption, options.storages ?? defaultStorages(release.name, options.installer), options.stateFile);

@@ -6,7 +6,7 @@ import specSchema from "../../spec-schema.json" with { type: "json" };
 import { loadSpecText } from "../../src/spec/load.ts";
 import { ApiClient, emulatorForTest, tokenHeader } from "./client.ts";
 import { parseTokenArgument } from "./options.ts";
-import { ApiSchema, locateSchema } from "./schema.ts";
+import { ApiSchema, schemaFileFor } from "./schema.ts";
 import { isPveTokenId, PVE_TOKEN_ID_PATTERN, PVE_TOKEN_NAME_PATTERN } from "./token-id.ts";
 
 /** A Perl qr// as the API schema prints it, `(?^:…)`, without the wrapper. */
@@ -17,9 +17,7 @@ function perlPattern(printed: string): string {
 
 describe.each(["9.1", "8.4"])("the PVE %s API schema", (release) => {
   test("its token name pattern is the emulator's", () => {
-    const file = locateSchema(release);
-    if (file === undefined) throw new Error(`the PVE ${release} API schema was not found (set STARBASE_PVE_SCHEMA)`);
-    const tokenid = ApiSchema.load(file).parameter("GET", "/access/users/{userid}/token/{tokenid}", "tokenid");
+    const tokenid = ApiSchema.load(schemaFileFor(release)).parameter("GET", "/access/users/{userid}/token/{tokenid}", "tokenid");
     expect(perlPattern(String(tokenid?.pattern))).toBe(PVE_TOKEN_NAME_PATTERN);
   });
 });

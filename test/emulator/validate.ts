@@ -4,6 +4,8 @@ import { formatFromTypetext, namedPropertyFormats, namedValidator, splitList, ty
 
 export interface PropertySchema extends SubSchema {
   typetext?: string;
+  /** First and last index of an indexed option such as `scsi[n]` (pve-schema/README.md). */
+  indexRange?: [number, number];
   items?: PropertySchema;
   properties?: Record<string, PropertySchema>;
   additionalProperties?: number | boolean;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { DEFAULT_TOKEN, type EmulatorOptions } from "../emulator/options.ts";
 import type { RequestLogEntry } from "../emulator/request-log.ts";
-import { ApiSchema, locateSchema } from "../emulator/schema.ts";
+import { ApiSchema, schemaFileFor } from "../emulator/schema.ts";
 import { type Emulator, startEmulator } from "../emulator/server.ts";
 import { LOG_DIR } from "./request-logs.ts";
 
@@ -32,11 +32,7 @@ export const STARBASE_PRIVILEGES = [
 ];
 
 /** The PVE releases starbase supports; every request it sends must be valid for each. */
-export const SCHEMAS = ["9.1", "8.4"].map((release) => {
-  const file = locateSchema(release);
-  if (file === undefined) throw new Error(`the PVE ${release} API schema was not found (set STARBASE_PVE_SCHEMA)`);
-  return { release, schema: ApiSchema.load(file) };
-});
+export const SCHEMAS = ["9.1", "8.4"].map((release) => ({ release, schema: ApiSchema.load(schemaFileFor(release)) }));
 
 /** Requests that are not valid calls of PVE 9.1 and 8.4: unknown method or path, or parameters the schema rejects. */
 export function schemaViolations(entries: readonly RequestLogEntry[]): string[] {

@@ -17,7 +17,8 @@ const VM = "/nodes/{node}/qemu/{vmid}";
 const STORAGE = "/nodes/{node}/storage/{storage}";
 const CONTENT = `${STORAGE}/content`;
 
-const ROUTES: Route[] = [
+/** Every API method the emulator serves; each must be in pve-schema/endpoints.txt (pve-schema.test.ts). */
+export const ROUTES: Route[] = [
   { method: "GET", path: "/version", handler: version },
   { method: "GET", path: "/nodes", handler: nodes },
   { method: "GET", path: "/cluster/status", handler: clusterStatus },

@@ -1,0 +1,77 @@
+// `npm test` (scripts/test.ts) brings the Debian packages the suite needs: as root it installs
+// the missing ones, otherwise it stops at once with the apt-get line. dpkg-query and apt-get are
+// fakes on PATH here, so nothing is installed.
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { DEBIAN_PACKAGES, packageStep } from "../../scripts/test.ts";
+
+const ROOT = resolve(import.meta.dir, "..", "..");
+
+describe("the test runner's package step", () => {
+  test("nothing missing: nothing to do, root or not", () => {
+    expect(packageStep([], true)).toEqual({ action: "none" });
+    expect(packageStep([], false)).toEqual({ action: "none" });
+  });
+
+  test("root installs the missing packages; anyone else gets the exact apt-get line", () => {
+    expect(packageStep(["haproxy", "musl-tools"], true)).toEqual({ action: "install", packages: ["haproxy", "musl-tools"] });
+    const stop = packageStep(["haproxy", "musl-tools"], false);
+    expect(stop.action).toBe("stop");
+    expect(stop.action === "stop" && stop.message.split("\n")).toContain("  sudo apt-get install -y --no-install-recommends haproxy musl-tools");
+  });
+
+  test("the list covers the tools the suite runs and the musl binary test", () => {
+    const needed = ["openssh-server", "haproxy", "keepalived", "cloud-init", "netplan.io", "xorriso", "genisoimage", "file", "graphviz", "openssl", "musl-tools", "binutils"];
+    expect(Object.keys(DEBIAN_PACKAGES)).toEqual(expect.arrayContaining(needed));
+  });
+});
+
+describe("npm test with packages missing", () => {
+  const scratch = mkdtempSync(join(tmpdir(), "test-runner-"));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  chmodSync(scratch, 0o755);
+  const aptLog = join(scratch, "apt-get.log");
+  const missing = ["haproxy", "xorriso"];
+  // dpkg-query -W -f=FORMAT NAME…: every package is installed except the missing ones.
+  writeFileSync(
+    join(scratch, "dpkg-query"),
+    `#!/bin/sh\nshift 2\nfor p in "$@"; do case " ${missing.join(" ")} " in *" $p "*) echo "dpkg-query: no packages found matching $p" >&2;; *) echo "$p install ok installed";; esac; done\n`,
+  );
+  // apt-get records its arguments; its install fails, so the runner stops before the suite.
+  writeFileSync(join(scratch, "apt-get"), `#!/bin/sh\necho "$*" >> ${aptLog}\n[ "$1" = update ] || exit 100\n`);
+  chmodSync(join(scratch, "dpkg-query"), 0o755);
+  chmodSync(join(scratch, "apt-get"), 0o755);
+
+  function runner(prefix: string[]): { rc: number; stdout: string; stderr: string } {
+    const result = Bun.spawnSync([...prefix, process.execPath, "scripts/test.ts", "test/does-not-exist"], {
+      cwd: ROOT,
+      env: { ...process.env, PATH: `${scratch}:${process.env.PATH}`, HOME: scratch },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    return { rc: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+  }
+
+  test("not root: prints the apt-get line and exits non-zero at once", () => {
+    const asNobody = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+    const run = runner(asNobody);
+    expect(run.rc).toBe(1);
+    expect(run.stderr).toContain(`not installed: ${missing.join(" ")}\n`);
+    expect(run.stderr.split("\n")).toContain(`  sudo apt-get install -y --no-install-recommends ${missing.join(" ")}`);
+    expect(existsSync(aptLog)).toBe(false);
+    expect(run.stdout + run.stderr).not.toContain("bun test");
+  });
+
+  test("root: says which packages it installs and runs apt-get update, then apt-get install of exactly those", () => {
+    // A user namespace makes a non-root caller root (the kernel refuses one inside a chroot, where root needs none).
+    const run = runner(process.getuid?.() === 0 ? [] : ["unshare", "--user", "--map-root-user"]);
+    expect(run.stdout).toContain(`installing the Debian packages the tests need: ${missing.join(" ")}`);
+    const install = `install -y -qq --no-install-recommends ${missing.join(" ")}`;
+    expect(readFileSync(aptLog, "utf8")).toBe(`update -qq\n${install}\n`);
+    expect(run.rc).toBe(1);
+    expect(run.stderr).toContain(`apt-get ${install} failed`);
+    expect(run.stdout + run.stderr).not.toContain("bun test");
+  });
+});
