@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
+  type ContainerSpec,
   FAULT_KINDS,
   type EmulatorOptions,
   type FaultKind,
@@ -32,7 +33,8 @@ const USAGE = `usage: bun test/emulator/main.ts [options]
   --faults RATE --seed N      inject faults with probability RATE per request
   --fault-kinds k1,k2         restrict --faults to ${FAULT_KINDS.join(", ")}
   --storage-config JSON|@FILE storages of every node (JSON array)
-  --publish URL=SIZE:SHA256[:VIRTUALSIZE]   offer a file to download-url (repeatable)`;
+  --publish URL=SIZE:SHA256[:VIRTUALSIZE]   offer a file to download-url (repeatable)
+  --container VMID:NODE:NAME  an LXC container holding that VMID, running (repeatable; fresh state only)`;
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -55,6 +57,12 @@ function publishedFile(argument: string): [string, UpstreamFile] {
   const file: UpstreamFile = { size: Number(size), sha256: sha256.toLowerCase() };
   if (virtualSize !== undefined) file.virtualSize = Number(virtualSize);
   return [argument.slice(0, split), file];
+}
+
+function container(argument: string): ContainerSpec {
+  const [vmid = "", node = "", name = ""] = argument.split(":");
+  if (!/^[1-9]\d{2,8}$/.test(vmid) || node === "" || name === "") fail(`--container: expected VMID:NODE:NAME, got ${argument}`);
+  return { vmid: Number(vmid), node, name, running: true };
 }
 
 function storageConfig(argument: string): StorageSpec[] {
@@ -87,6 +95,7 @@ function options(argv: string[]): EmulatorOptions {
       seed: { type: "string" },
       "storage-config": { type: "string" },
       publish: { type: "string", multiple: true },
+      container: { type: "string", multiple: true },
       help: { type: "boolean" },
     },
   });
@@ -124,6 +133,7 @@ function options(argv: string[]): EmulatorOptions {
     },
     storages: values["storage-config"] === undefined ? undefined : storageConfig(values["storage-config"]),
     published: values.publish ? Object.fromEntries(values.publish.map(publishedFile)) : undefined,
+    containers: values.container?.map(container),
   };
 }
 

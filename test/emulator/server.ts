@@ -9,11 +9,11 @@ import { FaultInjector, type RequestFaults } from "./faults.ts";
 import { decodeJsonBody, decodeUrlencoded, multipartBoundary, parseUploadMultipart, type MultipartUpload } from "./http-body.ts";
 import { LockManager } from "./locks.ts";
 import {
+  type ContainerSpec,
   DEFAULT_TOKEN,
   defaultStorages,
   type EmulatorOptions,
   type FaultOptions,
-  type TokenSpec,
   type UpstreamFile,
 } from "./options.ts";
 import { RequestLog, type RequestLogEntry } from "./request-log.ts";
@@ -44,6 +44,8 @@ export interface Emulator {
   /** Places a file on a node's storage as if copied there (e.g. snippets over SSH). */
   putFile(node: string, volid: string, data: string | Uint8Array): VolumeRecord;
   setNodeOnline(node: string, online: boolean): void;
+  /** An LXC container appears, taking its VMID (made outside the emulated API). */
+  addContainer(container: ContainerSpec): void;
   /** Resolves when no task is running. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -90,7 +92,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
 
   const nodesOption = options.nodes ?? ["pve1"];
-  const state = EmulatorState.open(nodesOption, options.storages ?? defaultStorages(), options.stateFile);
+  const state = EmulatorState.open(nodesOption, options.storages ?? defaultStorages(), options.stateFile, options.containers);
   const taskMs = options.taskMs ?? 200;
   const lockScale = options.lockScale ?? 1;
   const certificate = await createCertificate();
@@ -106,8 +108,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     timeScale: lockScale,
     agentDelayMs: options.agentDelayMs ?? 0,
     fingerprint: certificate.fingerprint,
+    // Copies: deleting a pool removes ACL entries, which must not leak into the caller's options.
+    tokens: (options.tokens ?? [DEFAULT_TOKEN]).map((token) => ({ ...token, ...(token.privileges && { privileges: [...token.privileges] }) })),
   };
-  const tokens: TokenSpec[] = options.tokens ?? [DEFAULT_TOKEN];
+  const { tokens } = core;
   const requestLog = new RequestLog(options.requestLogFile);
   const proxyTimeoutMs = 30_000 * lockScale;
   const bodyLimit = atLeast(release, 8, 4) ? 512 * 1024 : 64 * 1024;
@@ -280,6 +284,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const record = state.node(node);
       if (!record) throw new Error(`unknown node '${node}'`);
       record.online = online;
+      state.changed();
+    },
+    addContainer(container) {
+      const inUse = state.vmidInUse(container.vmid);
+      if (inUse) throw new Error(inUse);
+      if (!state.node(container.node)) throw new Error(`unknown node '${container.node}'`);
+      state.containers.push({ ...container });
       state.changed();
     },
     idle: () => core.tasks.idle(),
