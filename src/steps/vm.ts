@@ -7,12 +7,13 @@ import type { Host } from "../inventory/types.ts";
 import { counted } from "../ui/words.ts";
 import { type ActContext, BlockedChangeError, type Change, unchanged, type Observed } from "./changes.ts";
 import type { InfraRun } from "./context.ts";
-import { clusterTag, type DesiredVm, desiredVm, isClusterVm, isManagedTag } from "./desired.ts";
+import { clusterTag, type DesiredVm, desiredVm, isClusterVm, isManagedTag, MANAGED_TAG } from "./desired.ts";
 import { importVolid } from "./image-source.ts";
 import type { ClusterVm } from "./observe.ts";
 import { imageNodes } from "./nodes.ts";
 import { GIB, MIB } from "./property-string.ts";
-import { isSeedOf, volumeFileName } from "./seed-image.ts";
+import { describeUsers, configVolumes, isoUsers } from "./iso-users.ts";
+import { legacySeedOwners, seedOwner, volumeFileName } from "./seed-image.ts";
 import { awaitTask } from "./task.ts";
 import { createVm, resizeDisk, startVm, waitUnlocked } from "./vm-actions.ts";
 import { diffConfig, type VmConfig } from "./vm-diff.ts";
@@ -28,25 +29,69 @@ function matchesWithoutConfig(vm: ClusterVm, desired: DesiredVm, host: Host): bo
     && sameSize(vm.maxdisk, host.vm.disk * GIB);
 }
 
+/** Stale seed ISOs of a host: the ones to delete (`-`), and the ones kept, with why (`=`). */
+interface SeedCleanup {
+  changes: Change[];
+  remove: StoredFile[];
+}
+
+/** Whether a seed ISO name is this host's: current names say so; a legacy one only when it reads no other way or the host's VM uses it. */
+function seedOfHost(fileName: string, cluster: string, host: string, ownVolumes: ReadonlySet<string>, volid: string): "own" | "ambiguous" | undefined {
+  const owner = seedOwner(fileName);
+  if (owner !== undefined) return owner.cluster === cluster && owner.host === host ? "own" : undefined;
+  const readings = legacySeedOwners(fileName);
+  if (!readings.some((o) => o.cluster === cluster && o.host === host)) return undefined;
+  return readings.length === 1 || ownVolumes.has(volid) ? "own" : "ambiguous";
+}
+
 /**
  * Seed ISOs of this host other than the current one on its node: older versions, and copies on
  * other nodes (a host the spec moved, or pinned and unpinned, leaves its seed behind there).
+ * One that any other VM's config names is kept, whoever's VM that is. `ownConfig` is the host's
+ * VM config when it was read: a legacy name it uses is this host's.
  */
-async function staleSeeds(run: InfraRun, host: Host, fresh: boolean): Promise<StoredFile[]> {
+async function seedCleanup(run: InfraRun, host: Host, fresh: boolean, ownConfig?: VmConfig): Promise<SeedCleanup> {
+  const cluster = run.inv.spec.name;
   const storage = run.inv.spec.proxmox.storage.cloudInit;
-  const current = run.seed(host).volid;
+  const current = run.seed(host);
+  const ownVolumes = new Set(ownConfig === undefined ? [] : configVolumes(ownConfig));
   const { storages } = await run.facts.cluster();
-  const stale: StoredFile[] = [];
+  const cleanup: SeedCleanup = { changes: [], remove: [] };
   for (const node of imageNodes(run.inv)) {
     // A shared storage shows every node the same files: looking from the host's node is enough.
     const shared = storages.find((s) => s.storage === storage && s.node === node)?.shared === true;
     if (shared && node !== host.pveNode) continue;
+    const candidates: string[] = [];
     for (const v of await run.facts.volumes(node, storage, fresh)) {
-      if (v.content !== "iso" || (v.volid === current && node === host.pveNode)) continue;
-      if (isSeedOf(volumeFileName(v.volid), run.inv.spec.name, host.name)) stale.push({ node, volid: v.volid });
+      if (v.content !== "iso" || (v.volid === current.volid && node === host.pveNode)) continue;
+      const fileName = volumeFileName(v.volid);
+      const whose = seedOfHost(fileName, cluster, host.name, ownVolumes, v.volid);
+      if (whose === "own") candidates.push(v.volid);
+      if (whose === "ambiguous") {
+        const others = legacySeedOwners(fileName).filter((o) => o.cluster !== cluster).map((o) => `cluster ${o.cluster}, host ${o.host}`);
+        cleanup.changes.push(unchanged(`seed ISO ${v.volid} on ${node}`, `kept: its old-style name also reads as ${others.join(" or ")}, `
+          + "and no VM of this cluster uses it; delete it in Proxmox if no cluster needs it"));
+      }
+    }
+    if (candidates.length === 0) continue;
+    const users = await isoUsers(run, node, storage, fresh);
+    for (const volid of candidates) {
+      const others = (users.get(volid) ?? []).filter((vm) => vm.vmid !== host.vmid);
+      if (others.length > 0) {
+        cleanup.changes.push(unchanged(`seed ISO ${volid} on ${node}`, `kept: ${describeUsers(others)}`));
+      } else {
+        cleanup.changes.push({ op: "-", subject: `seed ISO ${volid} on ${node}`, reason: `replaced by ${current.fileName}` });
+        cleanup.remove.push({ node, volid });
+      }
     }
   }
-  return stale;
+  return cleanup;
+}
+
+/** The changes to report and make: nothing to do when none is more than "=". */
+function observed(subject: string, why: string, changes: Change[], apply: (ctx: ActContext) => Promise<void>): Observed {
+  if (changes.every((c) => c.op === "=")) return { changes: [unchanged(subject, why), ...changes] };
+  return { changes, apply };
 }
 
 export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Promise<Observed> {
@@ -55,24 +100,29 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
   const seed = run.seed(host);
   const desired = desiredVm(run.inv, host, seed.volid);
   const subject = `VM ${host.name} (${host.vmid})`;
-  const stale = await staleSeeds(run, host, fresh);
-  const cleanup: Change[] = stale.map(({ node, volid }) => ({ op: "-", subject: `seed ISO ${volid} on ${node}`, reason: `replaced by ${seed.fileName}` }));
-  const removeStale = (ctx: ActContext) => removeVolumes(run, stale, ctx);
+  const removeStale = (cleanup: SeedCleanup, ctx: ActContext) => removeVolumes(run, cleanup.remove, ctx);
   const vm = cluster.vms.find((v) => v.vmid === host.vmid);
 
   if (vm === undefined) {
+    // VMs and containers share one VMID list: Proxmox refuses to create a VM on a container's VMID.
+    const container = cluster.containers.find((ct) => ct.vmid === host.vmid);
+    if (container !== undefined) {
+      return blocked(subject, `VMID ${host.vmid} is used by container ${container.name ?? "?"} (CT) on ${container.node}; `
+        + `VMs and containers share VMIDs: give ${host.name} another vmid (vmid: or the group's vmidStart)`);
+    }
     const elsewhere = cluster.vms.find((v) => v.name === host.name && v.tags.includes(clusterTag(spec.name)));
     if (elsewhere !== undefined) {
       return blocked(subject, `a VM named ${host.name} of cluster ${spec.name} exists as VMID ${elsewhere.vmid} on ${elsewhere.node}, `
         + `but the spec gives it VMID ${host.vmid}; a new VMID needs re-creation: destroy VM ${elsewhere.vmid} or set vmid: ${elsewhere.vmid} for ${host.name}`);
     }
     const image = importVolid(spec.proxmox.storage.image, (await run.image()).fileName);
+    const cleanup = await seedCleanup(run, host, fresh);
     return {
       changes: [{ op: "+", subject: `${subject} on ${host.pveNode}`, reason: `not in Proxmox: create with ${counted(host.vm.cores, "core")}, `
-        + `${host.vm.memory} MiB, a ${host.vm.disk} GiB disk from ${image} and seed ${seed.fileName}, then start it` }, ...cleanup],
+        + `${host.vm.memory} MiB, a ${host.vm.disk} GiB disk from ${image} and seed ${seed.fileName}, then start it` }, ...cleanup.changes],
       async apply(ctx) {
         await createVm(run, host, desired, image, ctx);
-        await removeStale(ctx);
+        await removeStale(cleanup, ctx);
       },
     };
   }
@@ -88,10 +138,7 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
       },
     };
   }
-  if (vm.name !== host.name || !isClusterVm(vm, spec.name)) {
-    return blocked(subject, `VMID ${host.vmid} is taken by ${vm.name === undefined ? "a VM" : `VM ${vm.name}`} on ${vm.node}, which is not `
-      + `${host.name} of cluster ${spec.name} (tags: ${vm.tags.join(";") || "none"}); give ${host.name} another vmid (vmid: or the group's vmidStart)`);
-  }
+  if (vm.name !== host.name || !isClusterVm(vm, spec.name)) return blocked(subject, takenVmid(run, host, vm));
   if (vm.node !== host.pveNode) {
     return blocked(subject, `runs on ${vm.node} but the spec places it on ${host.pveNode}; starbase never moves a VM: `
       + `migrate it in Proxmox, pin pveNode: ${vm.node} for ${host.name}, or destroy it and apply again`);
@@ -101,36 +148,57 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
   const start: Change[] = running ? [] : [{ op: "~", subject, field: "status", from: vm.status, to: "running", reason: "starbase keeps its VMs running" }];
   const startIfStopped = (ctx: ActContext) => (running ? Promise.resolve() : startVm(run, host, ctx));
   if (!run.readEveryConfig && matchesWithoutConfig(vm, desired, host)) {
-    const changes = [...start, ...cleanup];
-    if (changes.length === 0) return { changes: [unchanged(subject, `config hash ${desired.configHash}, sizes and node match; running`)] };
-    return {
-      changes,
-      async apply(ctx) {
-        await startIfStopped(ctx);
-        await removeStale(ctx);
-      },
-    };
+    const cleanup = await seedCleanup(run, host, fresh);
+    return observed(subject, `config hash ${desired.configHash}, sizes and node match; running`, [...start, ...cleanup.changes], async (ctx) => {
+      await startIfStopped(ctx);
+      await removeStale(cleanup, ctx);
+    });
   }
 
   const config = await run.client.get<VmConfig>(apiPath`/nodes/${vm.node}/qemu/${vm.vmid}/config`);
   const diff = diffConfig(desired, config, subject, running);
-  const changes = [...diff.changes, ...start, ...cleanup];
-  if (changes.length === 0) return { changes: [unchanged(subject, "config matches the spec; running")] };
+  const cleanup = await seedCleanup(run, host, fresh, config);
+  const changes = [...diff.changes, ...start, ...cleanup.changes];
   if (changes.some((c) => c.op === "!")) return { changes };
-  return {
-    changes,
-    async apply(ctx) {
-      if (Object.keys(diff.set).length > 0 || diff.remove.length > 0) {
-        const params = { ...diff.set, ...(diff.remove.length > 0 && { delete: diff.remove.join(",") }) };
-        const upid = await run.client.post<string | null>(apiPath`/nodes/${host.pveNode}/qemu/${host.vmid}/config`, params);
-        await awaitTask(run.client, ctx, `updating VM ${host.name}`, upid);
-      }
-      if (diff.growDiskGiB !== undefined) await resizeDisk(run, host, diff.growDiskGiB, ctx);
-      await startIfStopped(ctx);
-      await removeStale(ctx);
-    },
-  };
+  return observed(subject, "config matches the spec; running", changes, async (ctx) => {
+    if (Object.keys(diff.set).length > 0 || diff.remove.length > 0) {
+      const params = { ...diff.set, ...(diff.remove.length > 0 && { delete: diff.remove.join(",") }) };
+      const upid = await run.client.post<string | null>(apiPath`/nodes/${host.pveNode}/qemu/${host.vmid}/config`, params);
+      await awaitTask(run.client, ctx, `updating VM ${host.name}`, upid);
+    }
+    if (diff.growDiskGiB !== undefined) await resizeDisk(run, host, diff.growDiskGiB, ctx);
+    await startIfStopped(ctx);
+    await removeStale(cleanup, ctx);
+  });
 }
+
+/**
+ * Why the VM on a host's VMID is not that host's, and a way out that leaves no VM behind
+ * unseen: another owner's VM; this cluster's VM of another host; or this cluster's VM of a
+ * host the spec no longer names (a rename: starbase never renames a VM).
+ */
+function takenVmid(run: InfraRun, host: Host, vm: ClusterVm): string {
+  const cluster = run.inv.spec.name;
+  const name = vm.name ?? "(no name)";
+  if (!isClusterVm(vm, cluster)) {
+    return `VMID ${host.vmid} is taken by ${vm.name === undefined ? "a VM" : `VM ${vm.name}`} on ${vm.node}, which is not `
+      + `${host.name} of cluster ${cluster} (tags: ${vm.tags.join(";") || "none"}); give ${host.name} another vmid (vmid: or the group's vmidStart)`;
+  }
+  const other = run.inv.hosts.find((h) => h.name === vm.name);
+  if (other !== undefined) {
+    return `VMID ${host.vmid} is this cluster's VM ${name} on ${vm.node}, which the spec now gives VMID ${other.vmid}; `
+      + `starbase never renumbers a VM: set vmid: ${host.vmid} for ${name} again and give ${host.name} another vmid`;
+  }
+  const role = vm.tags.find((t) => roleTags.has(t))?.slice(`${MANAGED_TAG}-`.length);
+  const how = `starbase never renames a VM: put the name ${name} back in the spec, or delete VM ${host.vmid} first `
+    + `(qm destroy ${host.vmid} --purge on ${vm.node}, or in the web UI) and apply again to create ${host.name}`;
+  if (role === host.role) return `VMID ${host.vmid} is this cluster's VM ${name} on ${vm.node}, which the spec no longer names: ${name} renamed to ${host.name}? ${how}`;
+  return `VMID ${host.vmid} is this cluster's VM ${name} (${role ?? "no role tag"}) on ${vm.node}, which the spec no longer names; `
+    + `the spec gives its VMID to ${host.name} (${host.role}): delete VM ${host.vmid} first (qm destroy ${host.vmid} --purge on ${vm.node}) `
+    + `and apply again, or give ${host.name} another vmid`;
+}
+
+const roleTags = new Set(["loadbalancer", "server", "agent"].map((role) => `${MANAGED_TAG}-${role}`));
 
 function blocked(subject: string, reason: string): Observed {
   return { changes: [{ op: "!", subject, reason }] };

@@ -29,7 +29,7 @@ describe("changes starbase never makes silently", () => {
     // Nothing touched the VM; only its seed for the new placement went to node02.
     const touched = mutating(lab.emu.requestLog.slice(before)).filter((e) => e.path.includes("/qemu"));
     expect(touched).toEqual([]);
-    const seedsOfServer01 = () => lab.emu.state.volumes.filter((v) => v.volid.includes("starbase-homelab-server01-")).map((v) => v.node);
+    const seedsOfServer01 = () => lab.emu.state.volumes.filter((v) => v.volid.includes("starbase_homelab_server01_")).map((v) => v.node);
     expect(seedsOfServer01().sort()).toEqual(["node01", "node02"]);
     // Back to the VM's node: the seed left on node02 goes.
     lab.editSpec((doc) => doc.deleteIn(["nodes", "servers", "hosts", 0, "pveNode"]));

@@ -4,7 +4,7 @@ import { createParams, desiredVm, isManagedTag } from "../../src/steps/desired.t
 import { diffConfig, type VmConfig } from "../../src/steps/vm-diff.ts";
 import { specFixture, vm } from "../inventory/fixture.ts";
 
-const SEED = "local:iso/starbase-homelab-server01-0123456789ab.iso";
+const SEED = "local:iso/starbase_homelab_server01_0123456789ab.iso";
 
 function server01(overrides = {}) {
   const inv = buildInventory(specFixture(overrides));
@@ -61,7 +61,7 @@ describe("desiredVm", () => {
     for (const hash of variants) expect(hash).not.toBe(base);
     expect(new Set(variants).size).toBe(variants.length);
     const { inv, host } = server01();
-    expect(desiredVm(inv, host, "local:iso/starbase-homelab-server01-ba9876543210.iso").configHash).not.toBe(base);
+    expect(desiredVm(inv, host, "local:iso/starbase_homelab_server01_ba9876543210.iso").configHash).not.toBe(base);
     // The image is only used at creation: a new image does not touch existing VMs.
     expect(desiredVm(buildInventory(specFixture({ image: { url: "https://example.org/other.qcow2" } })), host, SEED).configHash).toBe(base);
   });

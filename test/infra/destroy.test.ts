@@ -32,7 +32,7 @@ async function destroyOnTerminal(lab: Lab, answer: string): Promise<{ rc: number
 describe("destroy", () => {
   let lab: Lab;
   let api: ApiClient;
-  const foreignIsos = ["local:iso/starbase-other-lb01-0123456789ab.iso", "local:iso/starbase-homelab-lab-x-0123456789ab.iso", "local:iso/debian.iso"];
+  const foreignIsos = ["local:iso/starbase-other-lb01-0123456789ab.iso", "local:iso/starbase_other_lb01_0123456789ab.iso", "local:iso/starbase-homelab-lab-x-0123456789ab.iso", "local:iso/debian.iso"];
   beforeAll(async () => {
     lab = await startLab();
     api = new ApiClient(lab.emu);

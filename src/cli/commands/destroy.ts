@@ -68,6 +68,10 @@ function showDestroyed(out: Output, cluster: string, images: string, result: Des
       out.result(`Nothing to destroy: no VM or seed ISO of cluster ${cluster} in Proxmox. Images in ${images} are kept.\n`);
       out.event({ type: "destroy", ok: true, steps: [] });
       return EXIT_OK;
+    case "refused":
+      for (const refusal of result.refusals) out.error(refusal);
+      out.error(`nothing destroyed: ${counted(result.refusals.length, "VM")} of cluster ${cluster} cannot go as it is`);
+      return EXIT_ERROR;
     case "not-confirmed":
       out.error("not confirmed: nothing destroyed");
       return EXIT_ERROR;
