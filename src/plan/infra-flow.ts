@@ -20,7 +20,7 @@ export interface InfraReport {
 export interface InfraPlan {
   steps: StepChanges[];
   counts: ChangeCounts;
-  /** Things to create, change or remove. */
+  /** Things to create, change or remove, and VMs not in the spec. */
   pending: number;
   /** Steps that could not observe. */
   failed: number;
@@ -30,7 +30,9 @@ export interface InfraPlan {
 export async function planInfra(session: InfraSession, sink: InfraSink): Promise<InfraPlan> {
   const { steps } = await observeInfra(session.run, {}, sink);
   const counts = countChanges(steps);
-  return { steps, counts, pending: counts.create + counts.change + counts.remove, failed: steps.filter((s) => s.error !== undefined).length };
+  // VMs not in the spec count as pending too: the spec and Proxmox differ, even if apply leaves them.
+  const pending = counts.create + counts.change + counts.remove + counts.notInSpec;
+  return { steps, counts, pending, failed: steps.filter((s) => s.error !== undefined).length };
 }
 
 /** Every infra step observes and records its changes; none acts. */
@@ -88,7 +90,7 @@ export async function applyInfra(session: InfraSession, opts: ApplyOptions, sink
   });
   const summary = await runLive(runnables, { ...concurrency, limits: infraLimits(run), retry: INFRA_RETRY, stage: "act", signal: controller.signal }, sink);
   const steps = stepChanges(runnables, log, summary);
-  const made = steps.filter((s) => s.error === undefined).flatMap((s) => s.changes.filter((c) => c.op !== "="));
+  const made = steps.filter((s) => s.error === undefined).flatMap((s) => s.changes.filter((c) => c.op !== "=" && c.informational !== true));
   return { outcome: "applied", ok: summary.ok, steps, counts: countChanges(steps), made };
 }
 

@@ -72,10 +72,12 @@ export function stepChanges(steps: readonly StepNode[], log: ChangeLog, summary:
   });
 }
 
-export type ChangeCounts = Record<"create" | "change" | "remove" | "unchanged" | "blocked", number>;
+/** Per kind of change; `notInSpec`: VMs of the cluster the spec no longer names, reported and left alone. */
+export type ChangeCounts = Record<"create" | "change" | "remove" | "unchanged" | "blocked" | "notInSpec", number>;
 
 export function countChanges(steps: readonly StepChanges[]): ChangeCounts {
   const all = steps.flatMap((s) => s.changes);
-  const count = (op: Change["op"]) => all.filter((c) => c.op === op).length;
-  return { create: count("+"), change: count("~"), remove: count("-"), unchanged: count("="), blocked: count("!") };
+  const acted = all.filter((c) => c.informational !== true);
+  const count = (op: Change["op"]) => acted.filter((c) => c.op === op).length;
+  return { create: count("+"), change: count("~"), remove: count("-"), unchanged: count("="), blocked: count("!"), notInSpec: all.length - acted.length };
 }

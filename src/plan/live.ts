@@ -9,6 +9,7 @@ import { BlockedChangeError, type Change, formatChange, type Observed } from "..
 import type { InfraRun } from "../steps/context.ts";
 import { type DestroyCheck, observeSeedRemoval, observeVmRemoval, seedNodes } from "../steps/destroy.ts";
 import { observeImage } from "../steps/image.ts";
+import { observeNotInSpec } from "../steps/not-in-spec.ts";
 import { vmNodes } from "../steps/nodes.ts";
 import { observeSeed } from "../steps/seed.ts";
 import { ObserveAgainError } from "../steps/task.ts";
@@ -80,10 +81,13 @@ async function observeAndAct(node: StepNode, ctx: StepContext, observe: Observe,
   return "changed";
 }
 
-/** The infra phase's steps (image, seed, vm), ready for runSteps. */
+/** Lists the cluster's VMs that the spec no longer names; acts on nothing. */
+const NOT_IN_SPEC: StepNode = { id: "vms-not-in-spec", kind: "vm", needs: [] };
+
+/** The infra phase's steps (image, seed, vm, and the look for VMs not in the spec), ready for runSteps. */
 export function infraRunnables(run: InfraRun, opts: LiveOptions): RunnableStep[] {
   const hosts = new Map(run.inv.hosts.map((h) => [h.name, h]));
-  return buildSteps(run.inv, { phase: "infra" }).map((node) => {
+  const steps = buildSteps(run.inv, { phase: "infra" }).map((node) => {
     const host = node.host === undefined ? undefined : hosts.get(node.host);
     switch (node.kind) {
       case "image":
@@ -96,6 +100,7 @@ export function infraRunnables(run: InfraRun, opts: LiveOptions): RunnableStep[]
         throw new Error(`infra phase: no implementation for step ${node.id}`);
     }
   });
+  return [...steps, runnable(NOT_IN_SPEC, (fresh) => observeNotInSpec(run, fresh), opts)];
 }
 
 /**

@@ -59,15 +59,22 @@ function showApplied(out: Output, cluster: string, result: ApplyResult): number 
   // Stopped by Ctrl-C while observing, or the lock was not taken: stderr already says why.
   if (result.outcome === "cancelled" || result.outcome === "not-locked") return EXIT_ERROR;
   out.event({ type: "apply", phase: "infra", ok: result.ok, steps: result.steps, counts: result.counts });
+  // Listed, not acted on: VMs of the cluster that the spec no longer names.
+  const leftAlone = result.steps.flatMap((s) => s.changes.filter((c) => c.informational === true)).map(formatChange);
+  const notInSpec = leftAlone.length === 0 ? "" : `Not in the spec, left running:\n${leftAlone.map((line) => `  ${line}`).join("\n")}\n`;
   if (result.outcome === "unchanged") {
     // Failed steps as error lines (the reporter shows them only when it ran).
     for (const step of result.steps) {
       if (step.error !== undefined) out.error(`${step.id}: ${step.error}`);
     }
-    if (result.ok) out.result(`No changes: the infra of ${cluster} matches the spec (${counted(result.counts.unchanged, "thing")} checked).\n`);
+    if (result.ok) {
+      out.result(notInSpec === ""
+        ? `No changes: the infra of ${cluster} matches the spec (${counted(result.counts.unchanged, "thing")} checked).\n`
+        : `No changes made (${counted(result.counts.unchanged, "thing")} as the spec says).\n${notInSpec}`);
+    }
     return result.ok ? EXIT_OK : EXIT_ERROR;
   }
   const made = result.made.map(formatChange);
-  out.result(made.length === 0 ? "No changes were needed after all.\n" : `Changes made:\n${made.map((line) => `  ${line}`).join("\n")}\n`);
+  out.result((made.length === 0 ? "No changes were needed after all.\n" : `Changes made:\n${made.map((line) => `  ${line}`).join("\n")}\n`) + notInSpec);
   return result.ok ? EXIT_OK : EXIT_ERROR;
 }

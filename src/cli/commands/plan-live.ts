@@ -34,6 +34,7 @@ function showPlan(out: Output, { steps, counts, pending, failed }: InfraPlan, al
     if (r.error !== undefined && !r.changes.some((c) => c.op === "!")) lines.push(`  ${style.red(`error: ${r.error}`)}`);
   }
   const total = `Plan (infra): ${counts.create} to create, ${counts.change} to change, ${counts.remove} to remove, ${counts.unchanged} unchanged`
+    + (counts.notInSpec > 0 ? `, ${counts.notInSpec} not in the spec (left running)` : "")
     + (failed > 0 ? `, ${counted(failed, "step")} failed` : "");
   if (allPhases) lines.push(style.dim("The cluster phase (boot onward) is not observed by a live plan yet."));
   out.result(`${lines.join("\n")}\n${failed > 0 ? style.red(total) : pending > 0 ? style.yellow(total) : style.green(total)}\n`);
