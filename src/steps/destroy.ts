@@ -83,11 +83,19 @@ export async function checkDestroy(run: InfraRun): Promise<DestroyCheck> {
   return { vms: checked.map((c) => c.vm), refusals: checked.flatMap((c) => c.refusal ?? []), used };
 }
 
-/** `vm` as the check before the destroy saw it; a retry (`fresh`) looks it up again. */
+/** `vm` as the check before the destroy saw it (status from status/current); a retry asks Proxmox again. */
 export async function observeVmRemoval(run: InfraRun, vm: ClusterVm, fresh: boolean): Promise<Observed> {
-  const current = fresh ? clusterVms(run, (await run.facts.freshVms()).vms).find((v) => v.vmid === vm.vmid) : vm;
   const subject = `VM ${vm.name ?? "?"} (${vm.vmid})`;
-  if (current === undefined) return { changes: [unchanged(subject, "not in Proxmox")] };
+  let current: ClusterVm = vm;
+  if (fresh) {
+    try {
+      const { status } = await run.client.get<VmStatus>(apiPath`/nodes/${vm.node}/qemu/${vm.vmid}/status/current`);
+      current = { ...vm, status: status ?? "unknown" };
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      return { changes: [unchanged(subject, "not in Proxmox")] };
+    }
+  }
   const how = current.status === "running" ? "stop it, then delete it with its disks" : "delete it with its disks";
   return {
     changes: [{ op: "-", subject: `${subject} on ${current.node}`, reason: `tagged ${MANAGED_TAG} and ${clusterTag(run.inv.spec.name)}: ${how}` }],
@@ -98,10 +106,9 @@ export async function observeVmRemoval(run: InfraRun, vm: ClusterVm, fresh: bool
 async function removeVm(run: InfraRun, vm: ClusterVm, ctx: ActContext): Promise<void> {
   const base = apiPath`/nodes/${vm.node}/qemu/${vm.vmid}`;
   try {
-    // Proxmox refuses to delete a running VM. Asked now, not taken from the listing, so that a VM
-    // started meanwhile is stopped and one stopped before (a retry) is not stopped twice.
-    const { status } = await run.client.get<VmStatus>(`${base}/status/current`);
-    if (status === "running") {
+    // Proxmox refuses to delete a running VM. The status is status/current's, read under the lock
+    // just before (or again on a retry, after a lost answer), so a stopped VM is not stopped twice.
+    if (vm.status === "running") {
       const stop = await run.client.post<string>(`${base}/status/stop`);
       await awaitTask(run.client, ctx, `stopping VM ${vm.name ?? vm.vmid}`, stop);
     }
