@@ -13,7 +13,7 @@ import { configVolumes, describeUsers, type IsoUsers, isoUsers } from "./iso-use
 import type { ClusterVm } from "./observe.ts";
 import { imageNodes } from "./nodes.ts";
 import { eachLimited } from "./parallel.ts";
-import { legacySeedOwners, seedOwner, volumeFileName } from "./seed-image.ts";
+import { keptLegacySeed, legacySeedOwners, seedOwner, volumeFileName } from "./seed-image.ts";
 import { awaitTask } from "./task.ts";
 import type { VmConfig } from "./vm-diff.ts";
 import { removeVolumes } from "./volumes.ts";
@@ -148,9 +148,7 @@ export async function observeSeedRemoval(run: InfraRun, node: string, { hostName
     if (readings.length === 1 || check.used.has(v.volid)) {
       candidates.push(v.volid);
     } else {
-      const others = readings.filter((o) => o.cluster !== cluster).map((o) => `cluster ${o.cluster}, host ${o.host}`);
-      kept.push(unchanged(`seed ISO ${v.volid} on ${node}`, `kept: its old-style name also reads as ${others.join(" or ")}, `
-        + "and no VM of this cluster uses it; delete it in Proxmox if no cluster needs it"));
+      kept.push(keptLegacySeed(v.volid, node, cluster));
     }
   }
   const going = new Set(check.vms.map((vm) => vm.vmid));

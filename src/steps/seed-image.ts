@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import type { Host, Inventory } from "../inventory/types.ts";
 import { buildSeedIso, renderHost, type RenderSecrets } from "../render/index.ts";
 import { isDnsLabel } from "../spec/dns-label.ts";
+import { type Change, unchanged } from "./changes.ts";
 
 export interface SeedImage {
   fileName: string;
@@ -51,6 +52,13 @@ export function legacySeedOwners(fileName: string): SeedOwner[] {
     if (isDnsLabel(cluster) && isDnsLabel(host)) owners.push({ cluster, host });
   }
   return owners;
+}
+
+/** The "=" line of a legacy seed ISO that other clusters' hosts could have made too: starbase leaves it. */
+export function keptLegacySeed(volid: string, node: string, cluster: string): Change {
+  const others = legacySeedOwners(volumeFileName(volid)).filter((o) => o.cluster !== cluster).map((o) => `cluster ${o.cluster}, host ${o.host}`);
+  return unchanged(`seed ISO ${volid} on ${node}`, `kept: its old-style name also reads as ${others.join(" or ")}, `
+    + "and no VM of this cluster uses it; delete it in Proxmox if no cluster needs it");
 }
 
 /** The file name part of a volume id: "local:iso/x.iso" → "x.iso". */

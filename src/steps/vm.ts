@@ -12,8 +12,8 @@ import { importVolid } from "./image-source.ts";
 import type { ClusterVm } from "./observe.ts";
 import { imageNodes } from "./nodes.ts";
 import { GIB, MIB } from "./property-string.ts";
-import { describeUsers, configVolumes, isoUsers } from "./iso-users.ts";
-import { legacySeedOwners, seedOwner, volumeFileName } from "./seed-image.ts";
+import { configVolumes, describeUsers, isoUsers } from "./iso-users.ts";
+import { keptLegacySeed, legacySeedOwners, seedOwner, volumeFileName } from "./seed-image.ts";
 import { awaitTask } from "./task.ts";
 import { createVm, resizeDisk, startVm, waitUnlocked } from "./vm-actions.ts";
 import { diffConfig, type VmConfig } from "./vm-diff.ts";
@@ -64,14 +64,9 @@ async function seedCleanup(run: InfraRun, host: Host, fresh: boolean, ownConfig?
     const candidates: string[] = [];
     for (const v of await run.facts.volumes(node, storage, fresh)) {
       if (v.content !== "iso" || (v.volid === current.volid && node === host.pveNode)) continue;
-      const fileName = volumeFileName(v.volid);
-      const whose = seedOfHost(fileName, cluster, host.name, ownVolumes, v.volid);
+      const whose = seedOfHost(volumeFileName(v.volid), cluster, host.name, ownVolumes, v.volid);
       if (whose === "own") candidates.push(v.volid);
-      if (whose === "ambiguous") {
-        const others = legacySeedOwners(fileName).filter((o) => o.cluster !== cluster).map((o) => `cluster ${o.cluster}, host ${o.host}`);
-        cleanup.changes.push(unchanged(`seed ISO ${v.volid} on ${node}`, `kept: its old-style name also reads as ${others.join(" or ")}, `
-          + "and no VM of this cluster uses it; delete it in Proxmox if no cluster needs it"));
-      }
+      if (whose === "ambiguous") cleanup.changes.push(keptLegacySeed(v.volid, node, cluster));
     }
     if (candidates.length === 0) continue;
     const users = await isoUsers(run, node, storage, fresh);
