@@ -142,11 +142,18 @@ function lockPrivilegeError(err: unknown, poolid: string, client: ProxmoxClient)
     + "lasts (with propagation, the default of pveum acl modify)", `/pool/${poolid}`, "Pool.Allocate", client.tokenId, { cause: err });
 }
 
-/** Creates the pool that stays (the first run on this Proxmox does); one that exists is fine. */
+/**
+ * Creates the pool that stays when it is not there yet (the first run on this Proxmox). Listed
+ * first, so that no run but the first sends a request Proxmox refuses; one that a concurrent run
+ * created meanwhile, or that the list hides for want of Pool.Audit, is fine.
+ */
 async function ensureLockPool(client: ProxmoxClient, cluster: string): Promise<void> {
+  const poolid = lockPoolId(cluster);
+  const pools = await retrying(() => client.get<{ poolid: string }[]>("/pools"));
+  if (pools.some((p) => p.poolid === poolid)) return;
   const comment = `starbase: the run lock of cluster ${cluster} is its sub-pool ${HOLDER_POOL}; keep this pool (grants on it must outlive runs)`;
   try {
-    await retrying(() => client.post("/pools", { poolid: lockPoolId(cluster), comment }));
+    await retrying(() => client.post("/pools", { poolid, comment }));
   } catch (err) {
     if (!/already exists/i.test(failureText(err))) throw err;
   }
@@ -161,6 +168,7 @@ export async function acquireLock(client: ProxmoxClient, cluster: string, opts: 
   const stamp = () => JSON.stringify({ ...me, heartbeat: new Date(now()).toISOString() });
 
   try {
+    await ensureLockPool(client, cluster);
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       let created = false;
       try {
@@ -168,6 +176,7 @@ export async function acquireLock(client: ProxmoxClient, cluster: string, opts: 
         created = true;
       } catch (err) {
         const text = failureText(err);
+        // Deleted by hand since: make it again.
         if (/parent .* does not exist/i.test(text)) {
           await ensureLockPool(client, cluster);
           continue;
