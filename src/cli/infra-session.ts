@@ -13,7 +13,7 @@ import type { Output } from "./output.ts";
 /** --force-unlock of the commands that take the cluster lock. */
 export const forceUnlockOption: OptionSpec = {
   name: "force-unlock",
-  description: "take the cluster lock over from a run that holds it (only when that run is dead)",
+  description: "take the cluster lock over from a run on another machine after 3 min without heartbeat (never from a live run)",
 };
 
 /** Opens a session and runs `body` in it; when it cannot be opened, the reason is reported and the exit code is 1. */

@@ -5,6 +5,7 @@ import type { RunSummary } from "../engine/index.ts";
 import { AuthError, PermissionError } from "../proxmox/index.ts";
 import { type Change, formatChange } from "../steps/changes.ts";
 import type { InfraRun } from "../steps/context.ts";
+import { checkDestroy } from "../steps/destroy.ts";
 import { PrivilegeError } from "../steps/task.ts";
 import type { InfraSession } from "./infra-session.ts";
 import { countSteps, type InfraSink, removalsOf, runLive, stepChanges, type StepChanges, type StepCounts } from "./live-run.ts";
@@ -19,7 +20,7 @@ export interface InfraReport {
 export interface InfraPlan {
   steps: StepChanges[];
   counts: StepCounts;
-  /** Steps that would create, change or remove something. */
+  /** Steps that would create, change or remove something, or list VMs the spec no longer names. */
   pending: number;
   /** Steps that could not observe, or are blocked. */
   failed: number;
@@ -33,7 +34,8 @@ export async function planInfra(session: InfraSession, sink: InfraSink): Promise
 
 function planOf(steps: StepChanges[]): InfraPlan {
   const counts = countSteps(steps);
-  return { steps, counts, pending: counts.create + counts.change + counts.remove, failed: counts.blocked + counts.failed };
+  // VMs not in the spec count as pending too: the spec and Proxmox differ, even if apply leaves them.
+  return { steps, counts, pending: counts.create + counts.change + counts.remove + counts.notInSpec, failed: counts.blocked + counts.failed };
 }
 
 /** Every infra step observes and records its changes; none acts. */
@@ -126,14 +128,19 @@ export interface DestroyOptions {
 
 export type DestroyResult =
   | { outcome: "nothing-to-destroy" }
+  /** A VM would refuse to go (protection, a lock) or is no longer this cluster's: nothing was touched. */
+  | { outcome: "refused"; refusals: string[] }
   | { outcome: "not-confirmed" }
   | { outcome: "not-locked" }
   | { outcome: "destroyed"; ok: boolean; steps: StepChanges[]; removed: Change[] };
 
 export async function destroyInfra(session: InfraSession, opts: DestroyOptions, sink: InfraSink): Promise<DestroyResult> {
   const { controller } = opts;
+  // Every VM is checked before anything goes, and again under the lock: one refusal, nothing is touched.
+  const before = await checkDestroy(session.run);
+  if (before.refusals.length > 0) return { outcome: "refused", refusals: before.refusals };
   const preview: ChangeLog = new Map();
-  const planned = await destroyRunnables(session.run, { mode: "plan", log: preview });
+  const planned = await destroyRunnables(session.run, before, { mode: "plan", log: preview });
   const previewSummary = await runLive(planned, { retry: INFRA_RETRY, stage: "observe", signal: controller.signal }, sink);
   const removals = removalsOf(stepChanges(planned, preview, previewSummary));
   if (removals.length === 0) return { outcome: "nothing-to-destroy" };
@@ -142,8 +149,11 @@ export async function destroyInfra(session: InfraSession, opts: DestroyOptions, 
 
   if (!(await session.lock({ command: "destroy", force: opts.forceUnlock, onLost: () => controller.abort() }))) return { outcome: "not-locked" };
   // Under the lock, read again what is there.
+  const run = session.run.refreshed();
+  const now = await checkDestroy(run);
+  if (now.refusals.length > 0) return { outcome: "refused", refusals: now.refusals };
   const log: ChangeLog = new Map();
-  const runnables = await destroyRunnables(session.run.refreshed(), { mode: "apply", log });
+  const runnables = await destroyRunnables(run, now, { mode: "apply", log });
   const summary = await runLive(runnables, { retry: INFRA_RETRY, stage: "act", signal: controller.signal }, sink);
   const steps = stepChanges(runnables, log, summary);
   return { outcome: "destroyed", ok: summary.ok, steps, removed: removalsOf(steps) };

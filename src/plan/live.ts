@@ -7,8 +7,9 @@ import type { StepNode } from "../graph/types.ts";
 import { isRetryable } from "../proxmox/index.ts";
 import { BlockedChangeError, type Change, formatChange, type Observed } from "../steps/changes.ts";
 import type { InfraRun } from "../steps/context.ts";
-import { clusterVms, observeSeedRemoval, observeVmRemoval, seedNodes } from "../steps/destroy.ts";
+import { type DestroyCheck, observeSeedRemoval, observeVmRemoval, seedNodes } from "../steps/destroy.ts";
 import { observeImage } from "../steps/image.ts";
+import { observeNotInSpec } from "../steps/not-in-spec.ts";
 import { vmNodes } from "../steps/nodes.ts";
 import { observeSeed } from "../steps/seed.ts";
 import { ObserveAgainError } from "../steps/task.ts";
@@ -93,10 +94,13 @@ async function observeAndAct(node: StepNode, ctx: StepContext, observe: Observe,
   return "changed";
 }
 
-/** The infra phase's steps (image, seed, vm), ready for runSteps. */
+/** Lists the cluster's VMs that the spec no longer names; acts on nothing. */
+const NOT_IN_SPEC: StepNode = { id: "vms-not-in-spec", kind: "vm", needs: [] };
+
+/** The infra phase's steps (image, seed, vm, and the look for VMs not in the spec), ready for runSteps. */
 export function infraRunnables(run: InfraRun, opts: LiveOptions): RunnableStep[] {
   const hosts = new Map(run.inv.hosts.map((h) => [h.name, h]));
-  return buildSteps(run.inv, { phase: "infra" }).map((node) => {
+  const steps = buildSteps(run.inv, { phase: "infra" }).map((node) => {
     const host = node.host === undefined ? undefined : hosts.get(node.host);
     switch (node.kind) {
       case "image":
@@ -109,23 +113,31 @@ export function infraRunnables(run: InfraRun, opts: LiveOptions): RunnableStep[]
         throw new Error(`infra phase: no implementation for step ${node.id}`);
     }
   });
+  return [...steps, runnable(NOT_IN_SPEC, (fresh) => observeNotInSpec(run, fresh), opts)];
 }
 
 /**
  * destroy: one step per VM of the cluster (stop, delete with its disks), then one per node for
- * the seed ISOs, after the VMs of that node are gone. Read from Proxmox, not from the spec.
+ * the seed ISOs, after the VMs of that node are gone (one for a shared storage, after all VMs).
+ * The VMs are those `checkDestroy` found in Proxmox, not those of the spec.
  */
-export async function destroyRunnables(run: InfraRun, opts: LiveOptions): Promise<RunnableStep[]> {
-  const vms = clusterVms(run, (await run.facts.cluster()).vms);
-  const names = [...new Set([...run.inv.hosts.map((h) => h.name), ...vms.flatMap((vm) => (vm.name === undefined ? [] : [vm.name]))])];
+export async function destroyRunnables(run: InfraRun, check: DestroyCheck, opts: LiveOptions): Promise<RunnableStep[]> {
+  const { vms } = check;
+  const hostNames = [...new Set([...run.inv.hosts.map((h) => h.name), ...vms.flatMap((vm) => (vm.name === undefined ? [] : [vm.name]))])];
   const vmSteps = vms.map((vm) => {
     const node: StepNode = { id: `destroy-vm:${vm.name ?? vm.vmid}`, kind: "vm", pveNode: vm.node, needs: [], ...(vm.name !== undefined && { host: vm.name }) };
-    return runnable(node, (fresh) => observeVmRemoval(run, vm.vmid, fresh), opts);
+    return runnable(node, (fresh) => observeVmRemoval(run, vm, fresh), opts);
   });
-  const seedSteps = seedNodes(run.inv, vms).map((pveNode) => {
-    const needs = vmSteps.filter((s) => s.pveNode === pveNode).map((s) => s.id);
+  const storage = run.inv.spec.proxmox.storage.cloudInit;
+  const { storages } = await run.facts.cluster();
+  const shared = (pveNode: string) => storages.find((s) => s.storage === storage && s.node === pveNode)?.shared === true;
+  const nodes = seedNodes(run.inv, vms);
+  // A shared storage shows every node the same files: one step, from the first node, after every VM.
+  const seedStepNodes = [...nodes.filter((n) => !shared(n)), ...nodes.filter(shared).slice(0, 1)];
+  const seedSteps = seedStepNodes.map((pveNode) => {
+    const needs = vmSteps.filter((s) => shared(pveNode) || s.pveNode === pveNode).map((s) => s.id);
     const node: StepNode = { id: `destroy-seeds:${pveNode}`, kind: "seed", pveNode, needs };
-    return runnable(node, (fresh) => observeSeedRemoval(run, pveNode, names, fresh), opts);
+    return runnable(node, (fresh) => observeSeedRemoval(run, pveNode, { hostNames, check }, fresh), opts);
   });
   return [...vmSteps, ...seedSteps];
 }

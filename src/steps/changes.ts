@@ -17,6 +17,11 @@ export interface Change {
   from?: string;
   to?: string;
   reason: string;
+  /**
+   * Reported only: nothing in this run acts on it (a VM the spec no longer names is listed with
+   * "-" until scale-in exists). A confirmation of what apply removes skips these.
+   */
+  informational?: true;
 }
 
 /** What observing one step yielded: the changes, and how to make them (absent = nothing to do). */

@@ -7,6 +7,7 @@
 import { apiPath, type ProxmoxClient } from "../proxmox/index.ts";
 import { retrying } from "./retry.ts";
 import { tagsOf } from "./desired.ts";
+import type { VmConfig } from "./vm-diff.ts";
 
 export interface ClusterNode {
   node: string;
@@ -34,10 +35,18 @@ export interface ClusterVm {
   template: boolean;
 }
 
+/** An LXC container: never starbase's, but its VMID is taken for VMs too (one VMID list per cluster). */
+export interface ClusterContainer {
+  vmid: number;
+  name?: string;
+  node: string;
+}
+
 export interface ClusterFacts {
   nodes: ClusterNode[];
   storages: ClusterStorage[];
   vms: ClusterVm[];
+  containers: ClusterContainer[];
 }
 
 export interface StoredVolume {
@@ -77,6 +86,14 @@ function vmOf(r: Resource): ClusterVm | undefined {
   if (name !== undefined) vm.name = name;
   if (lock !== undefined && lock !== "") vm.lock = lock;
   return vm;
+}
+
+function containerOf(r: Resource): ClusterContainer | undefined {
+  const vmid = num(r.vmid);
+  const node = str(r.node);
+  if (r.type !== "lxc" || vmid === undefined || node === undefined) return undefined;
+  const name = str(r.name);
+  return { vmid, node, ...(name !== undefined && { name }) };
 }
 
 function storageOf(r: Resource): ClusterStorage | undefined {
@@ -137,10 +154,22 @@ class Once<T> {
   }
 }
 
+/** The memo of `key` in `memos`: read once, or again when `fresh`. */
+function remembered<T>(memos: Map<string, Once<T>>, key: string, fresh: boolean, read: () => Promise<T>): Promise<T> {
+  const memo = memos.get(key);
+  if (memo === undefined) {
+    const first = new Once(read);
+    memos.set(key, first);
+    return first.get();
+  }
+  return fresh ? memo.set(read()) : memo.get();
+}
+
 export class Facts {
   readonly #version: Once<PveVersion>;
   readonly #cluster: Once<ClusterFacts>;
   readonly #volumes = new Map<string, Once<StoredVolume[]>>();
+  readonly #configs = new Map<string, Once<VmConfig>>();
 
   constructor(private readonly client: ProxmoxClient) {
     this.#version = new Once(() => retrying(() => client.get<PveVersion>("/version")));
@@ -167,28 +196,25 @@ export class Facts {
     return new Set(Object.keys(answer[path] ?? {}));
   }
 
-  /** Reads the VMs again (after an unknown outcome) and keeps nodes and storages from before. */
+  /** Reads the guests again (after an unknown outcome) and keeps nodes and storages from before. */
   async freshVms(): Promise<ClusterFacts> {
     const vms = retrying(() => this.client.get<Resource[]>("/cluster/resources", { type: "vm" }));
     const before = await this.cluster();
-    return this.#cluster.set(vms.then((list) => ({ ...before, vms: defined(list.map(vmOf)) })));
+    return this.#cluster.set(vms.then((list) => ({ ...before, vms: defined(list.map(vmOf)), containers: defined(list.map(containerOf)) })));
   }
 
   /** Every volume on one storage as seen from one node; `fresh` reads again. */
   volumes(node: string, storage: string, fresh = false): Promise<StoredVolume[]> {
-    const key = `${node}\0${storage}`;
-    let memo = this.#volumes.get(key);
-    const read = async () => {
+    return remembered(this.#volumes, `${node}\0${storage}`, fresh, async () => {
       const list = await retrying(() => this.client.get<Resource[]>(apiPath`/nodes/${node}/storage/${storage}/content`));
       return defined(list.map(volumeOf));
-    };
-    if (memo === undefined) {
-      memo = new Once(read);
-      this.#volumes.set(key, memo);
-    } else if (fresh) {
-      return memo.set(read());
-    }
-    return memo.get();
+    });
+  }
+
+  /** One VM's config (GET …/config, pending changes applied), read once per run; `fresh` reads again. */
+  vmConfig(vm: { node: string; vmid: number }, fresh = false): Promise<VmConfig> {
+    return remembered(this.#configs, `${vm.node}/${vm.vmid}`, fresh,
+      () => retrying(() => this.client.get<VmConfig>(apiPath`/nodes/${vm.node}/qemu/${vm.vmid}/config`)));
   }
 
   async #readCluster(): Promise<ClusterFacts> {
@@ -197,6 +223,6 @@ export class Facts {
     let nodes = defined(list.map(nodeOf));
     // Some servers list nodes here only with Sys.Audit on them; GET /nodes lists every node to everyone.
     if (nodes.length === 0) nodes = defined((await retrying(() => this.client.get<Resource[]>("/nodes"))).map((r) => nodeOf({ ...r, type: "node" })));
-    return { nodes, storages: defined(list.map(storageOf)), vms: defined(list.map(vmOf)) };
+    return { nodes, storages: defined(list.map(storageOf)), vms: defined(list.map(vmOf)), containers: defined(list.map(containerOf)) };
   }
 }

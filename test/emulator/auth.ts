@@ -48,13 +48,29 @@ function isBelow(path: string, aclPath: string): boolean {
   return aclPath === "/" || path === aclPath || path.startsWith(`${aclPath}/`);
 }
 
+/** The path an ACL entry `/path:Priv` (or `Priv`, meaning `/`) is set on. */
+function aclPathOf(entry: string): string {
+  const split = entry.lastIndexOf(":");
+  return split < 0 ? "/" : entry.slice(0, split);
+}
+
+/**
+ * Removes every ACL entry on `path` and below it, as deleting the ACL tree node does
+ * (PVE::AccessControl::delete_pool_acl). Tokens without a list hold every privilege on `/`,
+ * which no deletion below `/` touches.
+ */
+export function removeAclSubtree(tokens: TokenSpec[], path: string): void {
+  const node = normalizePath(path);
+  for (const token of tokens) {
+    if (token.privileges) token.privileges = token.privileges.filter((entry) => !isBelow(normalizePath(aclPathOf(entry)), node));
+  }
+}
+
 export function hasPrivilege(identity: Identity, path: string, privilege: string): boolean {
   if (!identity.privileges) return true;
   return identity.privileges.some((entry) => {
-    const split = entry.lastIndexOf(":");
-    const aclPath = split < 0 ? "/" : entry.slice(0, split);
-    const name = split < 0 ? entry : entry.slice(split + 1);
-    return name === privilege && isBelow(normalizePath(path), normalizePath(aclPath));
+    const name = entry.slice(entry.lastIndexOf(":") + 1);
+    return name === privilege && isBelow(normalizePath(path), normalizePath(aclPathOf(entry)));
   });
 }
 

@@ -54,7 +54,11 @@ const validators: Record<string, FormatValidator> = {
   "disk-size": (v) => check(diskSize(v), `value does not look like a valid disk size: ${v}`),
   "pve-iface": (v) => check(/^[a-z][a-z0-9_]{1,20}([:.]\d+)?$/i.test(v), `invalid network interface name '${v}'`),
   "pve-tag": (v) => check(/^[a-z0-9_][a-z0-9_\-+.]*$/i.test(v), "invalid characters in tag"),
-  "pve-poolid": (v) => check(/^[A-Za-z0-9_\-]+$/.test(v), `pool name '${v}' contains invalid characters`),
+  // verify_poolname (pve-access-control): nested pools "a/b/c" since 8.1, at most three levels.
+  "pve-poolid": (v) =>
+    v.split("/").length > 3
+      ? `pool name '${v}' nested too deeply (max levels = 3)\n`
+      : check(/^[A-Za-z0-9.\-_]+(?:\/[A-Za-z0-9.\-_]+){0,2}$/.test(v), `pool name '${v}' contains invalid characters`),
   "pve-storage-content": (v) => check(STORAGE_CONTENT_TYPES.includes(v), `invalid content type '${v}'`),
   "pve-volume-id": (v) => check(VOLUME_ID_RE.test(v), `unable to parse volume ID '${v}'`),
   "pve-volume-id-or-absolute-path": (v) => check(v.startsWith("/") || VOLUME_ID_RE.test(v), `unable to parse volume ID '${v}'`),

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
+  type ContainerSpec,
   FAULT_KINDS,
   INSTALLERS,
   type DatacenterSettings,
@@ -43,7 +44,8 @@ const USAGE = `usage: bun test/emulator/main.ts [options]
                               0 = no lag)
   --user-tag-access VALUE     datacenter.cfg user-tag-access, e.g. 'user-allow=list,user-allow-list=a;b'
   --registered-tags 'a;b'     datacenter.cfg registered-tags
-  --publish URL=SIZE:SHA256[:VIRTUALSIZE]   offer a file to download-url (repeatable)`;
+  --publish URL=SIZE:SHA256[:VIRTUALSIZE]   offer a file to download-url (repeatable)
+  --container VMID:NODE:NAME  an LXC container holding that VMID, running (repeatable; fresh state only)`;
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -66,6 +68,12 @@ function publishedFile(argument: string): [string, UpstreamFile] {
   const file: UpstreamFile = { size: Number(size), sha256: sha256.toLowerCase() };
   if (virtualSize !== undefined) file.virtualSize = Number(virtualSize);
   return [argument.slice(0, split), file];
+}
+
+function container(argument: string): ContainerSpec {
+  const [vmid = "", node = "", name = ""] = argument.split(":");
+  if (!/^[1-9]\d{2,8}$/.test(vmid) || node === "" || name === "") fail(`--container: expected VMID:NODE:NAME, got ${argument}`);
+  return { vmid: Number(vmid), node, name, running: true };
 }
 
 function storageConfig(argument: string): StorageSpec[] {
@@ -102,6 +110,7 @@ function options(argv: string[]): EmulatorOptions {
       "user-tag-access": { type: "string" },
       "registered-tags": { type: "string" },
       publish: { type: "string", multiple: true },
+      container: { type: "string", multiple: true },
       help: { type: "boolean" },
     },
   });
@@ -154,6 +163,7 @@ function options(argv: string[]): EmulatorOptions {
     sampleMs: number(values["sample-ms"], "sample-ms"),
     datacenter,
     published: values.publish ? Object.fromEntries(values.publish.map(publishedFile)) : undefined,
+    containers: values.container?.map(container),
   };
 }
 

@@ -36,6 +36,19 @@ export interface StorageSpec {
   totalBytes?: number;
 }
 
+/**
+ * An LXC container, only as far as it matters to VMs: it takes a VMID from the same cluster-wide
+ * list (PVE::Cluster vmlist) and shows in /cluster/resources as type `lxc`.
+ */
+export interface ContainerSpec {
+  vmid: number;
+  node: string;
+  /** The container's hostname, its `name` in listings. */
+  name: string;
+  running: boolean;
+  tags?: string;
+}
+
 export interface TokenSpec {
   /** Full token id, `user@realm!name`. */
   id: string;
@@ -86,6 +99,8 @@ export interface EmulatorOptions {
   /** datacenter.cfg settings, as written there (property strings). */
   datacenter?: DatacenterSettings;
   published?: Record<string, UpstreamFile>;
+  /** LXC containers that exist from the start (a fresh state only). */
+  containers?: ContainerSpec[];
   /** Time after a start until the guest agent answers. */
   agentDelayMs?: number;
   /** Where start-up notices go (default: stderr). */

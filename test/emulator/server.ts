@@ -9,12 +9,12 @@ import { FaultInjector, type RequestFaults } from "./faults.ts";
 import { decodeJsonBody, decodeUrlencoded, multipartBoundary, parseUploadMultipart, type MultipartUpload } from "./http-body.ts";
 import { LockManager } from "./locks.ts";
 import {
+  type ContainerSpec,
   DEFAULT_TOKEN,
   defaultStorages,
   type EmulatorOptions,
   type DatacenterSettings,
   type FaultOptions,
-  type TokenSpec,
   type UpstreamFile,
 } from "./options.ts";
 import { RequestLog, type RequestLogEntry } from "./request-log.ts";
@@ -51,6 +51,8 @@ export interface Emulator {
   sample(): void;
   /** Replaces the datacenter.cfg settings (user-tag-access, registered-tags). */
   setDatacenter(settings: DatacenterSettings): void;
+  /** An LXC container appears, taking its VMID (made outside the emulated API). */
+  addContainer(container: ContainerSpec): void;
   /** Resolves when no task is running. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -91,7 +93,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   if (!schema) notice("no PVE API schema requested: schema checks are off");
 
   const nodesOption = options.nodes ?? ["pve1"];
-  const state = EmulatorState.open(nodesOption, options.storages ?? defaultStorages(release.name, options.installer), options.stateFile);
+  const state = EmulatorState.open(nodesOption, options.storages ?? defaultStorages(release.name, options.installer), options.stateFile, options.containers);
   const taskMs = options.taskMs ?? 200;
   const lockScale = options.lockScale ?? 1;
   const certificate = await createCertificate();
@@ -109,8 +111,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     timeScale: lockScale,
     agentDelayMs: options.agentDelayMs ?? 0,
     fingerprint: certificate.fingerprint,
+    // Copies: deleting a pool removes ACL entries, which must not leak into the caller's options.
+    tokens: (options.tokens ?? [DEFAULT_TOKEN]).map((token) => ({ ...token, ...(token.privileges && { privileges: [...token.privileges] }) })),
   };
-  const tokens: TokenSpec[] = options.tokens ?? [DEFAULT_TOKEN];
+  const { tokens } = core;
   const requestLog = new RequestLog(options.requestLogFile);
   const proxyTimeoutMs = 30_000 * lockScale;
   const bodyLimit = atLeast(release, 8, 4) ? 512 * 1024 : 64 * 1024;
@@ -288,6 +292,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     sample: () => core.samples.take(),
     setDatacenter(settings) {
       core.datacenter = datacenterConfig(settings);
+    },
+    addContainer(container) {
+      const inUse = state.vmidInUse(container.vmid);
+      if (inUse) throw new Error(inUse);
+      if (!state.node(container.node)) throw new Error(`unknown node '${container.node}'`);
+      state.containers.push({ ...container });
+      state.changed();
     },
     idle: () => core.tasks.idle(),
     async stop() {

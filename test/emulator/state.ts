@@ -1,7 +1,7 @@
 // The emulated cluster: nodes, storages, volumes, VMs and task records. Saved to a JSON file on
 // every change when a state file is configured, and loaded from it at start.
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import type { ChecksumAlgorithm, StorageSpec } from "./options.ts";
+import type { ChecksumAlgorithm, ContainerSpec, StorageSpec } from "./options.ts";
 import type { DecodedUpid } from "./tasks.ts";
 
 export interface NodeRecord {
@@ -46,6 +46,8 @@ interface Snapshot {
   storages: StorageSpec[];
   volumes: VolumeRecord[];
   vms: VmRecord[];
+  /** Absent in state files written before containers were modelled. */
+  containers?: ContainerSpec[];
   tasks: TaskRecord[];
 }
 
@@ -54,6 +56,7 @@ export class EmulatorState {
   storages: StorageSpec[];
   volumes: VolumeRecord[];
   readonly vms = new Map<number, VmRecord>();
+  containers: ContainerSpec[];
   tasks: TaskRecord[];
 
   private constructor(
@@ -64,18 +67,19 @@ export class EmulatorState {
     this.storages = snapshot.storages;
     this.volumes = snapshot.volumes;
     this.tasks = snapshot.tasks;
+    this.containers = snapshot.containers ?? [];
     for (const vm of snapshot.vms) this.vms.set(vm.vmid, vm);
   }
 
   /** Loads the state file if it exists, else starts a fresh cluster. */
-  static open(nodes: string[], storages: StorageSpec[], file?: string): EmulatorState {
+  static open(nodes: string[], storages: StorageSpec[], file?: string, containers: ContainerSpec[] = []): EmulatorState {
     if (file && existsSync(file)) {
       const snapshot = JSON.parse(readFileSync(file, "utf8")) as Snapshot;
       const state = new EmulatorState(snapshot, file);
       state.abandonRunningTasks();
       return state;
     }
-    const fresh: Snapshot = { nodes: nodes.map((name) => ({ name, online: true })), storages, volumes: [], vms: [], tasks: [] };
+    const fresh: Snapshot = { nodes: nodes.map((name) => ({ name, online: true })), storages, volumes: [], vms: [], containers, tasks: [] };
     const state = new EmulatorState(fresh, file);
     state.changed();
     return state;
@@ -100,7 +104,7 @@ export class EmulatorState {
   }
 
   snapshot(): Snapshot {
-    return { nodes: this.nodes, storages: this.storages, volumes: this.volumes, vms: [...this.vms.values()], tasks: this.tasks };
+    return { nodes: this.nodes, storages: this.storages, volumes: this.volumes, vms: [...this.vms.values()], containers: this.containers, tasks: this.tasks };
   }
 
   node(name: string): NodeRecord | undefined {
@@ -135,5 +139,16 @@ export class EmulatorState {
 
   vm(vmid: number): VmRecord | undefined {
     return this.vms.get(vmid);
+  }
+
+  /**
+   * PVE::Cluster::check_vmid_unused: VMs and containers share one VMID list. The text is the
+   * error for a VMID in use ("VM 210 already exists on node 'n1'", "CT 210 …").
+   */
+  vmidInUse(vmid: number): string | undefined {
+    const vm = this.vms.get(vmid);
+    if (vm) return `VM ${vmid} already exists on node '${vm.node}'`;
+    const ct = this.containers.find((container) => container.vmid === vmid);
+    return ct ? `CT ${vmid} already exists on node '${ct.node}'` : undefined;
   }
 }

@@ -33,6 +33,8 @@ export interface ParsedVolume {
 
 /** PVE::Storage::parse_volname for the volume layouts the emulator creates. */
 export function parseVolname(volname: string): ParsedVolume | undefined {
+  // Plugin::parse_volname: an ISO's name must end in .iso or .img ($ISO_EXT_RE_0, any case).
+  if (/^iso\//.test(volname) && !/^iso\/[^/]+\.(?:iso|img)$/i.test(volname)) return undefined;
   const typed = /^(iso|vztmpl|import|snippets|backup)\/([^/]+)$/.exec(volname);
   if (typed) {
     const [, content = "", name = ""] = typed;

@@ -56,7 +56,7 @@ describe("apply --phase infra on examples/cluster.yaml", () => {
       expect(Number(c.cores)).toBe(host.vm.cores);
       expect(Number(c.memory)).toBe(host.vm.memory);
       expect(c.net0).toMatch(/^virtio=[0-9A-F:]{17},bridge=vmbr0(,.*)?,tag=20$/);
-      expect(c.ide2).toMatch(new RegExp(`^local:iso/starbase-homelab-${host.name}-[0-9a-f]{12}\\.iso,media=cdrom(,size=\\d+K)?$`));
+      expect(c.ide2).toMatch(new RegExp(`^local:iso/starbase_homelab_${host.name}_[0-9a-f]{12}\\.iso,media=cdrom(,size=\\d+K)?$`));
       expect(c).toMatchObject({ serial0: "socket", vga: "serial0", agent: "enabled=1", ostype: "l26", boot: "order=scsi0", cpu: "x86-64-v2-AES" });
       // A fixed set of tags, whatever the settings: an administrator who restricts tags allows them once.
       expect(c.tags).toBe(["starbase", "starbase-homelab", `starbase-${host.role}`].sort().join(";"));
@@ -136,8 +136,8 @@ describe("apply --phase infra on examples/cluster.yaml", () => {
     const plan = await starbase(lab, ["plan", lab.specFile]);
     expect(plan.rc).toBe(2);
     expect(plan.stdout).toContain("~ VM server01 (210) cores: 4 → 6");
-    expect(plan.stdout).toMatch(/\+ seed ISO local:iso\/starbase-homelab-lb01-[0-9a-f]{12}\.iso on node01/);
-    expect(plan.stdout).toMatch(/~ VM lb01 \(200\) ide2: local:iso\/starbase-homelab-lb01-[0-9a-f]{12}\.iso,media=cdrom(,size=\d+K)? → local:iso\/starbase-homelab-lb01-[0-9a-f]{12}\.iso,media=cdrom \(differs from the spec\)/);
+    expect(plan.stdout).toMatch(/\+ seed ISO local:iso\/starbase_homelab_lb01_[0-9a-f]{12}\.iso on node01/);
+    expect(plan.stdout).toMatch(/~ VM lb01 \(200\) ide2: local:iso\/starbase_homelab_lb01_[0-9a-f]{12}\.iso,media=cdrom(,size=\d+K)? → local:iso\/starbase_homelab_lb01_[0-9a-f]{12}\.iso,media=cdrom \(differs from the spec\)/);
     expect(plan.stdout).toMatch(/= image local:import\/\S+ on node01/);
     const planJson = await starbase(lab, ["plan", lab.specFile, "--output", "json"]);
     const steps = JSON.parse(planJson.stdout.trim().split("\n").at(-1)!).steps as { id: string; changes: Record<string, string>[] }[];

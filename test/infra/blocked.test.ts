@@ -29,7 +29,7 @@ describe("changes starbase never makes silently", () => {
     // Nothing touched the VM; only its seed for the new placement went to node02.
     const touched = mutating(lab.emu.requestLog.slice(before)).filter((e) => e.path.includes("/qemu"));
     expect(touched).toEqual([]);
-    const seedsOfServer01 = () => lab.emu.state.volumes.filter((v) => v.volid.includes("starbase-homelab-server01-")).map((v) => v.node);
+    const seedsOfServer01 = () => lab.emu.state.volumes.filter((v) => v.volid.includes("starbase_homelab_server01_")).map((v) => v.node);
     expect(seedsOfServer01().sort()).toEqual(["node01", "node02"]);
     // Back to the VM's node: the seed left on node02 goes (a removal: --yes off a terminal).
     lab.editSpec((doc) => doc.deleteIn(["nodes", "servers", "hosts", 0, "pveNode"]));
@@ -61,5 +61,22 @@ describe("changes starbase never makes silently", () => {
     expect(lab.emu.state.vms.get(260)?.config.name).toBe("someone-else");
     expect(lab.emu.state.vms.get(260)?.config.tags).toBeUndefined();
     expect([...lab.emu.state.vms.values()].some((vm) => vm.config.name === "server08")).toBe(true);
+  });
+
+  test("a VMID held by a container: refused up front, naming the CT and its node; no create is tried", async () => {
+    lab.emu.addContainer({ vmid: 270, node: "node02", name: "web", running: true });
+    lab.editSpec((doc) => {
+      const hosts = doc.getIn(["nodes", "servers", "hosts"]) as { add(v: unknown): void };
+      hosts.add(doc.createNode({ name: "server09", ip: "10.0.20.39", vmid: 270 }));
+    });
+    const plan = await starbase(lab, ["plan", lab.specFile]);
+    expect(plan.rc).toBe(1);
+    expect(plan.stdout).toContain("! VM server09 (270) (VMID 270 is used by container web (CT) on node02");
+    const before = lab.emu.requestLog.length;
+    const run = await applyInfra(lab);
+    expect(run.rc).toBe(1);
+    expect(run.stderr).toContain("VMID 270 is used by container web (CT) on node02; VMs and containers share VMIDs: give server09 another vmid");
+    expect(lab.emu.requestLog.slice(before).filter((e) => e.method === "POST" && e.params.vmid === "270")).toEqual([]);
+    expect(lab.emu.state.vms.has(270)).toBe(false);
   });
 });

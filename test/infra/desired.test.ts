@@ -4,7 +4,7 @@ import { createParams, desiredVm, isManagedTag } from "../../src/steps/desired.t
 import { diffConfig, type VmConfig } from "../../src/steps/vm-diff.ts";
 import { specFixture, vm } from "../inventory/fixture.ts";
 
-const SEED = "local:iso/starbase-homelab-server01-0123456789ab.iso";
+const SEED = "local:iso/starbase_homelab_server01_0123456789ab.iso";
 
 function server01(overrides = {}) {
   const inv = buildInventory(specFixture(overrides));

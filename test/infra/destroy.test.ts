@@ -32,7 +32,7 @@ async function destroyOnTerminal(lab: Lab, answer: string): Promise<{ rc: number
 describe("destroy", () => {
   let lab: Lab;
   let api: ApiClient;
-  const foreignIsos = ["local:iso/starbase-other-lb01-0123456789ab.iso", "local:iso/starbase-homelab-lab-x-0123456789ab.iso", "local:iso/debian.iso"];
+  const foreignIsos = ["local:iso/starbase-other-lb01-0123456789ab.iso", "local:iso/starbase_other_lb01_0123456789ab.iso", "local:iso/starbase-homelab-lab-x-0123456789ab.iso", "local:iso/debian.iso"];
   beforeAll(async () => {
     // destroy still takes a VM's status from /cluster/resources; with samples lagging it would not stop the VMs (branch safety reads status/current).
     lab = await startLab({ emulator: { sampleMs: 0 } });
@@ -107,4 +107,38 @@ describe("destroy", () => {
     expect(destroyed.rc).toBe(0);
     expect([...lab.emu.state.vms.keys()].sort()).toEqual([300, 301, 302]);
   });
+});
+
+describe("destroy checks every VM before it touches any", () => {
+  test("a protected VM and a locked one: both named, nothing stopped or deleted; once cleared, destroy goes through", async () => {
+    const lab = await startLab();
+    try {
+      expect((await applyInfra(lab)).rc).toBe(0);
+      const api = new ApiClient(lab.emu);
+      const protectedVm = lab.emu.state.vms.get(211)!;
+      const lockedVm = lab.emu.state.vms.get(222)!;
+      expect((await api.run("POST", `/nodes/${protectedVm.node}/qemu/211/config`, { protection: 1 })).status.exitstatus).toBe("OK");
+      // A backup task holds agent03 (the config lock a running vzdump writes).
+      lockedVm.config.lock = "backup";
+
+      const before = lab.emu.requestLog.length;
+      const run = await starbase(lab, ["destroy", lab.specFile, "--yes"]);
+      expect(run.rc).toBe(1);
+      expect(run.stderr).toContain(`VM server02 (211) on ${protectedVm.node}: protection is on`);
+      expect(run.stderr).toContain("qm set 211 --protection 0");
+      expect(run.stderr).toContain(`VM agent03 (222) on ${lockedVm.node}: locked (backup)`);
+      expect(run.stderr).toContain("nothing destroyed: 2 VMs of cluster homelab cannot go as it is");
+      expect(mutating(lab.emu.requestLog.slice(before))).toEqual([]);
+      expect(lab.emu.state.vms.size).toBe(11);
+      expect([...lab.emu.state.vms.values()].every((vm) => vm.running)).toBe(true);
+
+      expect((await api.run("POST", `/nodes/${protectedVm.node}/qemu/211/config`, { delete: "protection" })).status.exitstatus).toBe("OK");
+      delete lockedVm.config.lock;
+      const again = await starbase(lab, ["destroy", lab.specFile, "--yes"]);
+      expect(again.rc).toBe(0);
+      expect(lab.emu.state.vms.size).toBe(0);
+    } finally {
+      await lab.stop();
+    }
+  }, 120_000);
 });

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { checksumFromListing, resolveImage, storedImageName } from "../../src/steps/image-source.ts";
-import { isSeedOf } from "../../src/steps/seed-image.ts";
+import { legacySeedOwners, seedOwner } from "../../src/steps/seed-image.ts";
 
 const SHA = "ab".repeat(32);
 const OTHER = "cd".repeat(32);
@@ -45,10 +45,21 @@ describe("image file name and checksum", () => {
 });
 
 describe("seed ISO names", () => {
-  test("a host's seeds are told apart from a host whose name starts the same", () => {
-    expect(isSeedOf("starbase-homelab-a-0123456789ab.iso", "homelab", "a")).toBe(true);
-    expect(isSeedOf("starbase-homelab-a-b-0123456789ab.iso", "homelab", "a")).toBe(false);
-    expect(isSeedOf("starbase-homelab-a-b-0123456789ab.iso", "homelab", "a-b")).toBe(true);
-    expect(isSeedOf("starbase-homelab-a-0123456789ab.img", "homelab", "a")).toBe(false);
+  test("a current name splits one way only: its cluster and host", () => {
+    expect(seedOwner("starbase_home-lab_lb01_0123456789ab.iso")).toEqual({ cluster: "home-lab", host: "lb01" });
+    expect(seedOwner("starbase_home_lab-lb01_0123456789ab.iso")).toEqual({ cluster: "home", host: "lab-lb01" });
+    expect(seedOwner("starbase_homelab_a_0123456789ab.img")).toBeUndefined();
+    expect(seedOwner("starbase_homelab_a_b_0123456789ab.iso")).toBeUndefined();
+    expect(seedOwner("starbase-homelab-a-0123456789ab.iso")).toBeUndefined();
+  });
+
+  test("a legacy name lists every cluster and host it can be read as", () => {
+    expect(legacySeedOwners("starbase-homelab-lb01-0123456789ab.iso")).toEqual([{ cluster: "homelab", host: "lb01" }]);
+    expect(legacySeedOwners("starbase-home-lab-lb01-0123456789ab.iso")).toEqual([
+      { cluster: "home", host: "lab-lb01" },
+      { cluster: "home-lab", host: "lb01" },
+    ]);
+    expect(legacySeedOwners("starbase-homelab-lb01-0123456789ab.img")).toEqual([]);
+    expect(legacySeedOwners("debian.iso")).toEqual([]);
   });
 });

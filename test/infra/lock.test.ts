@@ -9,6 +9,7 @@ import { DEFAULT_TOKEN } from "../emulator/options.ts";
 import { applyInfra, type Lab, spawnStarbase, startLab } from "./harness.ts";
 
 const POOL = lockPoolId("homelab");
+const HOLDER = `${POOL}/run`;
 
 describe("lock (in process)", () => {
   let lab: Lab;
@@ -22,30 +23,54 @@ describe("lock (in process)", () => {
     await lab.stop();
   });
 
+  const pools = async () => (await client.get<{ poolid: string; comment?: string }[]>("/pools")).filter((p) => p.poolid.startsWith(POOL));
   const holderInPool = async (): Promise<LockHolder | undefined> => {
-    const pools = await client.get<{ poolid: string; comment?: string }[]>("/pools");
-    const comment = pools.find((p) => p.poolid === POOL)?.comment;
+    const comment = (await pools()).find((p) => p.poolid === HOLDER)?.comment;
     return comment === undefined ? undefined : (JSON.parse(comment) as LockHolder);
   };
+  /** A lock as another run left it: the holder written into the sub-pool. */
+  const planted = async (holder: Partial<LockHolder>) => {
+    const stamp = new Date().toISOString();
+    const full: LockHolder = { user: "ops", host: hostname(), pid: process.pid, command: "apply", since: stamp, heartbeat: stamp, run: "planted-run", ...holder };
+    if (!(await pools()).some((p) => p.poolid === POOL)) await client.post("/pools", { poolid: POOL });
+    await client.post("/pools", { poolid: HOLDER, comment: JSON.stringify(full) });
+    return full;
+  };
+  const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
 
-  test("the pool holds who runs; a second taker is refused with that name; release removes it", async () => {
+  test("the sub-pool names who runs; a second taker is refused with that name; release keeps the pool a grant is on", async () => {
     const first = await acquireLock(client, "homelab", { command: "apply (first)" });
     expect(await holderInPool()).toMatchObject({ user: currentUser(), host: hostname(), pid: process.pid, command: "apply (first)" });
     const refused = acquireLock(client, "homelab", { command: "apply (second)" });
     await expect(refused).rejects.toBeInstanceOf(LockHeldError);
     await expect(refused).rejects.toThrow(
-      new RegExp(`cluster homelab is locked by ${currentUser()}@${hostname()} \\(pid ${process.pid}, apply \\(first\\)\\) since \\S+, last heartbeat \\d+ s ago; .*--force-unlock`),
+      new RegExp(`cluster homelab is locked by ${currentUser()}@${hostname()} \\(pid ${process.pid}, apply \\(first\\)\\) since \\S+, last heartbeat \\d+ s ago: `
+        + `pid ${process.pid} still runs on this machine`),
     );
     await first.release();
-    expect(await holderInPool()).toBeUndefined();
+    expect(await pools()).toEqual([expect.objectContaining({ poolid: POOL })]);
+    // The next run takes it at once, and so on: the pool itself stays.
+    const second = await acquireLock(client, "homelab", { command: "apply (next)" });
+    await second.release();
+    expect((await pools()).map((p) => p.poolid)).toEqual([POOL]);
   });
 
-  test("a lock without heartbeat for longer than the stale time is taken over; the old holder's release leaves it alone", async () => {
-    const old = await acquireLock(client, "homelab", { command: "old" });
+  test("a lock without heartbeat for longer than the stale time is taken over; the old holder notices and its release leaves it alone", async () => {
+    let lostTo: LockHolder | undefined;
+    const lost = new Promise<void>((resolve) => {
+      lostTo = undefined;
+      void acquireLock(client, "homelab", { command: "old", heartbeatMs: 30, onLost: (h) => { lostTo = h; resolve(); } }).then((old) => {
+        olds.push(old);
+      });
+    });
+    const olds: { release(): Promise<void>; holder: LockHolder }[] = [];
+    while (olds.length === 0) await Bun.sleep(10);
     const later = Date.now() + 16 * 60_000;
     const next = await acquireLock(client, "homelab", { command: "new", now: () => later });
-    expect(next.tookOverFrom?.run).toBe(old.holder.run);
-    await old.release();
+    expect(next.tookOverFrom?.run).toBe(olds[0]!.holder.run);
+    await lost;
+    expect(lostTo?.run).toBe(next.holder.run);
+    await olds[0]!.release();
     expect((await holderInPool())?.run).toBe(next.holder.run);
     await next.release();
     expect(await holderInPool()).toBeUndefined();
@@ -54,46 +79,71 @@ describe("lock (in process)", () => {
   test("a lock left by a dead process on this machine is taken over at once", async () => {
     const dead = Bun.spawn(["true"]);
     await dead.exited;
-    const stamp = new Date().toISOString();
-    const corpse: LockHolder = { user: "ops", host: hostname(), pid: dead.pid, command: "apply", since: stamp, heartbeat: stamp, run: "killed-run" };
-    await client.post("/pools", { poolid: POOL, comment: JSON.stringify(corpse) });
+    await planted({ pid: dead.pid, run: "killed-run" });
     const lock = await acquireLock(client, "homelab", { command: "apply" });
     expect(lock.tookOverFrom?.pid).toBe(dead.pid);
     await lock.release();
   });
 
-  test("--force-unlock takes over a live holder, whose heartbeat then notices and stops", async () => {
-    let lostTo: LockHolder | undefined;
-    const lost = new Promise<void>((resolve) => {
-      void acquireLock(client, "homelab", { command: "victim", heartbeatMs: 30, onLost: (h) => { lostTo = h; resolve(); } });
-    });
-    await Bun.sleep(50);
+  test("--force-unlock never takes the lock from a live run: not from a process that still runs here", async () => {
+    const live = await acquireLock(client, "homelab", { command: "apply (live)" });
+    const forced = acquireLock(client, "homelab", { command: "forced", force: true });
+    await expect(forced).rejects.toBeInstanceOf(LockHeldError);
+    await expect(forced).rejects.toThrow(`cluster homelab is locked by ${currentUser()}@${hostname()} (pid ${process.pid}, apply (live))`);
+    await expect(forced).rejects.toThrow(`pid ${process.pid} still runs on this machine`);
+    expect((await holderInPool())?.run).toBe(live.holder.run);
+    await live.release();
+    // Nor when its heartbeat lags (a stopped process, a busy machine), as long as the process is there.
+    const lagging = await planted({ pid: process.pid, heartbeat: minutesAgo(5) });
+    await expect(acquireLock(client, "homelab", { command: "forced", force: true })).rejects.toThrow(`pid ${process.pid} still runs on this machine`);
+    expect((await holderInPool())?.run).toBe(lagging.run);
+    await client.delete("/pools", { poolid: HOLDER });
+  });
+
+  test("--force-unlock never takes the lock from a live run: not from another machine whose heartbeat is fresh", async () => {
+    const alive = await planted({ host: "elsewhere.lan", pid: 4242, heartbeat: minutesAgo(0.5) });
+    const forced = acquireLock(client, "homelab", { command: "forced", force: true });
+    await expect(forced).rejects.toThrow(/cluster homelab is locked by ops@elsewhere\.lan \(pid 4242, apply\) since \S+, last heartbeat 3\d s ago: its heartbeat is recent, so that run lives/);
+    expect((await holderInPool())?.run).toBe(alive.run);
+    await client.delete("/pools", { poolid: HOLDER });
+  });
+
+  test("--force-unlock takes over a run on another machine that stopped beating; without it the run waits for the stale time", async () => {
+    const silent = await planted({ host: "elsewhere.lan", pid: 4242, heartbeat: minutesAgo(5) });
+    const waiting = acquireLock(client, "homelab", { command: "patient" });
+    await expect(waiting).rejects.toThrow(/last heartbeat 30\d s ago: .*--force-unlock takes it over/);
     const forced = await acquireLock(client, "homelab", { command: "forced", force: true });
-    expect(forced.tookOverFrom?.command).toBe("victim");
-    await lost;
-    expect(lostTo?.run).toBe(forced.holder.run);
+    expect(forced.tookOverFrom?.run).toBe(silent.run);
     await forced.release();
+    expect(await holderInPool()).toBeUndefined();
   });
 });
 
 describe("two applies at once (CLI)", () => {
-  test("the second refuses naming the holder; --force-unlock takes over; both end converged", async () => {
+  test("the second refuses naming the holder, and so does --force-unlock while that run lives; the first ends converged", async () => {
     const lab = await startLab({ emulator: { taskMs: 300 } });
     try {
       const first = spawnStarbase(lab, ["apply", lab.specFile, "--phase", "infra"]);
       const firstOut = Promise.all([new Response(first.stdout).text(), new Response(first.stderr).text()]);
-      while (!lab.emu.requestLog.some((e) => e.method === "POST" && e.path === "/pools" && e.status === undefined)) await Bun.sleep(20);
+      while (!lab.emu.requestLog.some((e) => e.method === "POST" && e.path === "/pools" && e.params.poolid === HOLDER && e.status === undefined)) {
+        await Bun.sleep(20);
+      }
+      const holder = `cluster homelab is locked by ${currentUser()}@${hostname()} (pid ${first.pid}, apply --phase infra) since `;
 
       const second = await applyInfra(lab);
       expect(second.rc).toBe(1);
-      expect(second.stderr).toContain(`cluster homelab is locked by ${currentUser()}@${hostname()} (pid ${first.pid}, apply --phase infra) since `);
-      expect(second.stderr).toContain("--force-unlock");
+      expect(second.stderr).toContain(holder);
+      expect(second.stderr).toContain(`pid ${first.pid} still runs on this machine`);
 
       const forced = await applyInfra(lab, "--force-unlock");
-      expect(forced.stderr).toContain(`took over the lock of cluster homelab from ${currentUser()}@${hostname()} (pid ${first.pid}`);
-      expect(forced.rc).toBe(0);
+      expect(forced.rc).toBe(1);
+      expect(forced.stderr).toContain(holder);
+      expect(forced.stderr).toContain("--force-unlock never takes the lock from a live run");
+      expect(forced.stderr).not.toContain("took over");
+
       expect(await first.exited).toBe(0);
-      await firstOut;
+      const [firstStdout] = await firstOut;
+      expect(firstStdout).toContain("Changes made:");
       const after = await applyInfra(lab);
       expect(after.stdout).toContain("No changes");
       expect(lab.emu.state.vms.size).toBe(11);
@@ -115,7 +165,8 @@ describe("two applies at once (CLI)", () => {
       expect(stderr).toContain("run cancelled");
       const api = new ApiClient(lab.emu);
       const pools = await api.call("GET", "/pools");
-      expect(pools.body.data).toEqual([]);
+      // Released: the sub-pool naming the holder is gone; the pool a grant may be on stays.
+      expect(pools.body.data.map((p: { poolid: string }) => p.poolid)).toEqual([POOL]);
       expect(lab.emu.state.vms.size).toBeLessThan(11);
       const next = await applyInfra(lab);
       expect(next.stderr).not.toContain("took over");

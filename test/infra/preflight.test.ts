@@ -86,12 +86,28 @@ describe("preflight", () => {
     expect(run.lab.emu.state.vms.size).toBe(0);
   });
 
-  test("without Pool.Allocate the lock cannot be taken: nothing is changed", async () => {
+  test("without Pool.Allocate the lock cannot be taken: nothing is changed, and the message says where a lasting grant goes", async () => {
     const privileges = STARBASE_PRIVILEGES.filter((p) => p !== "Pool.Allocate");
     const run = await failingApply({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges }] } });
     expect(run.stderr).toContain("the token needs Pool.Allocate on /pool/starbase-lock-homelab");
+    expect(run.stderr).toContain(`pveum acl modify /pool/starbase-lock-homelab --tokens '${DEFAULT_TOKEN.id}'`);
+    expect(run.stderr).toContain("starbase never deletes that pool");
     expect(mutating(run.lab.emu.requestLog).map((e) => `${e.method} ${e.path}`)).toEqual(["POST /pools"]);
   });
+
+  test("a grant on exactly the lock pool works for every run, not only the first (deleting a pool deletes the grants on it)", async () => {
+    const pool = "/pool/starbase-lock-homelab";
+    const privileges = [...STARBASE_PRIVILEGES.filter((p) => !p.startsWith("Pool.")), `${pool}:Pool.Allocate`, `${pool}:Pool.Audit`];
+    lab = await startLab({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges }] } });
+    expect((await applyInfra(lab)).rc).toBe(0);
+    lab.editSpec((doc) => doc.setIn(["nodes", "agents", "vm", "memory"], 12288));
+    const second = await applyInfra(lab);
+    expect(second.stderr).not.toContain("Permission check failed");
+    expect(second.rc).toBe(0);
+    lab.editSpec((doc) => doc.setIn(["nodes", "agents", "vm", "memory"], 8192));
+    expect((await applyInfra(lab)).rc).toBe(0);
+    expect(lab.emu.requestLog.filter((e) => e.status === 403)).toEqual([]);
+  }, 120_000);
 
   test("exactly the documented privileges are enough for a whole apply", async () => {
     lab = await startLab({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges: STARBASE_PRIVILEGES }] } });

@@ -30,10 +30,14 @@ export const apply: Command = {
     "skips the question; off a terminal (or with --output json) such a plan needs --yes and stops",
     "without it, nothing done. A plan that only creates and changes in place is not asked about.",
     "A removal that shows up only when apply looks again under the lock needs --yes too.",
+    "VMs of the cluster that the spec no longer names are listed (- … not in the spec) and left",
+    "running; they are not removals and are not asked about.",
     "A run that finds nothing to do writes nothing. One that has work takes the cluster lock (the",
-    "Proxmox pool starbase-lock-<cluster>), then observes again and acts. Only one run at a time:",
-    "a second one names the holder and stops. A lock without heartbeat for 15 min, or left by a",
-    "dead process on this machine, is taken over; --force-unlock takes it over at once.",
+    "Proxmox pool starbase-lock-<cluster>/run; starbase-lock-<cluster> itself is kept, so a grant",
+    "on it lasts), then observes again and acts. Only one run at a time: a second one names the",
+    "holder and stops. A lock left by a dead process on this machine is taken over, one from",
+    "another machine after 15 min without heartbeat (3 min with --force-unlock); a live run's",
+    "lock never is.",
     "Ctrl-C: no new step starts, running ones may finish, the lock is released.",
     "Counts are of steps, as in plan: \"25 steps: 6 changed, 19 unchanged …\". After a failure it",
     "says \"run apply again to continue\" only when a retry can help (lock timeouts, lost answers,",
@@ -93,20 +97,27 @@ function showApplied(out: Output, cluster: string, result: ApplyResult): number 
   // Stopped by Ctrl-C while observing, not confirmed, or the lock was not taken: stderr already says why.
   if (result.outcome === "cancelled" || result.outcome === "not-confirmed" || result.outcome === "not-locked") return EXIT_ERROR;
   out.event({ type: "apply", phase: "infra", ok: result.ok, steps: result.steps, counts: result.counts });
+  // Listed, not acted on: VMs of the cluster that the spec no longer names.
+  const leftAlone = result.steps.flatMap((s) => s.changes.filter((c) => c.informational === true)).map(formatChange);
+  const notInSpec = leftAlone.length === 0 ? "" : `Not in the spec, left running:\n${leftAlone.map((line) => `  ${line}`).join("\n")}\n`;
   if (result.outcome === "unchanged") {
     // Failed steps as error lines (the reporter shows them only when it ran).
     for (const step of result.steps) {
       if (step.error !== undefined) out.error(`${step.id}: ${step.error}`);
     }
-    if (result.ok) out.result(`No changes: the infra of ${cluster} matches the spec (${counted(result.steps.length, "step")} checked).\n`);
+    if (result.ok) {
+      out.result(notInSpec === ""
+        ? `No changes: the infra of ${cluster} matches the spec (${counted(result.steps.length, "step")} checked).\n`
+        : `No changes made (${counted(result.steps.length, "step")} checked).\n${notInSpec}`);
+    }
     return result.ok ? EXIT_OK : EXIT_ERROR;
   }
   const made = result.made.map((change) => `  ${formatChange(change)}`).join("\n");
   if (result.ok) {
     // Under the lock, another run may have done it all since the look.
-    out.result(made === "" ? "No changes were needed after all.\n" : `Changes made:\n${made}\n`);
+    out.result((made === "" ? "No changes were needed after all.\n" : `Changes made:\n${made}\n`) + notInSpec);
     return EXIT_OK;
   }
-  out.result(made === "" ? "The run failed (see above); no step finished its changes.\n" : `The run failed (see above); changes made by the steps that finished:\n${made}\n`);
+  out.result((made === "" ? "The run failed (see above); no step finished its changes.\n" : `The run failed (see above); changes made by the steps that finished:\n${made}\n`) + notInSpec);
   return EXIT_ERROR;
 }

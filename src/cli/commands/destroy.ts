@@ -23,12 +23,14 @@ export const destroy: Command = {
   description: [
     "Deletes only what carries this cluster's mark: VMs tagged both `starbase` and",
     "`starbase-<name>` (running ones are stopped first; disks go with them: purge=1,",
-    "destroy-unreferenced-disks=1) and the seed ISOs starbase-<name>-<host>-<hash>.iso.",
+    "destroy-unreferenced-disks=1) and the seed ISOs starbase_<name>_<host>_<hash>.iso (not one",
+    "that a remaining VM uses). Every VM is checked first (protection, a task's lock, its tags):",
+    "if any would refuse, nothing is touched and each is named.",
     "The downloaded images stay (other clusters may use them; delete them in Proxmox if not).",
     "On a terminal it lists what goes and asks for the cluster name; elsewhere --yes is required.",
     "JSON: the engine's events, then {type: \"destroy\", ok, steps: [{id, kind, changes, error?}]}.",
     "",
-    "Exit codes: 0 destroyed (or nothing to destroy), 1 error or not confirmed, 64 usage error.",
+    "Exit codes: 0 destroyed (or nothing to destroy), 1 error, refused or not confirmed, 64 usage error.",
   ].join("\n"),
   async run({ args, out }) {
     const yes = args.options.get("yes") === true;
@@ -58,6 +60,10 @@ function showDestroyed(out: Output, cluster: string, images: string, result: Des
       out.result(`Nothing to destroy: no VM or seed ISO of cluster ${cluster} in Proxmox. Images in ${images} are kept.\n`);
       out.event({ type: "destroy", ok: true, steps: [] });
       return EXIT_OK;
+    case "refused":
+      for (const refusal of result.refusals) out.error(refusal);
+      out.error(`nothing destroyed: ${counted(result.refusals.length, "VM")} of cluster ${cluster} cannot go as it is`);
+      return EXIT_ERROR;
     case "not-confirmed":
       out.error("not confirmed: nothing destroyed");
       return EXIT_ERROR;

@@ -1,6 +1,7 @@
 // Cluster-wide reads: version, nodes, cluster status and resources, next free VMID, a node's VMs.
 import { hasPrivilege } from "../auth.ts";
 import { paramError } from "../errors.ts";
+import type { ContainerSpec } from "../options.ts";
 import { storageAvailable, storageTotal, usedBytes } from "../storage-model.ts";
 import { type RouteContext, integer, nodeName, text } from "./context.ts";
 import { vmSummary } from "./vm-summary.ts";
@@ -62,6 +63,10 @@ export function resources(context: RouteContext): Record<string, unknown>[] {
       if (vm.config.tags !== undefined) entry.tags = vm.config.tags;
       result.push(entry);
     }
+    for (const ct of [...state.containers].sort((a, b) => a.vmid - b.vmid)) {
+      if (!hasPrivilege(context.identity, `/vms/${ct.vmid}`, "VM.Audit")) continue;
+      result.push(containerResource(ct));
+    }
   }
   if (type === undefined || type === "node") {
     for (const node of state.nodes) {
@@ -106,15 +111,42 @@ export function resources(context: RouteContext): Record<string, unknown>[] {
   return result;
 }
 
+/** An `lxc/<vmid>` entry as extract_vm_stats builds it (fixed statistics), with the guest's tags and lock. */
+function containerResource(ct: ContainerSpec): Record<string, unknown> {
+  const memory = 512 * 2 ** 20;
+  return {
+    id: `lxc/${ct.vmid}`,
+    vmid: ct.vmid,
+    node: ct.node,
+    type: "lxc",
+    name: ct.name,
+    status: ct.running ? "running" : "stopped",
+    template: 0,
+    uptime: ct.running ? 3_600 : 0,
+    maxcpu: 1,
+    cpu: 0,
+    maxmem: memory,
+    mem: ct.running ? memory / 4 : 0,
+    maxdisk: 8 * 2 ** 30,
+    disk: 0,
+    netin: 0,
+    netout: 0,
+    diskread: 0,
+    diskwrite: 0,
+    ...(ct.tags !== undefined && { tags: ct.tags }),
+  };
+}
+
 export function nextId(context: RouteContext): string {
   const { state } = context.core;
   const requested = integer(context, "vmid");
   if (requested !== undefined) {
-    if (state.vm(requested)) throw paramError({ vmid: `VM ${requested} already exists` });
+    // The vmlist holds VMs and containers; the text says "VM" for both.
+    if (state.vmidInUse(requested)) throw paramError({ vmid: `VM ${requested} already exists` });
     return String(requested);
   }
   let candidate = 100;
-  while (state.vm(candidate)) candidate++;
+  while (state.vmidInUse(candidate)) candidate++;
   return String(candidate);
 }
 

@@ -4,7 +4,7 @@ import { ApiError, handlerError, paramError } from "../errors.ts";
 import type { FaultInjector, RequestFaults } from "../faults.ts";
 import type { MultipartUpload } from "../http-body.ts";
 import { type LockManager, type LockRequest, vmLockRequest } from "../locks.ts";
-import type { UpstreamFile } from "../options.ts";
+import type { TokenSpec, UpstreamFile } from "../options.ts";
 import type { ApiSchema } from "../schema.ts";
 import type { VmSamples } from "../samples.ts";
 import type { EmulatorState, TaskRecord, VmRecord } from "../state.ts";
@@ -39,6 +39,8 @@ export interface EmulatorCore {
   timeScale: number;
   agentDelayMs: number;
   fingerprint: string;
+  /** The accepted tokens; their privileges are the ACL, which some calls change (deleting a pool). */
+  tokens: TokenSpec[];
 }
 
 export interface RouteContext {

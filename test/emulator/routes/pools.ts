@@ -1,7 +1,10 @@
-// Resource pools (pve-access-control API2/Pool.pm), as far as starbase uses them: its run lock
-// is a pool named starbase-lock-<cluster> whose comment holds the holder. Creation is atomic:
-// a second POST of the same pool id fails with "already exists". Pools have no members here.
-import { requirePrivileges } from "../auth.ts";
+// Resource pools (pve-manager PVE/API2/Pool.pm), as far as starbase uses them: its run lock
+// is a sub-pool created atomically under starbase-lock-<cluster>, whose comment holds the holder.
+// Creation is atomic: a second POST of the same pool id fails with "already exists". Nested
+// pools (8.1+): a sub-pool needs its parent, and a pool with sub-pools cannot be deleted.
+// Deleting a pool deletes the ACL node /pool/<id> with every entry on and below it
+// (PVE::AccessControl::delete_pool_acl). Pools have no members here.
+import { removeAclSubtree, requirePrivileges } from "../auth.ts";
 import { handlerError } from "../errors.ts";
 import type { EmulatorState } from "../state.ts";
 import { type Route, type RouteContext, requiredText, text } from "./context.ts";
@@ -59,9 +62,14 @@ function listPools(context: RouteContext): Record<string, unknown>[] {
 function createPool(context: RouteContext): null {
   const poolid = requiredText(context, "poolid");
   const pools = poolsOf(context);
-  if (pools.has(poolid)) throw handlerError(`create pool failed: pool '${poolid}' already exists`);
+  const fail = (why: string) => handlerError(`create pool failed: ${why}`);
+  if (pools.has(poolid)) throw fail(`pool '${poolid}' already exists`);
+  const nested = /^(.*)\/([^/]+)$/.exec(poolid);
+  if (nested && !pools.has(nested[1] ?? "")) throw fail(`parent '${nested[1]}' of pool '${poolid}' does not exist`);
+  if (!/^[A-Za-z]/.test(nested?.[2] ?? poolid)) throw fail("pool name must start with a letter");
   const comment = text(context, "comment");
-  pools.set(poolid, comment === undefined ? {} : { comment });
+  // `if $param->{comment}`: an empty comment is not stored.
+  pools.set(poolid, comment ? { comment } : {});
   return null;
 }
 
@@ -69,14 +77,22 @@ function updatePool(context: RouteContext): null {
   const poolid = requiredText(context, "poolid");
   const pool = existing(context, "update pools", poolid);
   const comment = text(context, "comment");
-  if (comment !== undefined) pool.comment = comment;
+  // user.cfg keeps a comment only when it is not empty: "" reads back as no comment.
+  if (comment) pool.comment = comment;
+  else if (comment !== undefined) delete pool.comment;
   return null;
 }
 
 function deletePool(context: RouteContext): null {
   const poolid = requiredText(context, "poolid");
+  const pools = poolsOf(context);
   existing(context, "delete pool", poolid);
-  poolsOf(context).delete(poolid);
+  const child = [...pools.keys()].sort().find((id) => id.startsWith(`${poolid}/`) && !id.slice(poolid.length + 1).includes("/"));
+  if (child !== undefined) throw handlerError(`delete pool failed: pool '${poolid}' is not empty (contains pool '${child}')`);
+  pools.delete(poolid);
+  // delete_pool_acl removes the child "<poolid>" of the /pool ACL node. The tree is keyed by path
+  // component, so for a nested id ("a/b") no such child exists and nothing is removed.
+  if (!poolid.includes("/")) removeAclSubtree(context.core.tokens, `/pool/${poolid}`);
   return null;
 }
 

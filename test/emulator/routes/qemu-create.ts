@@ -72,8 +72,8 @@ export async function createVm(context: RouteContext): Promise<string> {
   const failure = (error: unknown): Error => handlerError(`unable to create VM ${id} - ${errorText(error)}`);
   try {
     await core.locks.withLock(vmLock(context, id, 5_000), () => {
-      const existing = core.state.vm(id);
-      if (existing) throw new Error(`VM ${id} already exists on node '${existing.node}'`);
+      const inUse = core.state.vmidInUse(id);
+      if (inUse) throw new Error(inUse);
       core.state.vms.set(id, { vmid: id, node, config: { lock: "create" }, running: false });
       core.state.changed();
     });
