@@ -15,7 +15,7 @@ import { imageNodes } from "./nodes.ts";
 import { eachLimited } from "./parallel.ts";
 import { keptLegacySeed, legacySeedOwners, seedOwner, volumeFileName } from "./seed-image.ts";
 import { awaitTask } from "./task.ts";
-import type { VmConfig } from "./vm-diff.ts";
+import { configText, type VmConfig } from "./vm-diff.ts";
 import { removeVolumes } from "./volumes.ts";
 
 /** VMs of this cluster: tagged starbase and starbase-<cluster>. Nothing else is ever destroyed. */
@@ -54,7 +54,6 @@ export async function checkDestroy(run: InfraRun): Promise<DestroyCheck> {
   const found = new Map<number, { vm: ClusterVm; refusal?: string }>();
   const used = new Set<string>();
   await eachLimited(listed, async (vm) => {
-    const subject = `VM ${vm.name ?? "?"} (${vm.vmid}) on ${vm.node}`;
     let config: VmConfig;
     let status: VmStatus;
     try {
@@ -65,6 +64,9 @@ export async function checkDestroy(run: InfraRun): Promise<DestroyCheck> {
       throw err;
     }
     const tags = tagsOf(config.tags);
+    // The name from the config: /cluster/resources shows none for a VM created in the last 10 s.
+    const name = configText(config.name) ?? vm.name;
+    const subject = `VM ${name ?? "?"} (${vm.vmid}) on ${vm.node}`;
     const lock = status.lock || (config.lock === undefined ? "" : String(config.lock));
     let refusal: string | undefined;
     if (!isClusterVm({ tags }, cluster)) {
@@ -77,7 +79,7 @@ export async function checkDestroy(run: InfraRun): Promise<DestroyCheck> {
       refusal = `${subject}: locked (${lock}) by a Proxmox task; wait for that task to end (qm unlock ${vm.vmid} only if none runs)`;
     }
     for (const volid of configVolumes(config)) used.add(volid);
-    found.set(vm.vmid, { vm: { ...vm, tags, status: status.status ?? vm.status }, ...(refusal !== undefined && { refusal }) });
+    found.set(vm.vmid, { vm: { ...vm, ...(name !== undefined && { name }), tags, status: status.status ?? vm.status }, ...(refusal !== undefined && { refusal }) });
   });
   const checked = listed.flatMap((vm) => found.get(vm.vmid) ?? []);
   return { vms: checked.map((c) => c.vm), refusals: checked.flatMap((c) => c.refusal ?? []), used };

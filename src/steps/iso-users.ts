@@ -8,11 +8,16 @@ import { NotFoundError } from "../proxmox/index.ts";
 import { eachLimited } from "./parallel.ts";
 import { parsePropertyString } from "./property-string.ts";
 import type { InfraRun } from "./context.ts";
-import type { ClusterVm } from "./observe.ts";
-import type { VmConfig } from "./vm-diff.ts";
+import { configText, type VmConfig } from "./vm-diff.ts";
+
+/** A VM that uses a volume, named as its config names it (/cluster/resources may not have sampled the name yet). */
+export interface IsoUser {
+  vmid: number;
+  name: string | undefined;
+}
 
 /** Volume ids → the VMs whose configs name them. */
-export type IsoUsers = Map<string, ClusterVm[]>;
+export type IsoUsers = Map<string, IsoUser[]>;
 
 // Keys whose value starts with a volume: drives (ide0, scsi1 …, efidisk0, tpmstate0) and unusedN.
 const VOLUME_KEY = /^((ide|sata|scsi|virtio)\d+|efidisk0|tpmstate0|unused\d+)$/;
@@ -46,16 +51,17 @@ export async function isoUsers(run: InfraRun, node: string, storage: string, fre
       if (err instanceof NotFoundError) return; // deleted since the listing: it uses nothing
       throw err;
     }
+    const user: IsoUser = { vmid: vm.vmid, name: configText(config.name) };
     for (const volid of configVolumes(config)) {
       if (!volid.startsWith(`${storage}:`)) continue;
-      users.set(volid, [...(users.get(volid) ?? []), vm]);
+      users.set(volid, [...(users.get(volid) ?? []), user]);
     }
   });
   return users;
 }
 
 /** "VM rescue (400) uses it", "VMs a (1), b (2) use it". */
-export function describeUsers(vms: readonly ClusterVm[]): string {
+export function describeUsers(vms: readonly IsoUser[]): string {
   const names = vms.map((vm) => `${vm.name ?? "?"} (${vm.vmid})`).join(", ");
   return vms.length === 1 ? `VM ${names} uses it` : `VMs ${names} use it`;
 }

@@ -8,10 +8,11 @@ import type { Host } from "../inventory/types.ts";
 import { counted } from "../ui/words.ts";
 import { type ActContext, BlockedChangeError, type Change, unchanged, type Observed } from "./changes.ts";
 import type { InfraRun } from "./context.ts";
-import { clusterTag, desiredVm, isClusterVm, MANAGED_TAG } from "./desired.ts";
+import { desiredVm, isClusterVm, MANAGED_TAG } from "./desired.ts";
 import { importVolid } from "./image-source.ts";
 import type { ClusterVm } from "./observe.ts";
 import { imageNodes } from "./nodes.ts";
+import { clusterVmsOffSpec } from "./not-in-spec.ts";
 import { configVolumes, describeUsers, isoUsers } from "./iso-users.ts";
 import { keptLegacySeed, legacySeedOwners, seedOwner, volumeFileName } from "./seed-image.ts";
 import { awaitTask, ObserveAgainError } from "./task.ts";
@@ -95,7 +96,7 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
       return blocked(subject, `VMID ${host.vmid} is used by container ${container.name ?? "?"} (CT) on ${container.node}; `
         + `VMs and containers share VMIDs: give ${host.name} another vmid (vmid: or the group's vmidStart)`);
     }
-    const elsewhere = cluster.vms.find((v) => v.name === host.name && v.tags.includes(clusterTag(spec.name)));
+    const elsewhere = (await clusterVmsOffSpec(run, fresh)).find(({ name }) => name === host.name)?.vm;
     if (elsewhere !== undefined) {
       return blocked(subject, `a VM named ${host.name} of cluster ${spec.name} exists as VMID ${elsewhere.vmid} on ${elsewhere.node}, `
         + `but the spec gives it VMID ${host.vmid}; a new VMID needs re-creation: destroy VM ${elsewhere.vmid} or set vmid: ${elsewhere.vmid} for ${host.name}`);

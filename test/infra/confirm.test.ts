@@ -18,20 +18,20 @@ describe("apply off a terminal", () => {
     lab.editSpec((doc) => doc.setIn(["nodes", "servers", "vm", "cores"], 6));
     const plan = await starbase(lab, ["plan", lab.specFile]);
     expect(plan.rc).toBe(2);
-    expect(plan.stdout).toContain("Plan (infra): 25 steps: 6 to change, 19 unchanged\n");
+    expect(plan.stdout).toContain("Plan (infra): 26 steps: 6 to change, 20 unchanged\n");
     const planJson = jsonLines((await starbase(lab, ["plan", lab.specFile, "--output", "json"])).stdout).at(-1)!;
-    expect(planJson.counts).toEqual({ create: 0, change: 6, remove: 0, unchanged: 19, blocked: 0, failed: 0 });
+    expect(planJson.counts).toEqual({ create: 0, change: 6, remove: 0, unchanged: 20, notInSpec: 0, blocked: 0, failed: 0 });
 
     // Only changes in place: no question, no --yes needed.
     const apply = await starbase(lab, ["apply", lab.specFile, "--phase", "infra", "--output", "json"]);
     expect(apply.rc).toBe(0);
     expect(apply.stderr).not.toContain("--yes");
     const events = jsonLines(apply.stdout);
-    expect(events.at(-1)).toMatchObject({ type: "apply", ok: true, counts: { create: 0, change: 6, remove: 0, unchanged: 19, blocked: 0, failed: 0 } });
-    expect(events.find((e) => e.type === "run-end")).toMatchObject({ counts: { changed: 6, unchanged: 19 } });
+    expect(events.at(-1)).toMatchObject({ type: "apply", ok: true, counts: { create: 0, change: 6, remove: 0, unchanged: 20, notInSpec: 0, blocked: 0, failed: 0 } });
+    expect(events.find((e) => e.type === "run-end")).toMatchObject({ counts: { changed: 6, unchanged: 20 } });
 
     const again = await applyInfra(lab);
-    expect(again.stdout).toContain("No changes: the infra of homelab matches the spec (25 steps checked).");
+    expect(again.stdout).toContain("No changes: the infra of homelab matches the spec (26 steps checked).");
   }, 120_000);
 
   test("a plan that removes anything stops without --yes, with one line that says why", async () => {
@@ -51,6 +51,6 @@ describe("apply off a terminal", () => {
 
     const yes = await applyInfra(lab, "--yes");
     expect(yes.rc).toBe(0);
-    expect(yes.stdout).toMatch(/^ {2}- seed ISO local:iso\/starbase-homelab-lb01-[0-9a-f]{12}\.iso on node01 \(replaced by/m);
+    expect(yes.stdout).toMatch(/^ {2}- seed ISO local:iso\/starbase_homelab_lb01_[0-9a-f]{12}\.iso on node01 \(replaced by/m);
   }, 120_000);
 });

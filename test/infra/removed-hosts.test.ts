@@ -17,7 +17,7 @@ describe("VMs of the cluster that the spec no longer names", () => {
     const line = `- VM agent03 (222) on ${agent03.node} (not in the spec; scale-in removes it`;
     const plan = await starbase(lab, ["plan", lab.specFile]);
     expect(plan.stdout).toContain(line);
-    expect(plan.stdout).toContain("1 not in the spec");
+    expect(plan.stdout).toContain("1 listing VMs not in the spec (left running)");
     expect(plan.rc).toBe(2);
 
     const json = await starbase(lab, ["plan", lab.specFile, "--output", "json"]);

@@ -30,11 +30,11 @@ describe("on a terminal", () => {
     lab.editSpec((doc) => doc.setIn(["nodes", "servers", "vm", "cores"], 6));
     const run = await onTerminal(lab, ["plan", lab.specFile]);
     expect(run.rc).toBe(2);
-    expect(run.output).toContain("observing 25 steps");
+    expect(run.output).toContain("observing 26 steps");
     const shown = screen(run.output);
     expect(shown.filter((line) => STEP_OUTCOME.test(line) || RUN_COUNT.test(line))).toEqual([]);
     expect(shown.filter((line) => line.includes("observing"))).toEqual([]);
-    expect(shown.at(-1)).toBe("Plan (infra): 25 steps: 6 to change, 19 unchanged");
+    expect(shown.at(-1)).toBe("Plan (infra): 26 steps: 6 to change, 20 unchanged");
   }, 60_000);
 
   test("apply asks before it removes anything; no leaves everything as it was", async () => {
@@ -45,15 +45,15 @@ describe("on a terminal", () => {
     const asked = screenAt(run.output, QUESTION);
     // The look is not shown as a finished run before the question.
     expect(asked.filter((line) => STEP_OUTCOME.test(line) || RUN_COUNT.test(line))).toEqual([]);
-    expect(asked.filter((line) => /^ {2}- seed ISO local:iso\/starbase-homelab-\S+ on node0\d \(replaced by/.test(line))).toHaveLength(11);
-    expect(asked).toContain("Plan (infra): 25 steps: 11 to create, 11 to change, 3 unchanged");
+    expect(asked.filter((line) => /^ {2}- seed ISO local:iso\/starbase_homelab_\S+ on node0\d \(replaced by/.test(line))).toHaveLength(11);
+    expect(asked).toContain("Plan (infra): 26 steps: 11 to create, 11 to change, 4 unchanged");
     expect(asked.at(-1)).toBe(`This removes what the - lines name (11 removals). ${QUESTION.trimEnd()}`);
     expect(run.output).toContain("not confirmed: nothing changed");
     expect(mutating(lab.emu.requestLog.slice(before))).toEqual([]);
   }, 60_000);
 
   test("yes applies the plan; a removal that appeared meanwhile is not made", async () => {
-    const intruder = "local:iso/starbase-homelab-lb01-0123456789ab.iso";
+    const intruder = "local:iso/starbase_homelab_lb01_0123456789ab.iso";
     const run = await onTerminal(lab, ["apply", lab.specFile, "--phase", "infra"], [
       { prompt: QUESTION, reply: "y", meanwhile: () => void lab.emu.putFile("node01", intruder, "seed-like") },
     ]);
@@ -62,7 +62,7 @@ describe("on a terminal", () => {
     expect(lab.emu.state.volume("node01", intruder)).toBeDefined();
     const shown = screen(run.output);
     // One count, of the run that acted; step outcomes only after the question.
-    expect(shown.filter((line) => RUN_COUNT.test(line))).toEqual([expect.stringMatching(/^25 steps: 21 changed, 3 unchanged, 1 failed, 0 not run in /)]);
+    expect(shown.filter((line) => RUN_COUNT.test(line))).toEqual([expect.stringMatching(/^26 steps: 21 changed, 4 unchanged, 1 failed, 0 not run in /)]);
     const asked = shown.findIndex((line) => line.endsWith(QUESTION.trimEnd()));
     expect(shown.findIndex((line) => STEP_OUTCOME.test(line))).toBeGreaterThan(asked);
     expect(shown).toContain("a retry cannot change the failure of vm:lb01: fix what it names, then run apply again");
@@ -72,7 +72,7 @@ describe("on a terminal", () => {
     const run = await onTerminal(lab, ["apply", lab.specFile, "--phase", "infra", "--yes"]);
     expect(run.rc).toBe(0);
     expect(run.output).not.toContain(QUESTION);
-    expect(lab.emu.state.volumes.filter((v) => v.volid.startsWith("local:iso/starbase-homelab-lb01-"))).toHaveLength(1);
+    expect(lab.emu.state.volumes.filter((v) => v.volid.startsWith("local:iso/starbase_homelab_lb01_"))).toHaveLength(1);
   }, 60_000);
 
   test("destroy's look is not shown as a finished run before its question", async () => {
