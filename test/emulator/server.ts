@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { Socket } from "node:net";
-import { authenticate, checkApiPermissions, type Identity } from "./auth.ts";
+import { AccessControl, authenticate, checkApiPermissions, type Identity, type PrivilegeCheck } from "./auth.ts";
 import { ApiError, notImplemented, paramError, permissionError } from "./errors.ts";
 import { FaultInjector, type RequestFaults } from "./faults.ts";
 import { decodeJsonBody, decodeUrlencoded, multipartBoundary, parseUploadMultipart, type MultipartUpload } from "./http-body.ts";
@@ -13,7 +13,6 @@ import {
   defaultStorages,
   type EmulatorOptions,
   type FaultOptions,
-  type TokenSpec,
   type UpstreamFile,
 } from "./options.ts";
 import { RequestLog, type RequestLogEntry } from "./request-log.ts";
@@ -35,6 +34,8 @@ export interface Emulator {
   readonly caPem: string;
   readonly state: EmulatorState;
   readonly requestLog: RequestLogEntry[];
+  /** Every privilege check made so far (what each request needed, and whether it had it). */
+  readonly privilegeChecks: readonly PrivilegeCheck[];
   /** The schema in use; undefined when schema checks are off. */
   readonly schemaFile: string | undefined;
   readonly notices: string[];
@@ -96,6 +97,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const certificate = await createCertificate();
   const core: EmulatorCore = {
     release,
+    access: new AccessControl(options.tokens ?? [DEFAULT_TOKEN]),
     state,
     tasks: new TaskManager(state, (type) => options.taskDurations?.[type] ?? taskMs),
     locks: new LockManager(lockScale),
@@ -107,7 +109,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     agentDelayMs: options.agentDelayMs ?? 0,
     fingerprint: certificate.fingerprint,
   };
-  const tokens: TokenSpec[] = options.tokens ?? [DEFAULT_TOKEN];
   const requestLog = new RequestLog(options.requestLogFile);
   const proxyTimeoutMs = 30_000 * lockScale;
   const bodyLimit = atLeast(release, 8, 4) ? 512 * 1024 : 64 * 1024;
@@ -157,7 +158,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     let identity: Identity;
     try {
-      identity = authenticate(request.headers.authorization, tokens);
+      identity = authenticate(request.headers.authorization, core.access, `${method} ${path}`);
     } catch (error) {
       await Bun.sleep(options.authFailureDelayMs ?? 0);
       throw error;
@@ -271,6 +272,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     caPem: certificate.certPem,
     state,
     requestLog: requestLog.entries,
+    privilegeChecks: core.access.checks,
     schemaFile,
     notices,
     setFaults: (faultOptions) => core.faults.configure(faultOptions),

@@ -1,5 +1,5 @@
 // What a route handler gets, and the checks most handlers share.
-import type { Identity } from "../auth.ts";
+import type { AccessControl, Identity } from "../auth.ts";
 import { ApiError, handlerError, paramError } from "../errors.ts";
 import type { FaultInjector, RequestFaults } from "../faults.ts";
 import type { MultipartUpload } from "../http-body.ts";
@@ -21,6 +21,8 @@ export const atLeast = (release: Release, major: number, minor: number): boolean
 
 export interface EmulatorCore {
   release: Release;
+  /** Tokens, users and their ACLs. */
+  access: AccessControl;
   state: EmulatorState;
   tasks: TaskManager;
   locks: LockManager;

@@ -1,8 +1,9 @@
 // The implemented API methods. Paths are schema templates; without a schema they are matched here.
+import { permissions } from "./access.ts";
 import { clusterStatus, nextId, nodeVms, nodes, resources, version } from "./cluster.ts";
 import type { Route } from "./context.ts";
 import { agentPing, networkInterfaces } from "./agent.ts";
-import { putConfig, postConfig, readConfig, resize } from "./qemu-config.ts";
+import { putConfig, postConfig, readConfig, readPending, resize } from "./qemu-config.ts";
 import { createVm } from "./qemu-create.ts";
 import { poolRoutes } from "./pools.ts";
 import { destroyVm } from "./qemu-destroy.ts";
@@ -18,6 +19,7 @@ const CONTENT = `${STORAGE}/content`;
 
 const ROUTES: Route[] = [
   { method: "GET", path: "/version", handler: version },
+  { method: "GET", path: "/access/permissions", handler: permissions },
   { method: "GET", path: "/nodes", handler: nodes },
   { method: "GET", path: "/cluster/status", handler: clusterStatus },
   { method: "GET", path: "/cluster/resources", handler: resources },
@@ -26,6 +28,7 @@ const ROUTES: Route[] = [
   { method: "POST", path: "/nodes/{node}/qemu", handler: createVm },
   { method: "DELETE", path: VM, handler: destroyVm },
   { method: "GET", path: `${VM}/config`, handler: readConfig },
+  { method: "GET", path: `${VM}/pending`, handler: readPending },
   { method: "PUT", path: `${VM}/config`, handler: putConfig },
   { method: "POST", path: `${VM}/config`, handler: postConfig },
   { method: "PUT", path: `${VM}/resize`, handler: resize },

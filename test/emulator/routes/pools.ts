@@ -1,7 +1,7 @@
 // Resource pools (pve-access-control API2/Pool.pm), as far as starbase uses them: its run lock
 // is a pool named starbase-lock-<cluster> whose comment holds the holder. Creation is atomic:
 // a second POST of the same pool id fails with "already exists". Pools have no members here.
-import { requirePrivileges } from "../auth.ts";
+import { hasPrivilege } from "../auth.ts";
 import { handlerError } from "../errors.ts";
 import type { EmulatorState } from "../state.ts";
 import { type Route, type RouteContext, requiredText, text } from "./context.ts";
@@ -40,18 +40,11 @@ function listPools(context: RouteContext): Record<string, unknown>[] {
   if (poolid !== undefined) {
     const pool = pools.get(poolid);
     if (!pool) throw handlerError(`pool '${poolid}' does not exist`);
-    requirePrivileges(context.identity, `/pool/${poolid}`, ["Pool.Audit"]);
+    // Pool.pm checks Pool.Audit here with noerr and ignores the answer: anyone may read one named pool.
     return [{ poolid, members: [], ...(pool.comment !== undefined && { comment: pool.comment }) }];
   }
   return [...pools.entries()]
-    .filter(([id]) => {
-      try {
-        requirePrivileges(context.identity, `/pool/${id}`, ["Pool.Audit"]);
-        return true;
-      } catch {
-        return false;
-      }
-    })
+    .filter(([id]) => hasPrivilege(context.identity, `/pool/${id}`, "Pool.Audit"))
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([id, pool]) => ({ poolid: id, ...(pool.comment !== undefined && { comment: pool.comment }) }));
 }
@@ -77,6 +70,8 @@ function deletePool(context: RouteContext): null {
   const poolid = requiredText(context, "poolid");
   existing(context, "delete pool", poolid);
   poolsOf(context).delete(poolid);
+  // delete_pool_acl: the ACL entries on the pool's path go with it.
+  context.core.access.deleteTree(`/pool/${poolid}`);
   return null;
 }
 
