@@ -87,7 +87,7 @@ export async function applyInfra(session: InfraSession, opts: ApplyOptions, sink
   });
   const summary = await runLive(runnables, { ...concurrency, limits: infraLimits(run), retry: INFRA_RETRY, stage: "act", signal: controller.signal }, sink);
   const steps = stepChanges(runnables, log, summary);
-  const made = steps.filter((s) => s.error === undefined).flatMap((s) => s.changes.filter((c) => c.op !== "="));
+  const made = steps.filter((s) => s.error === undefined).flatMap((s) => s.changes.filter((c) => c.op !== "=" && c.waitsForRestart !== true));
   return { outcome: "applied", ok: summary.ok, steps, counts: countChanges(steps), made };
 }
 

@@ -17,6 +17,8 @@ export interface Change {
   from?: string;
   to?: string;
   reason: string;
+  /** A "~" Proxmox has already been told about and keeps pending until the VM restarts: nothing for apply to do. */
+  waitsForRestart?: boolean;
 }
 
 /** What observing one step yielded: the changes, and how to make them (absent = nothing to do). */

@@ -1,6 +1,8 @@
-// Field by field comparison of a VM's config (GET …/config) with the desired one. Only read
-// when the cheap comparison on /cluster/resources found a difference. Unmanaged options, the
-// MAC addresses and user tags are left as they are.
+// Field by field comparison of a VM's config with the desired one. Only read when the cheap
+// comparison on /cluster/resources found a difference. Unmanaged options, the MAC addresses
+// and user tags are left as they are. GET …/pending gives both the values the VM runs with and
+// those Proxmox holds back until its next start (memory, cores, cpu … of a running VM): what
+// differs only from the running values is reported as pending and never sent again.
 
 import type { Change } from "./changes.ts";
 import { BOOT_DISK, type DesiredVm, DISK_OPTION_ITEMS, DISK_OPTIONS, isConfigTag, isManagedTag, SEED_DRIVE, tagsOf } from "./desired.ts";
@@ -20,6 +22,16 @@ export interface ConfigDiff {
 
 // Proxmox applies these to a running VM at once; every other managed option waits for the next start.
 const LIVE_OPTIONS = /^(net\d+|ide2|tags|balloon)$/;
+const PENDING_REASON = "pending until restart: Proxmox applies it when the VM is next started from Proxmox "
+  + "(stop and start, or reboot it in Proxmox; a reboot inside the guest is not enough); starbase does not restart VMs";
+
+/** One option of GET …/pending: the running value, the pending one, and whether its removal is pending. */
+export interface PendingItem {
+  key: string;
+  value?: string | number;
+  pending?: string | number;
+  delete?: number;
+}
 const NET_KEYS = ["bridge", "tag", "mtu"] as const;
 
 function text(value: string | number | undefined): string | undefined {
@@ -122,4 +134,48 @@ function diffBootDisk(desired: DesiredVm, have: string | undefined, subject: str
     diff.changes.push({ op: "~", subject, field: `${BOOT_DISK} options`, from: wrong.map(([k]) => `${k}=${disk.get(k) ?? "(unset)"}`).join(","),
       to: wrong.map(([k, v]) => `${k}=${v}`).join(","), reason: "differs from the spec; takes effect when the VM restarts" });
   }
+}
+
+/** The config the VM runs with, and the one it gets at its next start. */
+function configsOf(items: readonly PendingItem[]): { running: VmConfig; next: VmConfig } {
+  const running: VmConfig = {};
+  const next: VmConfig = {};
+  for (const item of items) {
+    if (item.value !== undefined) running[item.key] = item.value;
+    const after = item.delete ? undefined : (item.pending ?? item.value);
+    if (after !== undefined) next[item.key] = after;
+  }
+  return { running, next };
+}
+
+/**
+ * The difference between the spec and a VM read with GET …/pending: `set`/`remove` make the
+ * next config right, and what only the running VM still lacks comes as "~" lines that wait for
+ * a restart. While anything waits, the config-hash tag keeps its old value: the cheap check then
+ * keeps reading this VM until the change is active, instead of trusting a tag that runs ahead.
+ */
+export function diffWithPending(desired: DesiredVm, items: readonly PendingItem[], subject: string, running: boolean): ConfigDiff {
+  const { running: active, next } = configsOf(items);
+  const diff = diffConfig(desired, next, subject, running);
+  const sent = new Set(diff.changes.map((c) => c.field));
+  const waiting = diffConfig(desired, active, subject, running).changes
+    .filter((c) => c.op === "~" && c.field !== "tags" && !sent.has(c.field))
+    .map((c): Change => ({ ...c, reason: PENDING_REASON, waitsForRestart: true }));
+  const goesPending = running && Object.keys(diff.set).some((key) => !LIVE_OPTIONS.test(key));
+  if (waiting.length > 0 || goesPending) holdConfigTag(diff, desired, tagsOf(next.tags));
+  diff.changes.push(...waiting);
+  return diff;
+}
+
+/** Sends the managed tags with the VM's current config-hash tag; drops the tag change when nothing else in it differs. */
+function holdConfigTag(diff: ConfigDiff, desired: DesiredVm, have: string[]): void {
+  if (diff.set.tags === undefined) return;
+  const held = [...desired.tags.filter((t) => !isConfigTag(t)), ...have.filter(isConfigTag)].sort();
+  if (held.join(";") === have.filter(isManagedTag).sort().join(";")) {
+    delete diff.set.tags;
+    diff.changes = diff.changes.filter((c) => c.field !== "tags");
+    return;
+  }
+  diff.set.tags = [...held, ...have.filter((t) => !isManagedTag(t))].join(";");
+  for (const change of diff.changes) if (change.field === "tags") change.to = held.join(";");
 }

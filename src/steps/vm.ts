@@ -15,7 +15,7 @@ import { GIB, MIB } from "./property-string.ts";
 import { isSeedOf, volumeFileName } from "./seed-image.ts";
 import { awaitTask } from "./task.ts";
 import { createVm, resizeDisk, startVm, waitUnlocked } from "./vm-actions.ts";
-import { diffConfig, type VmConfig } from "./vm-diff.ts";
+import { diffWithPending, type PendingItem } from "./vm-diff.ts";
 import { removeVolumes, type StoredFile } from "./volumes.ts";
 
 /** Name, tags (with the config hash) and the sizes /cluster/resources reports all agree: no config read needed. */
@@ -112,11 +112,13 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
     };
   }
 
-  const config = await run.client.get<VmConfig>(apiPath`/nodes/${vm.node}/qemu/${vm.vmid}/config`);
-  const diff = diffConfig(desired, config, subject, running);
+  // The running values and the pending ones in one request (GET …/config would merge them).
+  const items = await run.client.get<PendingItem[]>(apiPath`/nodes/${vm.node}/qemu/${vm.vmid}/pending`);
+  const diff = diffWithPending(desired, items, subject, running);
   const changes = [...diff.changes, ...start, ...cleanup];
   if (changes.length === 0) return { changes: [unchanged(subject, "config matches the spec; running")] };
-  if (changes.some((c) => c.op === "!")) return { changes };
+  // Blocked, or only waiting for a restart that is not starbase's to make: nothing to act on.
+  if (changes.some((c) => c.op === "!") || changes.every((c) => c.waitsForRestart === true)) return { changes };
   return {
     changes,
     async apply(ctx) {

@@ -59,15 +59,19 @@ function showApplied(out: Output, cluster: string, result: ApplyResult): number 
   // Stopped by Ctrl-C while observing, or the lock was not taken: stderr already says why.
   if (result.outcome === "cancelled" || result.outcome === "not-locked") return EXIT_ERROR;
   out.event({ type: "apply", phase: "infra", ok: result.ok, steps: result.steps, counts: result.counts });
+  // Changes Proxmox holds until a VM restarts: said on every run until they are active.
+  const waiting = result.steps.flatMap((s) => s.changes.filter((c) => c.waitsForRestart === true)).map(formatChange);
+  const waitingText = waiting.length === 0 ? "" : `Waiting for a restart of the VM:\n${waiting.map((line) => `  ${line}`).join("\n")}\n`;
   if (result.outcome === "unchanged") {
     // Failed steps as error lines (the reporter shows them only when it ran).
     for (const step of result.steps) {
       if (step.error !== undefined) out.error(`${step.id}: ${step.error}`);
     }
-    if (result.ok) out.result(`No changes: the infra of ${cluster} matches the spec (${counted(result.counts.unchanged, "thing")} checked).\n`);
+    if (result.ok && waiting.length > 0) out.result(`No changes made: the rest of the infra of ${cluster} matches the spec.\n${waitingText}`);
+    else if (result.ok) out.result(`No changes: the infra of ${cluster} matches the spec (${counted(result.counts.unchanged, "thing")} checked).\n`);
     return result.ok ? EXIT_OK : EXIT_ERROR;
   }
   const made = result.made.map(formatChange);
-  out.result(made.length === 0 ? "No changes were needed after all.\n" : `Changes made:\n${made.map((line) => `  ${line}`).join("\n")}\n`);
+  out.result((made.length === 0 ? "No changes were needed after all.\n" : `Changes made:\n${made.map((line) => `  ${line}`).join("\n")}\n`) + waitingText);
   return result.ok ? EXIT_OK : EXIT_ERROR;
 }
