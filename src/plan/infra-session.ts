@@ -79,6 +79,16 @@ export async function openInfraSession(
       await close();
       return undefined;
     }
+    // The image's checksum, read once for every node's image step: an unreachable checksumUrl is one error, before any step.
+    if (purpose === "converge") {
+      const unreadable = await run.image().then(() => undefined, (err: unknown) => errorMessage(err));
+      if (unreadable !== undefined) {
+        sink.error(unreadable);
+        sink.message(`${file}: nothing done`);
+        await close();
+        return undefined;
+      }
+    }
   } catch (err) {
     sink.error(explainProxmoxError(err, spec, file));
     await close().catch(() => undefined);

@@ -2,7 +2,7 @@
 // changes anything, with a message that says what to fix and without the secret.
 import { afterEach, describe, expect, test } from "bun:test";
 import { DEFAULT_TOKEN } from "../emulator/options.ts";
-import { applyInfra, HOSTKEY_SECRET, type Lab, type LabOptions, mutating, type RunResult, startLab } from "./harness.ts";
+import { applyInfra, HOSTKEY_SECRET, type Lab, type LabOptions, mutating, type RunResult, starbase, startLab } from "./harness.ts";
 
 /** What a starbase token needs (a Proxmox role for it holds exactly these). */
 export const STARBASE_PRIVILEGES = [
@@ -81,6 +81,35 @@ describe("preflight", () => {
     const run = await failingApply({ emulator: { storages } }, (doc) => doc.setIn(["proxmox", "storage", "cloudInit"], "snippets"));
     expect(run.stderr).toContain('proxmox.storage.cloudInit: storage "snippets" on node node01 does not allow content "iso"');
     expect(mutating(run.lab.emu.requestLog)).toEqual([]);
+  });
+
+  test("an unreachable image.checksumUrl is read once per run: one error that names the host and the way out", async () => {
+    let requests = 0;
+    const offline = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () => {
+        requests++;
+        return new Response("no route", { status: 503, statusText: "Service Unavailable" });
+      },
+    });
+    try {
+      const host = `127.0.0.1:${offline.port}`;
+      const run = await failingApply({}, (doc) => doc.setIn(["image", "checksumUrl"], `http://${host}/MicroOS.qcow2.sha256`));
+      expect(requests).toBe(1);
+      const hint = `pin image.checksum (the image's SHA-256) to run without reaching ${host}`;
+      expect(run.stderr.split(hint)).toHaveLength(2);
+      expect(run.stderr).toContain(`image.checksumUrl http://${host}/MicroOS.qcow2.sha256 could not be read: HTTP 503 Service Unavailable`);
+      expect(mutating(run.lab.emu.requestLog)).toEqual([]);
+
+      requests = 0;
+      const plan = await starbase(run.lab, ["plan", run.lab.specFile]);
+      expect(plan.rc).toBe(1);
+      expect(requests).toBe(1);
+      expect((plan.stdout + plan.stderr).split(hint)).toHaveLength(2);
+    } finally {
+      offline.stop(true);
+    }
   });
 
   test("a missing privilege stops the run at the first refusal and names the privilege and path", async () => {
