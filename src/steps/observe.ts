@@ -48,6 +48,13 @@ export interface StoredVolume {
   vmid?: number;
 }
 
+/** GET …/content/{volume}: `size` is the virtual size of a disk image (qemu-img info), `used` the file's bytes. */
+export interface VolumeInfo {
+  size: number;
+  used?: number;
+  format?: string;
+}
+
 export interface PveVersion {
   version: string;
   release: string;
@@ -136,6 +143,7 @@ export class Facts {
   readonly #version: Once<PveVersion>;
   readonly #cluster: Once<ClusterFacts>;
   readonly #volumes = new Map<string, Once<StoredVolume[]>>();
+  readonly #volumeInfos = new Map<string, Once<VolumeInfo>>();
 
   constructor(private readonly client: ProxmoxClient) {
     this.#version = new Once(() => retrying(() => client.get<PveVersion>("/version")));
@@ -171,6 +179,17 @@ export class Facts {
       this.#volumes.set(key, memo);
     } else if (fresh) {
       return memo.set(read());
+    }
+    return memo.get();
+  }
+
+  /** One volume's attributes as seen from one node (the image's virtual size), read once per run. */
+  volumeInfo(node: string, storage: string, volid: string): Promise<VolumeInfo> {
+    const key = `${node}\0${volid}`;
+    let memo = this.#volumeInfos.get(key);
+    if (memo === undefined) {
+      memo = new Once(() => retrying(() => this.client.get<VolumeInfo>(apiPath`/nodes/${node}/storage/${storage}/content/${volid}`)));
+      this.#volumeInfos.set(key, memo);
     }
     return memo.get();
   }

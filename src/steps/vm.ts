@@ -14,7 +14,7 @@ import { imageNodes } from "./nodes.ts";
 import { GIB, MIB } from "./property-string.ts";
 import { isSeedOf, volumeFileName } from "./seed-image.ts";
 import { awaitTask } from "./task.ts";
-import { createVm, resizeDisk, startVm, waitUnlocked } from "./vm-actions.ts";
+import { createVm, diskTooSmall, resizeDisk, startVm, waitUnlocked } from "./vm-actions.ts";
 import { diffWithPending, type PendingItem } from "./vm-diff.ts";
 import { removeVolumes, type StoredFile } from "./volumes.ts";
 
@@ -67,9 +67,14 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
         + `but the spec gives it VMID ${host.vmid}; a new VMID needs re-creation: destroy VM ${elsewhere.vmid} or set vmid: ${elsewhere.vmid} for ${host.name}`);
     }
     const image = importVolid(spec.proxmox.storage.image, (await run.image()).fileName);
+    const imageBytes = await imageSize(run, host.pveNode, image, fresh);
+    const tooSmall = imageBytes === undefined ? undefined : diskTooSmall(host, image, imageBytes);
+    if (tooSmall !== undefined) return blocked(subject, tooSmall);
+    // Known after the download: plan says so, and apply checks before it creates the VM.
+    const sizeCheck = imageBytes === undefined ? "; its disk is checked against the image's virtual size once the image is downloaded" : "";
     return {
       changes: [{ op: "+", subject: `${subject} on ${host.pveNode}`, reason: `not in Proxmox: create with ${counted(host.vm.cores, "core")}, `
-        + `${host.vm.memory} MiB, a ${host.vm.disk} GiB disk from ${image} and seed ${seed.fileName}, then start it` }, ...cleanup],
+        + `${host.vm.memory} MiB, a ${host.vm.disk} GiB disk from ${image} and seed ${seed.fileName}, then start it${sizeCheck}` }, ...cleanup],
       async apply(ctx) {
         await createVm(run, host, desired, image, ctx);
         await removeStale(ctx);
@@ -132,6 +137,13 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
       await removeStale(ctx);
     },
   };
+}
+
+/** The virtual size of the image on `node` (what an imported disk gets), or undefined while it is not there yet. */
+async function imageSize(run: InfraRun, node: string, volid: string, fresh: boolean): Promise<number | undefined> {
+  const storage = run.inv.spec.proxmox.storage.image;
+  if (!(await run.facts.volumes(node, storage, fresh)).some((v) => v.volid === volid)) return undefined;
+  return (await run.facts.volumeInfo(node, storage, volid)).size;
 }
 
 function blocked(subject: string, reason: string): Observed {
