@@ -5,7 +5,7 @@ import type { RunSummary } from "../engine/index.ts";
 import { AuthError, PermissionError } from "../proxmox/index.ts";
 import type { Change } from "../steps/changes.ts";
 import type { InfraRun } from "../steps/context.ts";
-import { PrivilegeError } from "../steps/task.ts";
+import { PrivilegeError } from "../steps/privileges.ts";
 import type { InfraSession } from "./infra-session.ts";
 import { type ChangeCounts, countChanges, type InfraSink, runLive, stepChanges, type StepChanges } from "./live-run.ts";
 import { type ChangeLog, destroyRunnables, infraLimits, infraRunnables, INFRA_RETRY } from "./live.ts";

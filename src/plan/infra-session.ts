@@ -1,12 +1,14 @@
 // What plan (live), apply and destroy share before they touch anything: read the spec's secrets,
-// connect to Proxmox and run the preflight. Every failure ends here with a message that says
+// connect to Proxmox, run the preflight, check the token's privileges and read the image's checksum. Every failure ends here with a message that says
 // what to fix, and never with a secret in it.
 
 import { errorMessage } from "../engine/index.ts";
 import type { Inventory } from "../inventory/types.ts";
 import { createInfraRun, type InfraRun } from "../steps/context.ts";
 import { acquireLock, type ClusterLock, LockHeldError, type LockOptions } from "../steps/lock.ts";
+import { isClusterVm } from "../steps/desired.ts";
 import { preflight, type PreflightPurpose } from "../steps/preflight.ts";
+import { missingPrivileges, neededPrivileges, privilegeProblems } from "../steps/privileges.ts";
 import { connectProxmox, type ProxmoxAccess } from "./connect.ts";
 import { explainProxmoxError } from "./explain.ts";
 import type { InfraSink } from "./live-run.ts";
@@ -33,6 +35,27 @@ export interface InfraSession {
 export interface SessionOptions {
   /** Read every VM's config (see InfraRun.readEveryConfig). */
   readEveryConfig?: boolean;
+  /** Plan: a missing privilege that only acting needs is a note, not a reason to stop. */
+  observeOnly?: boolean;
+}
+
+/** Why the run cannot start (errors) and what apply will lack (notes), from the token's privileges and the image's checksum. */
+async function readiness(run: InfraRun, purpose: PreflightPurpose, observeOnly: boolean): Promise<{ errors: string[]; notes: string[] }> {
+  const { inv, client } = run;
+  // destroy also touches VMs of the cluster the spec no longer names.
+  const vmids = purpose === "destroy"
+    ? [...inv.hosts.map((h) => h.vmid), ...(await run.facts.cluster()).vms.filter((vm) => isClusterVm(vm, inv.spec.name)).map((vm) => vm.vmid)]
+    : undefined;
+  const missing = await missingPrivileges(client, neededPrivileges(inv, purpose, vmids));
+  const stopping = observeOnly ? missing.filter((m) => m.rule.read === true) : missing;
+  const notes = observeOnly ? privilegeProblems(missing.filter((m) => m.rule.read !== true), client.tokenId).map((p) => `apply will stop here: ${p}`) : [];
+  if (stopping.length > 0) return { errors: privilegeProblems(stopping, client.tokenId), notes };
+  // The image's checksum, read once for every node's image step: an unreachable checksumUrl is one error, before any step.
+  if (purpose === "converge") {
+    const unreadable = await run.image().then(() => undefined, (err: unknown) => errorMessage(err));
+    if (unreadable !== undefined) return { errors: [unreadable], notes };
+  }
+  return { errors: [], notes };
 }
 
 export async function openInfraSession(
@@ -79,15 +102,13 @@ export async function openInfraSession(
       await close();
       return undefined;
     }
-    // The image's checksum, read once for every node's image step: an unreachable checksumUrl is one error, before any step.
-    if (purpose === "converge") {
-      const unreadable = await run.image().then(() => undefined, (err: unknown) => errorMessage(err));
-      if (unreadable !== undefined) {
-        sink.error(unreadable);
-        sink.message(`${file}: nothing done`);
-        await close();
-        return undefined;
-      }
+    const { errors, notes } = await readiness(run, purpose, opts.observeOnly === true);
+    for (const note of notes) sink.message(note);
+    if (errors.length > 0) {
+      for (const error of errors) sink.error(error);
+      sink.message(`${file}: nothing done`);
+      await close();
+      return undefined;
     }
   } catch (err) {
     sink.error(explainProxmoxError(err, spec, file));

@@ -10,7 +10,8 @@ import type { InfraRun } from "./context.ts";
 import { BOOT_DISK, createParams, type DesiredVm } from "./desired.ts";
 import type { ClusterVm } from "./observe.ts";
 import { GIB, parseDiskSize, parsePropertyString } from "./property-string.ts";
-import { awaitTask, failureText, ObserveAgainError, PrivilegeError } from "./task.ts";
+import { PrivilegeError } from "./privileges.ts";
+import { awaitTask, failureText, ObserveAgainError } from "./task.ts";
 import type { VmConfig } from "./vm-diff.ts";
 
 const UNLOCK_POLL_MS = 1_000;

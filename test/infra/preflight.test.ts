@@ -1,17 +1,9 @@
 // Wrong credentials, certificate, privileges, nodes or storages: each stops the run before it
 // changes anything, with a message that says what to fix and without the secret.
 import { afterEach, describe, expect, test } from "bun:test";
+import { rolePrivileges } from "../../src/steps/privileges.ts";
 import { DEFAULT_TOKEN } from "../emulator/options.ts";
 import { applyInfra, HOSTKEY_SECRET, type Lab, type LabOptions, mutating, type RunResult, starbase, startLab } from "./harness.ts";
-
-/** What a starbase token needs (a Proxmox role for it holds exactly these). */
-export const STARBASE_PRIVILEGES = [
-  "Sys.Audit", "Sys.AccessNetwork",
-  "Datastore.Audit", "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "Datastore.Allocate",
-  "VM.Allocate", "VM.Audit", "VM.PowerMgmt", "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Cloudinit", "VM.Config.Disk",
-  "VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options",
-  "Pool.Allocate", "Pool.Audit", "SDN.Use",
-];
 
 let lab: Lab | undefined;
 afterEach(async () => {
@@ -112,30 +104,22 @@ describe("preflight", () => {
     }
   });
 
-  test("a missing privilege stops the run at the first refusal and names the privilege and path", async () => {
-    const privileges = STARBASE_PRIVILEGES.filter((p) => p !== "VM.Allocate");
+  test("a missing privilege stops the run before anything is changed: privilege, paths and the pveum line, once", async () => {
+    const privileges = rolePrivileges().filter((p) => p !== "VM.Allocate");
     const run = await failingApply({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges }] } });
-    expect(run.stderr).toMatch(/the token needs VM\.Allocate on \/vms\/2\d\d/);
-    expect(run.stderr).toContain(`pveum acl modify`);
-    // Stopped at once: at most the VM creations already in flight on the three nodes were tried.
-    const creates = run.lab.emu.requestLog.filter((e) => e.method === "POST" && /\/qemu$/.test(e.path));
-    expect(creates.length).toBeGreaterThan(0);
-    expect(creates.length).toBeLessThanOrEqual(3);
-    expect(run.lab.emu.state.vms.size).toBe(0);
+    const line = `the API token ${DEFAULT_TOKEN.id} lacks VM.Allocate on /vms/200, /vms/201, /vms/210 … /vms/222 (11 paths), needed to create the VM`;
+    expect(run.stderr.split(line)).toHaveLength(2);
+    expect(run.stderr).toContain(`for p in 200 201 210 211 212 213 214 215 220 221 222; do pveum acl modify /vms/$p --tokens '${DEFAULT_TOKEN.id}' --roles Starbase; done`);
+    expect(run.stderr).toContain(`create it once: pveum role add Starbase --privs "${rolePrivileges().join(",")}"`);
+    expect(run.stderr).toContain("grant the user the same with --users starbase@pve");
+    expect(mutating(run.lab.emu.requestLog)).toEqual([]);
   });
 
-  test("without Pool.Allocate the lock cannot be taken: nothing is changed", async () => {
-    const privileges = STARBASE_PRIVILEGES.filter((p) => p !== "Pool.Allocate");
+  test("without Pool.Allocate the lock cannot be taken: named with /pool as the place to grant it, nothing is changed", async () => {
+    const privileges = rolePrivileges().filter((p) => p !== "Pool.Allocate");
     const run = await failingApply({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges }] } });
-    expect(run.stderr).toContain("the token needs Pool.Allocate on /pool/starbase-lock-homelab");
-    expect(mutating(run.lab.emu.requestLog).map((e) => `${e.method} ${e.path}`)).toEqual(["POST /pools"]);
-  });
-
-  test("exactly the documented privileges are enough for a whole apply", async () => {
-    lab = await startLab({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges: STARBASE_PRIVILEGES }] } });
-    const run = await applyInfra(lab);
-    expect(run.stderr).not.toContain("permission");
-    expect(run.rc).toBe(0);
-    expect(lab.emu.state.vms.size).toBe(11);
+    expect(run.stderr).toContain(`lacks Pool.Allocate on /pool/starbase-lock-homelab, needed to take, refresh and release the run lock; grant it on /pool`);
+    expect(run.stderr).toContain(`pveum acl modify /pool --tokens '${DEFAULT_TOKEN.id}' --roles Starbase`);
+    expect(mutating(run.lab.emu.requestLog)).toEqual([]);
   });
 });

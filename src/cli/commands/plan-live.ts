@@ -20,7 +20,7 @@ export async function planLive({ args, out }: CommandContext): Promise<number> {
   return withInfraSession(out, args.positionals[0]!, "converge", async (session, sink) => {
     const { planInfra } = await import("../../plan/infra-flow.ts");
     return showPlan(out, await planInfra(session, sink), phase === "all");
-  }, { readEveryConfig: args.options.get("deep") === true });
+  }, { readEveryConfig: args.options.get("deep") === true, observeOnly: true });
 }
 
 function showPlan(out: Output, { steps, counts, pending, failed }: InfraPlan, allPhases: boolean): number {
