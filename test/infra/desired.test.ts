@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { buildInventory } from "../../src/inventory/build.ts";
 import { createParams, desiredVm, isManagedTag } from "../../src/steps/desired.ts";
-import { diffConfig, type VmConfig } from "../../src/steps/vm-diff.ts";
+import { diffConfig, diffWithPending, type PendingItem, type VmConfig } from "../../src/steps/vm-diff.ts";
 import { specFixture, vm } from "../inventory/fixture.ts";
 
 const SEED = "local:iso/starbase-homelab-server01-0123456789ab.iso";
@@ -113,5 +113,37 @@ describe("diffConfig", () => {
     const shrink = diff.changes.find((c) => c.op === "!");
     expect(shrink?.reason).toContain("cannot shrink");
     expect(diff.growDiskGiB).toBeUndefined();
+  });
+});
+
+describe("diffWithPending", () => {
+  /** GET …/pending for a config, with `pending` values held back by Proxmox. */
+  const itemsOf = (config: VmConfig, pending: VmConfig = {}): PendingItem[] => [
+    ...Object.entries(config).map(([key, value]) => ({ key, value: value!, ...(pending[key] !== undefined && { pending: pending[key]! }) })),
+    ...Object.entries(pending).filter(([key]) => config[key] === undefined).map(([key, value]) => ({ key, pending: value! })),
+  ];
+
+  test("a change Proxmox holds until the restart is shown as pending and not sent again; the hash tag waits too", () => {
+    const { desired } = server01();
+    const config = configOf(createParams(desired, "local-lvm", "local:import/x.qcow2") as Record<string, unknown>, "30G");
+    const oldTags = "starbase;starbase-cfg-00000000;starbase-homelab;starbase-server";
+    const items = itemsOf({ ...config, cores: 1, memory: "2048", tags: oldTags }, { cores: 2, memory: "4096" });
+    const diff = diffWithPending(desired, items, "VM server01 (210)", true);
+    expect(diff.set).toEqual({});
+    expect(diff.changes.map((c) => [c.field, c.from, c.to, c.waitsForRestart])).toEqual([["cores", "1", "2", true], ["memory", "2048", "4096", true]]);
+    expect(diff.changes[0]!.reason).toStartWith("pending until restart");
+  });
+
+  test("a change that will go pending is sent with the old hash tag; once active the new tag follows alone", () => {
+    const { desired } = server01();
+    const config = configOf(createParams(desired, "local-lvm", "local:import/x.qcow2") as Record<string, unknown>, "30G");
+    const oldTags = "backup;starbase;starbase-cfg-00000000;starbase-homelab;starbase-server";
+    const sent = diffWithPending(desired, itemsOf({ ...config, cores: 1, tags: oldTags }), "VM server01 (210)", true);
+    expect(sent.set).toEqual({ cores: "2" });
+    const stopped = diffWithPending(desired, itemsOf({ ...config, cores: 1, tags: oldTags }), "VM server01 (210)", false);
+    expect(stopped.set.tags!.split(";").sort()).toEqual(["backup", ...desired.tags].sort());
+    const active = diffWithPending(desired, itemsOf({ ...config, tags: oldTags }), "VM server01 (210)", true);
+    expect(Object.keys(active.set)).toEqual(["tags"]);
+    expect(active.changes.map((c) => c.field)).toEqual(["tags"]);
   });
 });

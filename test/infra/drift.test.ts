@@ -22,7 +22,7 @@ describe("drift outside starbase", () => {
     const before = lab.emu.requestLog.length;
     const plan = await starbase(lab, ["plan", lab.specFile]);
     expect(plan.rc).toBe(0);
-    expect(lab.emu.requestLog.slice(before).filter((e) => /\/qemu\/\d+\/config$/.test(e.path))).toEqual([]);
+    expect(lab.emu.requestLog.slice(before).filter((e) => /\/qemu\/\d+\/(config|pending)$/.test(e.path))).toEqual([]);
   });
 
   test("plan --deep reads every VM's config and shows the edited NIC", async () => {
@@ -31,7 +31,7 @@ describe("drift outside starbase", () => {
     expect(plan.rc).toBe(2);
     expect(plan.stdout).toMatch(/~ VM server01 \(210\) net0: \S*bridge=vmbr9\S* → \S*bridge=vmbr0/);
     expect(plan.stdout).toContain("Plan (infra): 0 to create, 1 to change");
-    const configReads = lab.emu.requestLog.slice(before).filter((e) => e.method === "GET" && /\/qemu\/\d+\/config$/.test(e.path));
+    const configReads = lab.emu.requestLog.slice(before).filter((e) => e.method === "GET" && /\/qemu\/\d+\/(config|pending)$/.test(e.path));
     expect(configReads).toHaveLength(lab.emu.state.vms.size);
     expect(mutating(lab.emu.requestLog.slice(before))).toEqual([]);
   });
