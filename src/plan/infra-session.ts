@@ -48,7 +48,9 @@ async function readiness(run: InfraRun, purpose: PreflightPurpose, observeOnly: 
     : undefined;
   const missing = await missingPrivileges(client, neededPrivileges(inv, purpose, vmids));
   const stopping = observeOnly ? missing.filter((m) => m.rule.read === true) : missing;
-  const notes = observeOnly ? privilegeProblems(missing.filter((m) => m.rule.read !== true), client.tokenId).map((p) => `apply will stop here: ${p}`) : [];
+  const notes = observeOnly
+    ? privilegeProblems(missing.filter((m) => m.rule.read !== true), client.tokenId).map((p) => (p.startsWith("the API token") ? `apply will stop here: ${p}` : p))
+    : [];
   if (stopping.length > 0) return { errors: privilegeProblems(stopping, client.tokenId), notes };
   // The image's checksum, read once for every node's image step: an unreachable checksumUrl is one error, before any step.
   if (purpose === "converge") {

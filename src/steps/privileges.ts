@@ -265,6 +265,7 @@ export function grantHint(aclPath: string, tokenId: string, privilege: string): 
 export class PrivilegeError extends Error {
   override name = "PrivilegeError";
   constructor(message: string, readonly aclPath: string, readonly privilege: string, tokenId: string, options?: ErrorOptions) {
-    super(`${message}; the token needs ${privilege} on ${aclPath}\n${grantHint(aclPath, tokenId, privilege)}`, options);
+    const needs = `the token needs ${privilege} on ${aclPath}`;
+    super(`${message.includes(needs) ? message : `${message}; ${needs}`}\n${grantHint(aclPath, tokenId, privilege)}`, options);
   }
 }

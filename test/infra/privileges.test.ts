@@ -163,3 +163,22 @@ describe("a refusal the preflight cannot foresee", () => {
     expect(events.filter((e) => e.event === "step-skip" && e.outcome === "cancelled").length).toBeGreaterThan(0);
   });
 });
+
+describe("a refusal that names its path at run time", () => {
+  let lab: Lab;
+  beforeAll(async () => {
+    // SDN.Use only in another zone: the preflight takes vmbr0 for a VNet of zone1, but Proxmox checks the local zone.
+    const privileges = [...new Set(tableOf(await exampleInventory()).map((n) => n.privilege))].filter((p) => p !== "SDN.Use");
+    lab = await startLab({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges, acl: [{ path: "/sdn/zones/zone1/vmbr0/20", privileges: ["SDN.Use"] }] }] } });
+  });
+  afterAll(() => lab.stop());
+
+  test("gets the pveum line for exactly that path", async () => {
+    const run = await applyInfra(lab);
+    expect(run.rc).toBe(1);
+    expect(run.stderr).toContain("the token needs SDN.Use on /sdn/zones/localnetwork/vmbr0/20");
+    expect(run.stderr).toContain(`grant it: pveum acl modify /sdn/zones/localnetwork/vmbr0/20 --tokens '${DEFAULT_TOKEN.id}' --roles Starbase`);
+    expect(lab.emu.state.vms.size).toBe(0);
+  });
+});
+
