@@ -138,9 +138,7 @@ function setPending(vm: VmRecord, pending: Record<string, string>, deletes: stri
 }
 
 /** vmconfig_apply_pending (at start, or on any update of a stopped VM): everything pending takes effect. */
-export function applyPending(vm: VmRecord): void {
-  const config = { ...vm.config, ...vm.pending };
-  for (const key of vm.pendingDelete ?? []) delete config[key];
+export function applyPending(vm: VmRecord, config = configWithPending(vm)): void {
   vm.config = config;
   setPending(vm, {}, []);
 }

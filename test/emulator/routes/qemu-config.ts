@@ -163,8 +163,7 @@ async function applyUpdate(core: EmulatorCore, update: ConfigUpdate, identity: I
     const replacedNics = [...update.deletes, ...Object.keys(update.settings)].filter((key) => /^net\d+$/.test(key) && vm.config[key] !== undefined);
     checkBridgeAccess(identity, Object.fromEntries(replacedNics.map((key) => [key, vm.config[key] ?? ""])));
     // On a stopped VM everything pending takes effect with this update (vmconfig_apply_pending).
-    if (!vm.running) applyPending(vm);
-    const config = { ...vm.config };
+    const config = vm.running ? { ...vm.config } : configWithPending(vm);
     for (const option of update.deletes) deleteOption(core.state, node, config, option, update.force);
     const driveSettings = Object.fromEntries(driveKeys(update.settings).map((key) => [key, update.settings[key] ?? ""]));
     await task?.step(0.5);
@@ -182,7 +181,7 @@ async function applyUpdate(core: EmulatorCore, update: ConfigUpdate, identity: I
       throw error;
     }
     if (vm.running) holdBackPending(vm, config, [...update.deletes, ...Object.keys(update.settings)]);
-    else vm.config = config;
+    else applyPending(vm, config);
     core.state.changed();
   });
 }
