@@ -136,6 +136,8 @@ export function neededPrivileges(inv: Inventory, purpose: PrivilegePurpose, vmid
   return [...needed.values()];
 }
 
+const CONFIRM_AT_ONCE = 8;
+
 /** GET /access/permissions: path → privilege → 1 when it propagates to the paths below. */
 type EffectivePermissions = Record<string, Record<string, number | boolean>>;
 
@@ -181,10 +183,14 @@ export async function missingPrivileges(client: ProxmoxClient, needed: readonly 
   const all = await retrying(() => client.get<EffectivePermissions>("/access/permissions"));
   const lacking = needed.filter((n) => !fromListing(all, n.path).has(n.privilege) && !inVnetZone(all, n));
   const doubtful = [...new Set(lacking.map((n) => n.path))];
-  const exact = new Map(await Promise.all(doubtful.map(async (path) => {
-    const answer = await retrying(() => client.get<EffectivePermissions>("/access/permissions", { path }));
-    return [path, new Set(Object.keys(answer[path] ?? {}))] as const;
-  })));
+  const exact = new Map<string, Set<string>>();
+  // A few at a time: a token without VM privileges asks about every VM.
+  for (let i = 0; i < doubtful.length; i += CONFIRM_AT_ONCE) {
+    await Promise.all(doubtful.slice(i, i + CONFIRM_AT_ONCE).map(async (path) => {
+      const answer = await retrying(() => client.get<EffectivePermissions>("/access/permissions", { path }));
+      exact.set(path, new Set(Object.keys(answer[path] ?? {})));
+    }));
+  }
   return lacking.filter((n) => exact.get(n.path)?.has(n.privilege) === false);
 }
 
