@@ -2,7 +2,7 @@
 // reported here, messages and progress go to `out`, and the session is closed (lock released)
 // only after the command has printed its result.
 
-import type { InfraSession } from "../plan/infra-session.ts";
+import type { InfraSession, SessionOptions } from "../plan/infra-session.ts";
 import type { InfraSink } from "../plan/live-run.ts";
 import type { PreflightPurpose } from "../steps/preflight.ts";
 import type { OptionSpec } from "./args.ts";
@@ -22,12 +22,13 @@ export async function withInfraSession(
   file: string,
   purpose: PreflightPurpose,
   body: (session: InfraSession, sink: InfraSink) => Promise<number>,
+  opts: SessionOptions = {},
 ): Promise<number> {
   const { loaded, inventory } = await loadReportedCluster(out, file);
   if (inventory === undefined) return EXIT_ERROR;
   const { openInfraSession } = await import("../plan/infra-session.ts");
   const sink = infraSink(out, purpose === "destroy" ? "destroy" : "apply");
-  const session = await openInfraSession({ file, dir: loaded.dir, positionOf: loaded.positionOf, inventory }, purpose, sink);
+  const session = await openInfraSession({ file, dir: loaded.dir, positionOf: loaded.positionOf, inventory }, purpose, sink, opts);
   if (session === undefined) return EXIT_ERROR;
   try {
     return await body(session, sink);

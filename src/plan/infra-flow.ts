@@ -6,7 +6,7 @@ import { AuthError, PermissionError } from "../proxmox/index.ts";
 import { type Change, formatChange } from "../steps/changes.ts";
 import type { InfraRun } from "../steps/context.ts";
 import { checkDestroy } from "../steps/destroy.ts";
-import { PrivilegeError } from "../steps/task.ts";
+import { PrivilegeError } from "../steps/privileges.ts";
 import type { InfraSession } from "./infra-session.ts";
 import { countSteps, type InfraSink, removalsOf, runLive, stepChanges, type StepChanges, type StepCounts } from "./live-run.ts";
 import { type ChangeLog, destroyRunnables, infraLimits, infraRunnables, INFRA_RETRY } from "./live.ts";
@@ -107,7 +107,7 @@ export async function applyInfra(session: InfraSession, opts: ApplyOptions, sink
   });
   const summary = await runLive(runnables, { ...concurrency, limits: infraLimits(run), retry: INFRA_RETRY, stage: "act", signal: controller.signal }, sink);
   const steps = stepChanges(runnables, log, summary);
-  const made = steps.filter((s) => s.acts && s.error === undefined).flatMap((s) => s.changes.filter((c) => c.op !== "="));
+  const made = steps.filter((s) => s.acts && s.error === undefined).flatMap((s) => s.changes.filter((c) => c.op !== "=" && c.waitsForRestart !== true));
   return { outcome: "applied", ok: summary.ok, steps, counts: countSteps(steps), made };
 }
 

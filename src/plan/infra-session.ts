@@ -1,5 +1,5 @@
 // What plan (live), apply and destroy share before they touch anything: read the spec's secrets,
-// connect to Proxmox and run the preflight. Every failure ends here with a message that says
+// connect to Proxmox, run the preflight, check the token's privileges and read the image's checksum. Every failure ends here with a message that says
 // what to fix, and never with a secret in it.
 
 import { errorMessage } from "../engine/index.ts";
@@ -9,7 +9,9 @@ import type { LoadedSpec } from "../spec/load.ts";
 import { SpecReferenceError } from "../spec/references.ts";
 import { createInfraRun, type InfraRun } from "../steps/context.ts";
 import { acquireLock, type ClusterLock, LockHeldError, type LockOptions } from "../steps/lock.ts";
+import { isClusterVm } from "../steps/desired.ts";
 import { preflight, type PreflightPurpose } from "../steps/preflight.ts";
+import { missingPrivileges, neededPrivileges, privilegeProblems } from "../steps/privileges.ts";
 import { connectProxmox, type ProxmoxAccess } from "./connect.ts";
 import { explainProxmoxError } from "./explain.ts";
 import type { InfraSink } from "./live-run.ts";
@@ -32,7 +34,38 @@ export interface InfraSession {
 }
 
 /** Opens a session, or reports why not to the sink and returns undefined. */
-export async function openInfraSession(cluster: ValidCluster, purpose: PreflightPurpose, sink: InfraSink): Promise<InfraSession | undefined> {
+export interface SessionOptions {
+  /** Plan: a missing privilege that only acting needs is a note, not a reason to stop. */
+  observeOnly?: boolean;
+}
+
+/** Why the run cannot start (errors) and what apply will lack (notes), from the token's privileges and the image's checksum. */
+async function readiness(run: InfraRun, purpose: PreflightPurpose, observeOnly: boolean): Promise<{ errors: string[]; notes: string[] }> {
+  const { inv, client } = run;
+  // destroy also touches VMs of the cluster the spec no longer names.
+  const vmids = purpose === "destroy"
+    ? [...inv.hosts.map((h) => h.vmid), ...(await run.facts.cluster()).vms.filter((vm) => isClusterVm(vm, inv.spec.name)).map((vm) => vm.vmid)]
+    : undefined;
+  const missing = await missingPrivileges(client, neededPrivileges(inv, purpose, vmids));
+  const stopping = observeOnly ? missing.filter((m) => m.rule.read === true) : missing;
+  const notes = observeOnly
+    ? privilegeProblems(missing.filter((m) => m.rule.read !== true), client.tokenId).map((p) => (p.startsWith("the API token") ? `apply will stop here: ${p}` : p))
+    : [];
+  if (stopping.length > 0) return { errors: privilegeProblems(stopping, client.tokenId), notes };
+  // The image's checksum, read once for every node's image step: an unreachable checksumUrl is one error, before any step.
+  if (purpose === "converge") {
+    const unreadable = await run.image().then(() => undefined, (err: unknown) => errorMessage(err));
+    if (unreadable !== undefined) return { errors: [unreadable], notes };
+  }
+  return { errors: [], notes };
+}
+
+export async function openInfraSession(
+  cluster: ValidCluster,
+  purpose: PreflightPurpose,
+  sink: InfraSink,
+  opts: SessionOptions = {},
+): Promise<InfraSession | undefined> {
   const { file, inventory } = cluster;
   const spec = inventory.spec;
   let access: ProxmoxAccess;
@@ -70,6 +103,14 @@ export async function openInfraSession(cluster: ValidCluster, purpose: Preflight
     if (problems.length > 0) {
       for (const problem of problems) sink.error(problem);
       sink.message(`${file}: Proxmox at ${spec.proxmox.endpoint} does not fit the spec; nothing done`);
+      await close();
+      return undefined;
+    }
+    const { errors, notes } = await readiness(run, purpose, opts.observeOnly === true);
+    for (const note of notes) sink.message(note);
+    if (errors.length > 0) {
+      for (const error of errors) sink.error(error);
+      sink.message(`${file}: nothing done`);
       await close();
       return undefined;
     }

@@ -4,7 +4,7 @@
 
 import type { Outcome, RetryPolicy, RunnableStep, StepContext } from "../engine/index.ts";
 import type { StepNode } from "../graph/types.ts";
-import { isRetryable } from "../proxmox/index.ts";
+import { isRetryable, PermissionError } from "../proxmox/index.ts";
 import { BlockedChangeError, type Change, formatChange, type Observed } from "../steps/changes.ts";
 import type { InfraRun } from "../steps/context.ts";
 import { type DestroyCheck, observeSeedRemoval, observeVmRemoval, seedNodes } from "../steps/destroy.ts";
@@ -12,6 +12,7 @@ import { observeImage } from "../steps/image.ts";
 import { observeNotInSpec } from "../steps/not-in-spec.ts";
 import { vmNodes } from "../steps/nodes.ts";
 import { observeSeed } from "../steps/seed.ts";
+import { PrivilegeError } from "../steps/privileges.ts";
 import { ObserveAgainError } from "../steps/task.ts";
 import { observeVm } from "../steps/vm.ts";
 import { buildSteps } from "./steps.ts";
@@ -60,7 +61,14 @@ export class UnconfirmedRemovalError extends Error {
 /** Reads what a step is about; `fresh` ignores what this run has read before. */
 type Observe = (fresh: boolean) => Promise<Observed>;
 
-function runnable(node: StepNode, observe: Observe, opts: LiveOptions): RunnableStep {
+/** A refusal that names its privilege gets the pveum line that grants it (the API token's). */
+function withGrant(err: unknown, tokenId: string): unknown {
+  return err instanceof PermissionError && err.aclPath !== undefined && err.privileges.length > 0
+    ? new PrivilegeError(err.message, err.aclPath, err.privileges.join(" or "), tokenId, { cause: err })
+    : err;
+}
+
+function runnable(node: StepNode, observe: Observe, opts: LiveOptions & { tokenId: string }): RunnableStep {
   const timeoutMs = TIMEOUT_MS[node.kind];
   const { limits, ...rest } = node;
   return {
@@ -73,7 +81,7 @@ function runnable(node: StepNode, observe: Observe, opts: LiveOptions): Runnable
         return await observeAndAct(node, ctx, observe, opts);
       } catch (err) {
         opts.onError?.(err);
-        throw err;
+        throw withGrant(err, opts.tokenId);
       }
     },
   };
@@ -98,7 +106,8 @@ async function observeAndAct(node: StepNode, ctx: StepContext, observe: Observe,
 const NOT_IN_SPEC: StepNode = { id: "vms-not-in-spec", kind: "vm", needs: [] };
 
 /** The infra phase's steps (image, seed, vm, and the look for VMs not in the spec), ready for runSteps. */
-export function infraRunnables(run: InfraRun, opts: LiveOptions): RunnableStep[] {
+export function infraRunnables(run: InfraRun, liveOptions: LiveOptions): RunnableStep[] {
+  const opts = { ...liveOptions, tokenId: run.client.tokenId };
   const hosts = new Map(run.inv.hosts.map((h) => [h.name, h]));
   const steps = buildSteps(run.inv, { phase: "infra" }).map((node) => {
     const host = node.host === undefined ? undefined : hosts.get(node.host);
@@ -121,7 +130,8 @@ export function infraRunnables(run: InfraRun, opts: LiveOptions): RunnableStep[]
  * the seed ISOs, after the VMs of that node are gone (one for a shared storage, after all VMs).
  * The VMs are those `checkDestroy` found in Proxmox, not those of the spec.
  */
-export async function destroyRunnables(run: InfraRun, check: DestroyCheck, opts: LiveOptions): Promise<RunnableStep[]> {
+export async function destroyRunnables(run: InfraRun, check: DestroyCheck, liveOptions: LiveOptions): Promise<RunnableStep[]> {
+  const opts = { ...liveOptions, tokenId: run.client.tokenId };
   const { vms } = check;
   const hostNames = [...new Set([...run.inv.hosts.map((h) => h.name), ...vms.flatMap((vm) => (vm.name === undefined ? [] : [vm.name]))])];
   const vmSteps = vms.map((vm) => {

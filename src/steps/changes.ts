@@ -22,6 +22,8 @@ export interface Change {
    * "-" until scale-in exists). A confirmation of what apply removes skips these.
    */
   informational?: true;
+  /** A "~" Proxmox has already been told about and keeps pending until the VM restarts: nothing for apply to do. */
+  waitsForRestart?: boolean;
 }
 
 /** What observing one step yielded: the changes, and how to make them (absent = nothing to do). */

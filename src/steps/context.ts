@@ -12,7 +12,7 @@ export interface InfraRun {
   inv: Inventory;
   client: ProxmoxClient;
   facts: Facts;
-  /** The image file wanted on every node (its checksum is fetched at most once per command). */
+  /** The image file wanted on every node. Its checksum is fetched once per command; a failure is kept, not retried per node. */
   image(): Promise<ImageSource>;
   seed(host: Host): SeedImage;
   /** Runs `work` once per run for all steps asking with the same key (one download to a shared storage). */
@@ -35,10 +35,7 @@ export function createInfraRun(opts: InfraRunOptions): InfraRun {
   const seeds = new Map<string, SeedImage>();
   const wanted = {
     image() {
-      image ??= resolveImage(opts.inv.spec.image).catch((err: unknown) => {
-        image = undefined;
-        throw err;
-      });
+      image ??= resolveImage(opts.inv.spec.image);
       return image;
     },
     seed(host: Host) {

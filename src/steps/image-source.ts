@@ -1,5 +1,5 @@
 // Which image file the run wants on Proxmox: its URL, its SHA-256 (from the spec, or read from
-// image.checksumUrl once per run) and the name it is stored under. The name carries the
+// image.checksumUrl by starbase itself, once per command) and the name it is stored under. The name carries the
 // checksum, so "a file of that name is there" means "the right image is there", and a rolling
 // upstream URL is downloaded again only when its content changed.
 
@@ -39,6 +39,14 @@ export function checksumFromListing(listing: string, name: string): string | und
   return hashes.size === 1 ? [...hashes][0] : undefined;
 }
 
+function urlHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
 function urlFileName(url: string): string {
   try {
     return decodeURIComponent(basename(new URL(url).pathname));
@@ -69,7 +77,10 @@ export async function resolveImage(image: ImageSpec): Promise<ImageSource> {
     try {
       listing = await fetchText(image.checksumUrl);
     } catch (err) {
-      throw new Error(`image.checksumUrl ${image.checksumUrl} could not be read: ${errorMessage(err)}`);
+      // Read here, on the machine that runs starbase (not by Proxmox): one without internet needs the checksum pinned.
+      const host = urlHost(image.checksumUrl);
+      throw new Error(`image.checksumUrl ${image.checksumUrl} could not be read: ${errorMessage(err)}; `
+        + `pin image.checksum (the image's SHA-256) to run without reaching ${host}`);
     }
     sha256 = checksumFromListing(listing, urlFileName(image.url));
     if (sha256 === undefined) throw new Error(`image.checksumUrl ${image.checksumUrl} has no SHA-256 for ${urlFileName(image.url)}`);

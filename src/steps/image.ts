@@ -1,10 +1,11 @@
 // image:<node> — the image is in the `import` content of storage.image on that node, under a
 // name that carries its SHA-256. Proxmox downloads it itself and checks the checksum.
 
-import { apiPath } from "../proxmox/index.ts";
+import { apiPath, PermissionError } from "../proxmox/index.ts";
 import { type ActContext, unchanged, type Observed } from "./changes.ts";
 import type { InfraRun } from "./context.ts";
 import { importVolid } from "./image-source.ts";
+import { PrivilegeError } from "./privileges.ts";
 import { awaitTask } from "./task.ts";
 
 export async function observeImage(run: InfraRun, node: string, fresh: boolean): Promise<Observed> {
@@ -18,13 +19,23 @@ export async function observeImage(run: InfraRun, node: string, fresh: boolean):
 
   const shared = (await run.facts.cluster()).storages.find((s) => s.storage === storage && s.node === node)?.shared === true;
   const download = async (ctx: ActContext) => {
-    const upid = await run.client.post<string>(apiPath`/nodes/${node}/storage/${storage}/download-url`, {
-      url: source.url,
-      content: "import",
-      filename: source.fileName,
-      checksum: source.sha256,
-      "checksum-algorithm": "sha256",
-    });
+    let upid: string;
+    try {
+      upid = await run.client.post<string>(apiPath`/nodes/${node}/storage/${storage}/download-url`, {
+        url: source.url,
+        content: "import",
+        filename: source.fileName,
+        checksum: source.sha256,
+        "checksum-algorithm": "sha256",
+      });
+    } catch (err) {
+      // The second half of download-url's check (Sys.AccessNetwork on the node, or Sys.Audit and
+      // Sys.Modify on /) is an `or`, refused with a bare "Permission check failed".
+      if (err instanceof PermissionError && err.aclPath === undefined) {
+        throw new PrivilegeError(err.message, `/nodes/${node}`, "Sys.AccessNetwork", run.client.tokenId, { cause: err });
+      }
+      throw err;
+    }
     await awaitTask(run.client, ctx, `downloading ${source.fileName} on ${node}`, upid);
   };
   return {

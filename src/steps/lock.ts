@@ -15,7 +15,9 @@ import { randomUUID } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import { isRetryable, NotFoundError, PermissionError, type ProxmoxClient } from "../proxmox/index.ts";
 import { retrying } from "./retry.ts";
-import { failureText, PrivilegeError } from "./task.ts";
+import { lockPoolId } from "./lock-pool.ts";
+import { PrivilegeError } from "./privileges.ts";
+import { failureText } from "./task.ts";
 
 export interface LockHolder {
   user: string;
@@ -67,11 +69,6 @@ export class LockHeldError extends Error {
 /** Who runs, as the holder names it: the login name from the environment, else the account's. */
 export function currentUser(): string {
   return process.env.USER || process.env.LOGNAME || userInfo().username;
-}
-
-/** The pool that stays, and that a grant of Pool.Allocate goes on. */
-export function lockPoolId(cluster: string): string {
-  return `starbase-lock-${cluster}`;
 }
 
 function describeHolder(holder: LockHolder, now: number): string {
@@ -144,8 +141,9 @@ function lockPrivilegeError(err: unknown, poolid: string, client: ProxmoxClient)
 
 /**
  * Creates the pool that stays when it is not there yet (the first run on this Proxmox). Listed
- * first, so that no run but the first sends a request Proxmox refuses; one that a concurrent run
- * created meanwhile, or that the list hides for want of Pool.Audit, is fine.
+ * first, so that a token with Pool.Audit sends no request Proxmox refuses; without Pool.Audit
+ * (not needed otherwise) the list hides it and the create answers "already exists", which is
+ * fine, as is one that a concurrent run created meanwhile.
  */
 async function ensureLockPool(client: ProxmoxClient, cluster: string): Promise<void> {
   const poolid = lockPoolId(cluster);

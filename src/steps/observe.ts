@@ -57,6 +57,13 @@ export interface StoredVolume {
   vmid?: number;
 }
 
+/** GET …/content/{volume}: `size` is the virtual size of a disk image (qemu-img info), `used` the file's bytes. */
+export interface VolumeInfo {
+  size: number;
+  used?: number;
+  format?: string;
+}
+
 export interface PveVersion {
   version: string;
   release: string;
@@ -170,6 +177,7 @@ export class Facts {
   readonly #cluster: Once<ClusterFacts>;
   readonly #volumes = new Map<string, Once<StoredVolume[]>>();
   readonly #configs = new Map<string, Once<VmConfig>>();
+  readonly #volumeInfos = new Map<string, Once<VolumeInfo>>();
 
   constructor(private readonly client: ProxmoxClient) {
     this.#version = new Once(() => retrying(() => client.get<PveVersion>("/version")));
@@ -215,6 +223,17 @@ export class Facts {
   vmConfig(vm: { node: string; vmid: number }, fresh = false): Promise<VmConfig> {
     return remembered(this.#configs, `${vm.node}/${vm.vmid}`, fresh,
       () => retrying(() => this.client.get<VmConfig>(apiPath`/nodes/${vm.node}/qemu/${vm.vmid}/config`)));
+  }
+
+  /** One volume's attributes as seen from one node (the image's virtual size), read once per run. */
+  volumeInfo(node: string, storage: string, volid: string): Promise<VolumeInfo> {
+    const key = `${node}\0${volid}`;
+    let memo = this.#volumeInfos.get(key);
+    if (memo === undefined) {
+      memo = new Once(() => retrying(() => this.client.get<VolumeInfo>(apiPath`/nodes/${node}/storage/${storage}/content/${volid}`)));
+      this.#volumeInfos.set(key, memo);
+    }
+    return memo.get();
   }
 
   async #readCluster(): Promise<ClusterFacts> {

@@ -9,7 +9,7 @@
 import type { Inventory } from "../inventory/types.ts";
 import { isClusterVm, isManagedTag, vmTags } from "./desired.ts";
 import type { ClusterFacts, DatacenterOptions, Facts } from "./observe.ts";
-import { grantHint } from "./task.ts";
+import { grantHint } from "./privileges.ts";
 
 export interface TagAccessFindings {
   problems: string[];

@@ -27,16 +27,3 @@ export class ObserveAgainError extends Error {
   override name = "ObserveAgainError";
   readonly retryable = true;
 }
-
-/** Proxmox refused for want of a privilege it did not name; this names it, and how to grant it. */
-export class PrivilegeError extends Error {
-  override name = "PrivilegeError";
-  constructor(message: string, readonly aclPath: string, readonly privilege: string, tokenId: string, options?: ErrorOptions) {
-    super(`${message}; the token needs ${privilege} on ${aclPath}\n${grantHint(aclPath, tokenId, privilege)}`, options);
-  }
-}
-
-/** The pveum command line that grants `privilege` on `aclPath` to the API token. */
-export function grantHint(aclPath: string, tokenId: string, privilege: string): string {
-  return `grant it, e.g.: pveum acl modify ${aclPath} --tokens '${tokenId}' --roles <a role with ${privilege}>`;
-}

@@ -3,19 +3,38 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Host } from "../inventory/types.ts";
+import { GROUP_KEY } from "../spec/groups.ts";
 import { apiPath, NotFoundError, PermissionError } from "../proxmox/index.ts";
-import type { ActContext } from "./changes.ts";
+import { type ActContext, BlockedChangeError } from "./changes.ts";
 import type { InfraRun } from "./context.ts";
 import { BOOT_DISK, createParams, type DesiredVm } from "./desired.ts";
 import type { ClusterVm } from "./observe.ts";
 import { GIB, parseDiskSize, parsePropertyString } from "./property-string.ts";
-import { awaitTask, failureText, ObserveAgainError, PrivilegeError } from "./task.ts";
+import { PrivilegeError } from "./privileges.ts";
+import { awaitTask, failureText, ObserveAgainError } from "./task.ts";
 import type { VmConfig } from "./vm-diff.ts";
 
 const UNLOCK_POLL_MS = 1_000;
 const UNLOCK_TIMEOUT_MS = 15 * 60_000;
 
+/** Why `host` cannot be created from an image of `imageBytes` (virtual size), if it cannot: its disk would be smaller. */
+export function diskTooSmall(host: Host, image: string, imageBytes: number): string | undefined {
+  if (host.vm.disk * GIB >= imageBytes) return undefined;
+  const needed = Math.ceil(imageBytes / GIB);
+  return `the image ${image} has a virtual size of ${formatGiB(imageBytes)}, more than the ${host.vm.disk} GiB disk the spec gives ${host.name}, `
+    + `and Proxmox cannot shrink the imported disk: set nodes.${GROUP_KEY[host.role]}.vm.disk to ${needed} or more`;
+}
+
+function formatGiB(bytes: number): string {
+  const gib = bytes / GIB;
+  return `${Number.isInteger(gib) ? gib : gib.toFixed(1)} GiB`;
+}
+
 export async function createVm(run: InfraRun, host: Host, desired: DesiredVm, image: string, ctx: ActContext): Promise<void> {
+  // The imported disk gets the image's virtual size: known for certain only now that the image is on the node.
+  const { size } = await run.facts.volumeInfo(host.pveNode, run.inv.spec.proxmox.storage.image, image);
+  const refusal = diskTooSmall(host, image, size);
+  if (refusal !== undefined) throw new BlockedChangeError([{ op: "!", subject: `VM ${host.name} (${host.vmid})`, field: `${BOOT_DISK} size`, reason: refusal }]);
   try {
     const upid = await run.client.post<string>(apiPath`/nodes/${host.pveNode}/qemu`, createParams(desired, run.inv.spec.proxmox.storage.disk, image));
     await awaitTask(run.client, ctx, `creating VM ${host.name} (importing ${image})`, upid);
@@ -31,11 +50,7 @@ export async function createVm(run: InfraRun, host: Host, desired: DesiredVm, im
   // The imported disk has the image's own size; grow it to the spec's.
   const config = await run.client.get<VmConfig>(apiPath`/nodes/${host.pveNode}/qemu/${host.vmid}/config`);
   const sizeText = parsePropertyString(String(config[BOOT_DISK] ?? ""), "file").get("size");
-  const bytes = sizeText === undefined ? undefined : parseDiskSize(sizeText);
-  if (bytes !== undefined && bytes > host.vm.disk * GIB) {
-    throw new Error(`the image's disk is ${sizeText}, larger than the ${host.vm.disk} GiB the spec gives ${host.name}; raise the disk size of its node type`);
-  }
-  if (bytes !== host.vm.disk * GIB) await resizeDisk(run, host, host.vm.disk, ctx);
+  if ((sizeText === undefined ? undefined : parseDiskSize(sizeText)) !== host.vm.disk * GIB) await resizeDisk(run, host, host.vm.disk, ctx);
   await startVm(run, host, ctx);
 }
 

@@ -1,5 +1,8 @@
-// Field by field comparison of a VM's config (GET …/config, read on every run) with the
-// desired one. Unmanaged options, the MAC addresses and user tags are left as they are.
+// Field by field comparison of a VM's config with the desired one, on every run. Unmanaged
+// options, the MAC addresses and user tags are left as they are. GET …/pending gives both the
+// values the VM runs with and those Proxmox holds back until its next start (memory, cores,
+// cpu … of a running VM): what differs only from the running values is reported as pending and
+// never sent again.
 
 import type { Change } from "./changes.ts";
 import { BOOT_DISK, type DesiredVm, DISK_OPTION_ITEMS, DISK_OPTIONS, isLegacyConfigTag, isManagedTag, SEED_DRIVE, tagsOf } from "./desired.ts";
@@ -19,6 +22,16 @@ export interface ConfigDiff {
 
 // Proxmox applies these to a running VM at once; every other managed option waits for the next start.
 const LIVE_OPTIONS = /^(net\d+|ide2|tags|balloon)$/;
+const PENDING_REASON = "pending until restart: Proxmox applies it when the VM is next started from Proxmox "
+  + "(stop and start, or reboot it in Proxmox; a reboot inside the guest is not enough); starbase does not restart VMs";
+
+/** One option of GET …/pending: the running value, the pending one, and whether its removal is pending. */
+export interface PendingItem {
+  key: string;
+  value?: string | number;
+  pending?: string | number;
+  delete?: number;
+}
 const NET_KEYS = ["bridge", "tag", "mtu"] as const;
 
 /** A config value as text (Proxmox answers numbers for some options). */
@@ -120,4 +133,37 @@ function diffBootDisk(desired: DesiredVm, have: string | undefined, subject: str
     diff.changes.push({ op: "~", subject, field: `${BOOT_DISK} options`, from: wrong.map(([k]) => `${k}=${disk.get(k) ?? "(unset)"}`).join(","),
       to: wrong.map(([k, v]) => `${k}=${v}`).join(","), reason: "differs from the spec; takes effect when the VM restarts" });
   }
+}
+
+/** A VM's config as GET …/pending shows it: the values it runs with, and those it gets at its next start. */
+export interface PendingConfigs {
+  running: VmConfig;
+  /** What GET …/config answers: the config with the pending values taken in. */
+  next: VmConfig;
+}
+
+export function pendingConfigs(items: readonly PendingItem[]): PendingConfigs {
+  const running: VmConfig = {};
+  const next: VmConfig = {};
+  for (const item of items) {
+    if (item.value !== undefined) running[item.key] = item.value;
+    const after = item.delete ? undefined : (item.pending ?? item.value);
+    if (after !== undefined) next[item.key] = after;
+  }
+  return { running, next };
+}
+
+/**
+ * The difference between the spec and a VM read with GET …/pending: `set`/`remove` make the
+ * next config right, and what only the running VM still lacks comes as "~" lines that wait for
+ * a restart (never sent again).
+ */
+export function diffWithPending(desired: DesiredVm, { running: active, next }: PendingConfigs, subject: string, running: boolean): ConfigDiff {
+  const diff = diffConfig(desired, next, subject, running);
+  const sent = new Set(diff.changes.map((c) => c.field));
+  const waiting = diffConfig(desired, active, subject, running).changes
+    .filter((c) => c.op === "~" && c.field !== "tags" && !sent.has(c.field))
+    .map((c): Change => ({ ...c, reason: PENDING_REASON, waitsForRestart: true }));
+  diff.changes.push(...waiting);
+  return diff;
 }

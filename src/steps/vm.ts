@@ -16,8 +16,8 @@ import { clusterVmsOffSpec } from "./not-in-spec.ts";
 import { configVolumes, describeUsers, isoUsers } from "./iso-users.ts";
 import { keptLegacySeed, legacySeedOwners, seedOwner, volumeFileName } from "./seed-image.ts";
 import { awaitTask, ObserveAgainError } from "./task.ts";
-import { createVm, resizeDisk, startVm, waitUnlocked } from "./vm-actions.ts";
-import { configText, diffConfig, type VmConfig } from "./vm-diff.ts";
+import { createVm, diskTooSmall, resizeDisk, startVm, waitUnlocked } from "./vm-actions.ts";
+import { configText, diffWithPending, type PendingItem, pendingConfigs, type VmConfig } from "./vm-diff.ts";
 import { removeVolumes, type StoredFile } from "./volumes.ts";
 
 /** Stale seed ISOs of a host: the ones to delete (`-`), and the ones kept, with why (`=`). */
@@ -102,10 +102,15 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
         + `but the spec gives it VMID ${host.vmid}; a new VMID needs re-creation: destroy VM ${elsewhere.vmid} or set vmid: ${elsewhere.vmid} for ${host.name}`);
     }
     const image = importVolid(spec.proxmox.storage.image, (await run.image()).fileName);
+    const imageBytes = await imageSize(run, host.pveNode, image, fresh);
+    const tooSmall = imageBytes === undefined ? undefined : diskTooSmall(host, image, imageBytes);
+    if (tooSmall !== undefined) return blocked(subject, tooSmall);
+    // Known after the download: plan says so, and apply checks before it creates the VM.
+    const sizeCheck = imageBytes === undefined ? "; its disk is checked against the image's virtual size once the image is downloaded" : "";
     const cleanup = await seedCleanup(run, host, fresh);
     return {
       changes: [{ op: "+", subject: `${subject} on ${host.pveNode}`, reason: `not in Proxmox: create with ${counted(host.vm.cores, "core")}, `
-        + `${host.vm.memory} MiB, a ${host.vm.disk} GiB disk from ${image} and seed ${seed.fileName}, then start it` }, ...cleanup.changes],
+        + `${host.vm.memory} MiB, a ${host.vm.disk} GiB disk from ${image} and seed ${seed.fileName}, then start it${sizeCheck}` }, ...cleanup.changes],
       async apply(ctx) {
         await createVm(run, host, desired, image, ctx);
         await removeStale(cleanup, ctx);
@@ -117,8 +122,9 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
   // /cluster/resources takes tags and lock from the config, so they are current; name, status and
   // sizes come from pvestatd's last sample, up to 10 s old (absent, or "VM <vmid>", for a VM created
   // since). The tags say whose VM it is; the config says the rest.
-  // Read once per run: the seed clean-up looks at it too.
-  const config = await readListedVm(vm, () => run.facts.vmConfig(vm, fresh));
+  // The running values and the pending ones in one request; `next` is what GET …/config answers.
+  const configs = pendingConfigs(await readListedVm(vm, () => run.client.get<PendingItem[]>(apiPath`/nodes/${vm.node}/qemu/${vm.vmid}/pending`)));
+  const config = configs.next;
   // A lock taken since the listing (a backup, another run's update).
   const lock = configText(config.lock);
   if (lock !== undefined && lock !== "") return waitForLock(run, host, vm, lock, subject);
@@ -131,10 +137,12 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
   const status = await currentStatus(run, vm);
   const running = status === "running";
   const start: Change[] = running ? [] : [{ op: "~", subject, field: "status", from: status, to: "running", reason: "starbase keeps its VMs running" }];
-  const diff = diffConfig(desired, config, subject, running);
+  const diff = diffWithPending(desired, configs, subject, running);
   const cleanup = await seedCleanup(run, host, fresh, config);
   const changes = [...diff.changes, ...start, ...cleanup.changes];
   if (changes.some((c) => c.op === "!")) return { changes };
+  // Only waiting for a restart, which is not starbase's to make: nothing to act on.
+  if (changes.some((c) => c.waitsForRestart === true) && changes.every((c) => c.waitsForRestart === true || c.op === "=")) return { changes };
   return observed(subject, "config matches the spec; running", changes, async (ctx) => {
     if (Object.keys(diff.set).length > 0 || diff.remove.length > 0) {
       const params = { ...diff.set, ...(diff.remove.length > 0 && { delete: diff.remove.join(",") }) };
@@ -208,6 +216,13 @@ function takenVmid(run: InfraRun, host: Host, vm: ClusterVm, configName: string 
 }
 
 const roleTags = new Set(["loadbalancer", "server", "agent"].map((role) => `${MANAGED_TAG}-${role}`));
+
+/** The virtual size of the image on `node` (what an imported disk gets), or undefined while it is not there yet. */
+async function imageSize(run: InfraRun, node: string, volid: string, fresh: boolean): Promise<number | undefined> {
+  const storage = run.inv.spec.proxmox.storage.image;
+  if (!(await run.facts.volumes(node, storage, fresh)).some((v) => v.volid === volid)) return undefined;
+  return (await run.facts.volumeInfo(node, storage, volid)).size;
+}
 
 function blocked(subject: string, reason: string): Observed {
   return { changes: [{ op: "!", subject, reason }] };

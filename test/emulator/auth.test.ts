@@ -87,8 +87,11 @@ describe("privileges", () => {
     expect(created.status.exitstatus).toBe("OK");
     const asReader = await reader.call("GET", "/cluster/resources", { type: "vm" });
     expect(asReader.body.data.map((vm: { vmid: number }) => vm.vmid)).toEqual([310]);
+    // Nodes are listed to everyone (extract_node_stats), their figures only with Sys.Audit.
     const nodes = await reader.call("GET", "/cluster/resources", { type: "node" });
-    expect(nodes.body.data).toEqual([]);
+    expect(nodes.body.data).toEqual([{ id: "node/n1", type: "node", node: "n1", status: "online", level: "" }]);
+    const asAdmin = await admin.call("GET", "/cluster/resources", { type: "node" });
+    expect(asAdmin.body.data[0]).toMatchObject({ node: "n1", status: "online", maxcpu: 16 });
   });
 
   test("tasks of other tokens need Sys.Audit on the node", async () => {
@@ -100,5 +103,129 @@ describe("privileges", () => {
     const own = await admin.waitTask(body.data);
     expect(own.status.user).toBe("admin@pve");
     expect(own.status.tokenid).toBe("ci");
+  });
+});
+
+describe("ACLs as pve-access-control resolves them", () => {
+  const OPERATOR = {
+    id: "op@pve!infra",
+    secret: "abababab-0000-4000-8000-000000000001",
+    acl: [
+      { path: "/vms", privileges: ["VM.Audit", "VM.PowerMgmt"] },
+      { path: "/vms/400", privileges: ["VM.Audit"] }, // replaces what /vms gives on VM 400
+      { path: "/storage/local", privileges: ["Datastore.Audit"], propagate: false },
+      { path: "/nodes/n1", privileges: ["Sys.AccessNetwork"] },
+    ],
+    // Privilege separation: the user lacks VM.PowerMgmt on VM 401, so its token lacks it too.
+    userAcl: [{ path: "/", privileges: ["VM.Audit", "VM.PowerMgmt", "Datastore.Audit", "Sys.AccessNetwork"] }, { path: "/vms/401", privileges: ["VM.Audit"] }],
+  };
+  let emu: Emulator;
+  let op: ApiClient;
+
+  beforeAll(async () => {
+    ({ emulator: emu } = await emulatorForTest({ nodes: ["n1"], tokens: [ADMIN, OPERATOR] }));
+    op = new ApiClient(emu, tokenHeader(OPERATOR.id, OPERATOR.secret));
+  });
+  afterAll(() => emu.stop());
+
+  test("a deeper entry replaces what comes from above; the token has only what its user has too", async () => {
+    const stop = async (vmid: number) => (await op.call("POST", `/nodes/n1/qemu/${vmid}/status/stop`)).reason;
+    expect(await stop(402)).toBe("Configuration file 'nodes/n1/qemu-server/402.conf' does not exist");
+    expect(await stop(400)).toBe("Permission check failed (/vms/400, VM.PowerMgmt)");
+    expect(await stop(401)).toBe("Permission check failed (/vms/401, VM.PowerMgmt)");
+  });
+
+  test("GET /access/permissions: own privileges per path with their propagate flag; ?path= resolves one path", async () => {
+    const all = (await op.call("GET", "/access/permissions")).body.data;
+    expect(all["/vms"]).toEqual({ "VM.Audit": 1, "VM.PowerMgmt": 1 });
+    expect(all["/vms/400"]).toEqual({ "VM.Audit": 1 });
+    expect(all["/vms/401"]).toEqual({ "VM.Audit": 1 });
+    expect(all["/storage/local"]).toEqual({ "Datastore.Audit": 0 });
+    expect(all["/"]).toBeUndefined();
+    const one = (await op.call("GET", "/access/permissions", { path: "/vms/402" })).body.data;
+    expect(one).toEqual({ "/vms/402": { "VM.Audit": 1, "VM.PowerMgmt": 1 } });
+    const below = (await op.call("GET", "/access/permissions", { path: "/storage/local/x" })).body.data;
+    expect(below).toEqual({ "/storage/local/x": {} });
+    const other = await op.call("GET", "/access/permissions", { userid: ADMIN.id });
+    expect(other.reason).toBe("Permission check failed (/access, Sys.Audit)");
+  });
+
+  test("download-url needs AllocateTemplate on the storage and Sys.AccessNetwork on the node (or Sys.Audit+Sys.Modify on /)", async () => {
+    const params = { content: "iso", filename: "a.iso", url: "https://example.org/a.iso" };
+    const noTemplate = await op.call("POST", "/nodes/n1/storage/local/download-url", params);
+    expect(noTemplate.reason).toBe("Permission check failed (/storage/local, Datastore.AllocateTemplate)");
+    const check = emu.privilegeChecks.findLast((entry) => entry.request === "POST /nodes/n1/storage/local/download-url");
+    expect(check?.alternatives).toEqual([
+      [{ path: "/storage/local", privilege: "Datastore.AllocateTemplate" }, { path: "/", privilege: "Sys.Audit" }, { path: "/", privilege: "Sys.Modify" }],
+      [{ path: "/storage/local", privilege: "Datastore.AllocateTemplate" }, { path: "/nodes/n1", privilege: "Sys.AccessNetwork" }],
+    ]);
+  });
+
+  test("a named pool is readable without Pool.Audit; deleting a pool deletes the ACLs on its path", async () => {
+    const token = { id: "lock@pve!run", secret: "cdcdcdcd-0000-4000-8000-000000000002", acl: [{ path: "/pool/lock-a", privileges: ["Pool.Allocate"] }] };
+    const { emulator: poolEmu } = await emulatorForTest({ nodes: ["n1"], tokens: [token] });
+    try {
+      const client = new ApiClient(poolEmu, tokenHeader(token.id, token.secret));
+      expect((await client.call("POST", "/pools", { poolid: "lock-a", comment: "x" })).status).toBe(200);
+      expect((await client.call("GET", "/pools", { poolid: "lock-a" })).body.data).toEqual([{ poolid: "lock-a", members: [], comment: "x" }]);
+      expect((await client.call("GET", "/pools")).body.data).toEqual([]);
+      expect((await client.call("DELETE", "/pools", { poolid: "lock-a" })).status).toBe(200);
+      const again = await client.call("POST", "/pools", { poolid: "lock-a" });
+      expect(again.reason).toBe("Permission check failed (/pool/lock-a, Pool.Allocate)");
+    } finally {
+      await poolEmu.stop();
+    }
+  });
+});
+
+describe("handler checks of create and update", () => {
+  const IMAGE = "https://example.org/img.qcow2";
+  const BUILDER = {
+    id: "build@pve!vm",
+    secret: "efefefef-0000-4000-8000-000000000003",
+    acl: [
+      { path: "/vms/500", privileges: ["VM.Allocate", "VM.Audit", "VM.Config.Disk", "VM.Config.CDROM", "VM.Config.Network", "VM.Config.Options"] },
+      { path: "/storage/local-lvm", privileges: ["Datastore.AllocateSpace"] },
+      { path: "/sdn/zones/localnetwork/vmbr0/20", privileges: ["SDN.Use"] },
+    ],
+  };
+  let emu: Emulator;
+  let admin2: ApiClient;
+  let builder: ApiClient;
+  const create = (extra: Record<string, string | number>) => builder.call("POST", "/nodes/n1/qemu", { vmid: 500, boot: "order=scsi0", ...extra });
+
+  beforeAll(async () => {
+    ({ emulator: emu } = await emulatorForTest({ nodes: ["n1"], tokens: [ADMIN, BUILDER], published: { [IMAGE]: { size: 100, sha256: "b".repeat(64), virtualSize: 3 * 2 ** 30 } } }));
+    admin2 = new ApiClient(emu, tokenHeader(ADMIN.id, ADMIN.secret));
+    builder = new ApiClient(emu, tokenHeader(BUILDER.id, BUILDER.secret));
+    const download = await admin2.run("POST", "/nodes/n1/storage/local/download-url", { content: "import", filename: "img.qcow2", url: IMAGE, checksum: "b".repeat(64), "checksum-algorithm": "sha256" });
+    expect(download.status.exitstatus).toBe("OK");
+    emu.putFile("n1", "local:iso/seed.iso", "iso9660");
+  });
+  afterAll(() => emu.stop());
+
+  test("import-from and a CD-ROM ISO need read access to their storage (check_volume_access)", async () => {
+    const imported = await create({ scsi0: "local-lvm:0,import-from=local:import/img.qcow2" });
+    expect(imported.reason).toBe("Permission check failed (/storage/local, Datastore.AllocateSpace|Datastore.Audit)");
+    const cdrom = await create({ scsi0: "local-lvm:1", ide2: "local:iso/seed.iso,media=cdrom" });
+    expect(cdrom.reason).toBe("Permission check failed (/storage/local, Datastore.AllocateSpace|Datastore.Audit)");
+  });
+
+  test("a NIC needs SDN.Use on its bridge, or on bridge/VLAN when tagged — at create and at update", async () => {
+    const untagged = await create({ scsi0: "local-lvm:1", net0: "virtio,bridge=vmbr0" });
+    expect(untagged.reason).toBe("Permission check failed (/sdn/zones/localnetwork/vmbr0, SDN.Use)");
+    const tagged = await builder.run("POST", "/nodes/n1/qemu", { vmid: 500, scsi0: "local-lvm:1", net0: "virtio,bridge=vmbr0,tag=20" });
+    expect(tagged.status.exitstatus).toBe("OK");
+    const moved = await builder.call("POST", "/nodes/n1/qemu/500/config", { net0: "virtio,bridge=vmbr0,tag=30" });
+    expect(moved.reason).toBe("Permission check failed (/sdn/zones/localnetwork/vmbr0/30, SDN.Use)");
+  });
+
+  test("volume attributes: size is the image's virtual size, used the file's bytes; the listing shows the file's size", async () => {
+    const info = (await admin2.call("GET", "/nodes/n1/storage/local/content/local:import/img.qcow2")).body.data;
+    expect(info).toMatchObject({ size: 3 * 2 ** 30, used: 100, format: "qcow2" });
+    const listed = (await admin2.call("GET", "/nodes/n1/storage/local/content", { content: "import" })).body.data;
+    expect(listed).toEqual([expect.objectContaining({ volid: "local:import/img.qcow2", size: 100 })]);
+    const hidden = await builder.call("GET", "/nodes/n1/storage/local/content/local:import/img.qcow2");
+    expect(hidden.reason).toBe("Permission check failed (/storage/local, Datastore.AllocateSpace|Datastore.Audit)");
   });
 });

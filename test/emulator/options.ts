@@ -49,12 +49,27 @@ export interface ContainerSpec {
   tags?: string;
 }
 
+/** One ACL entry: like a role holding exactly `privileges`, granted on `path` (pveum acl modify). */
+export interface AclEntry {
+  path: string;
+  /** Empty = the NoAccess role. */
+  privileges: string[];
+  /** Reaches the paths below as well (default true, as in pveum). */
+  propagate?: boolean;
+}
+
 export interface TokenSpec {
   /** Full token id, `user@realm!name`. */
   id: string;
   secret: string;
-  /** Privileges of the token: `Priv` (on /) or `/path:Priv`; undefined = every privilege. */
+  /** ACL entries of the token, short form: `Priv` (on /) or `/path:Priv`, propagating. */
   privileges?: string[];
+  /** ACL entries of the token; without these and without `privileges` the token may do everything. */
+  acl?: AclEntry[];
+  /** ACL entries of the token's user; undefined = the user may do everything (like root@pam). */
+  userAcl?: AclEntry[];
+  /** Privilege separation (default on, as in the web UI): the token has what both it and its user have. */
+  privsep?: boolean;
 }
 
 export type ChecksumAlgorithm = "md5" | "sha1" | "sha224" | "sha256" | "sha384" | "sha512";

@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { Socket } from "node:net";
-import { authenticate, checkApiPermissions, type Identity } from "./auth.ts";
+import { AccessControl, authenticate, checkApiPermissions, type Identity, type PrivilegeCheck } from "./auth.ts";
 import { ApiError, notImplemented, paramError, permissionError } from "./errors.ts";
 import { FaultInjector, type RequestFaults } from "./faults.ts";
 import { decodeJsonBody, decodeUrlencoded, multipartBoundary, parseUploadMultipart, type MultipartUpload } from "./http-body.ts";
@@ -38,6 +38,8 @@ export interface Emulator {
   readonly caPem: string;
   readonly state: EmulatorState;
   readonly requestLog: RequestLogEntry[];
+  /** Every privilege check made so far (what each request needed, and whether it had it). */
+  readonly privilegeChecks: readonly PrivilegeCheck[];
   /** The schema in use; undefined when schema checks are off. */
   readonly schemaFile: string | undefined;
   readonly notices: string[];
@@ -99,6 +101,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const certificate = await createCertificate();
   const core: EmulatorCore = {
     release,
+    access: new AccessControl(options.tokens ?? [DEFAULT_TOKEN]),
     state,
     samples: new VmSamples(state, options.sampleMs ?? DEFAULT_SAMPLE_MS),
     datacenter: datacenterConfig(options.datacenter),
@@ -111,10 +114,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     timeScale: lockScale,
     agentDelayMs: options.agentDelayMs ?? 0,
     fingerprint: certificate.fingerprint,
-    // Copies: deleting a pool removes ACL entries, which must not leak into the caller's options.
-    tokens: (options.tokens ?? [DEFAULT_TOKEN]).map((token) => ({ ...token, ...(token.privileges && { privileges: [...token.privileges] }) })),
   };
-  const { tokens } = core;
   const requestLog = new RequestLog(options.requestLogFile);
   const proxyTimeoutMs = 30_000 * lockScale;
   const bodyLimit = atLeast(release, 8, 4) ? 512 * 1024 : 64 * 1024;
@@ -164,7 +164,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     let identity: Identity;
     try {
-      identity = authenticate(request.headers.authorization, tokens);
+      identity = authenticate(request.headers.authorization, core.access, `${method} ${path}`);
     } catch (error) {
       await Bun.sleep(options.authFailureDelayMs ?? 0);
       throw error;
@@ -278,6 +278,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     caPem: certificate.certPem,
     state,
     requestLog: requestLog.entries,
+    privilegeChecks: core.access.checks,
     schemaFile,
     notices,
     setFaults: (faultOptions) => core.faults.configure(faultOptions),

@@ -28,6 +28,10 @@ export interface VmRecord {
   node: string;
   /** The config file as key → raw value (what PVE stores). */
   config: Record<string, string>;
+  /** Its [PENDING] section: values that take effect at the next start. */
+  pending?: Record<string, string>;
+  /** Options whose deletion is pending (the section's `delete`). */
+  pendingDelete?: string[];
   running: boolean;
   pid?: number;
   startedAt?: number;

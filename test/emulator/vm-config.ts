@@ -47,11 +47,13 @@ export function normalizeTags(value: string): string {
   return [...new Set(splitList(value).map((tag) => tag.toLowerCase()))].sort().join(";");
 }
 
-export function configDigest(config: Record<string, string>): string {
-  const text = Object.keys(config)
-    .sort()
-    .map((key) => `${key}: ${config[key]}\n`)
-    .join("");
+/** SHA-1 of the config file, its [PENDING] section included. */
+export function configDigest(vm: { config: Record<string, string>; pending?: Record<string, string>; pendingDelete?: string[] }): string {
+  const lines = (section: Record<string, string>) => Object.keys(section).sort().map((key) => `${key}: ${section[key]}\n`).join("");
+  let text = lines(vm.config);
+  if (vm.pending !== undefined || vm.pendingDelete !== undefined) {
+    text += `\n[PENDING]\n${lines({ ...vm.pending, ...(vm.pendingDelete && { delete: vm.pendingDelete.join(",") }) })}`;
+  }
   return createHash("sha1").update(text).digest("hex");
 }
 

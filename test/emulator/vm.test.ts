@@ -211,6 +211,33 @@ describe("config, power and destroy", () => {
     expect(noAgent.reason).toBe("No QEMU guest agent configured");
   });
 
+  test("on a running VM memory and cores stay pending until a start from Proxmox; tags and NICs change at once", async () => {
+    const update = await api.run("POST", "/nodes/n1/qemu/100/config", { memory: 4096, cores: 4, tags: "starbase;web;v2", net0: "virtio,bridge=vmbr1" });
+    expect(update.status.exitstatus).toBe("OK");
+    const merged = (await api.call("GET", "/nodes/n1/qemu/100/config")).body.data;
+    expect(merged).toMatchObject({ memory: "4096", cores: 4, tags: "starbase;v2;web" });
+    const current = (await api.call("GET", "/nodes/n1/qemu/100/config", { current: 1 })).body.data;
+    expect(current).toMatchObject({ memory: "2048", cores: 2, tags: "starbase;v2;web" });
+    expect(current.net0).toMatch(/bridge=vmbr1/);
+    const pending = (await api.call("GET", "/nodes/n1/qemu/100/pending")).body.data as { key: string; value?: unknown; pending?: unknown }[];
+    const item = (key: string) => pending.find((entry) => entry.key === key);
+    expect(item("memory")).toEqual({ key: "memory", value: "2048", pending: "4096" });
+    expect(item("cores")).toEqual({ key: "cores", value: 2, pending: 4 });
+    expect(item("tags")).toEqual({ key: "tags", value: "starbase;v2;web" });
+    const listed = (await api.call("GET", "/cluster/resources", { type: "vm" })).body.data.find((vm: { vmid: number }) => vm.vmid === 100);
+    expect(listed).toMatchObject({ maxmem: 2048 * 2 ** 20, maxcpu: 2 });
+
+    // Setting the current value again drops its pending entry (cleanup_pending).
+    expect((await api.run("POST", "/nodes/n1/qemu/100/config", { memory: 2048 })).status.exitstatus).toBe("OK");
+    const left = (await api.call("GET", "/nodes/n1/qemu/100/pending")).body.data as { key: string; pending?: unknown }[];
+    expect(left.filter((entry) => entry.pending !== undefined).map((entry) => entry.key)).toEqual(["cores"]);
+    // A reboot from Proxmox starts a new QEMU: what was pending takes effect.
+    expect((await api.run("POST", "/nodes/n1/qemu/100/status/reboot")).status.exitstatus).toBe("OK");
+    const after = (await api.call("GET", "/nodes/n1/qemu/100/config", { current: 1 })).body.data;
+    expect(after).toMatchObject({ memory: "2048", cores: 4 });
+    expect(((await api.call("GET", "/nodes/n1/qemu/100/pending")).body.data as { pending?: unknown }[]).some((entry) => entry.pending !== undefined)).toBe(false);
+  });
+
   test("a running VM cannot be destroyed; after stop, destroy frees its disks and removes it", async () => {
     const refused = await api.call("DELETE", "/nodes/n1/qemu/100");
     expect(refused.status).toBe(500);

@@ -8,7 +8,7 @@ import { hostKey } from "../../src/render/index.ts";
 import { buildSeedImage } from "../../src/steps/seed-image.ts";
 import { DEFAULT_TOKEN } from "../emulator/options.ts";
 import { runTool } from "../render/tools.ts";
-import { applyInfra, HOSTKEY_SECRET, IMAGE, type Lab, mutating, starbase, startLab } from "./harness.ts";
+import { applyInfra, HOSTKEY_SECRET, IMAGE, type Lab, mutating, restartVm, starbase, startLab } from "./harness.ts";
 
 const IMAGE_FILE = `openSUSE-MicroOS.x86_64-OpenStack-Cloud-${IMAGE.sha256.slice(0, 12)}.qcow2`;
 const GIB = 2 ** 30;
@@ -131,6 +131,7 @@ describe("apply --phase infra on examples/cluster.yaml", () => {
     const vmidsBefore = [...lab.emu.state.vms.keys()].sort();
     lab.editSpec((doc) => {
       doc.setIn(["nodes", "servers", "vm", "cores"], 6);
+      doc.setIn(["nodes", "servers", "vm", "memory"], 12288);
       doc.setIn(["ssh", "authorizedKeys"], doc.createNode([...inv.spec.ssh.authorizedKeys, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPr7nh4XVBgm3aT3aDDAs7cRDbkvTM5HaNLbCj/5mjo8 second@laptop"]));
     });
     const plan = await starbase(lab, ["plan", lab.specFile]);
@@ -150,7 +151,12 @@ describe("apply --phase infra on examples/cluster.yaml", () => {
     const requests = lab.emu.requestLog.slice(before);
     expect(requests.filter((e) => e.method === "POST" && /\/qemu$/.test(e.path))).toEqual([]);
     expect([...lab.emu.state.vms.keys()].sort()).toEqual(vmidsBefore);
-    for (const host of inv.servers) expect(lab.emu.state.vms.get(host.vmid)!.config.cores).toBe("6");
+    // The servers run: Proxmox keeps their new core count pending until they start again.
+    for (const host of inv.servers) {
+      const vm = lab.emu.state.vms.get(host.vmid)!;
+      expect(vm.config).toMatchObject({ cores: "4", memory: "8192", balloon: "12288" });
+      expect(vm.pending).toEqual({ cores: "6", memory: "12288" });
+    }
     // New seeds attached, the replaced ones deleted.
     const seeds = isos(lab);
     expect(seeds).toHaveLength(11);
@@ -158,8 +164,26 @@ describe("apply --phase infra on examples/cluster.yaml", () => {
     for (const vm of lab.emu.state.vms.values()) expect(seeds).toContain(vm.config.ide2!.split(",")[0]!);
     expect(rejected(lab, before)).toEqual([]);
 
+    // Pending is not done: plan and apply keep saying so, and apply sends nothing again.
+    const pendingPlan = await starbase(lab, ["plan", lab.specFile]);
+    expect(pendingPlan.rc).toBe(2);
+    expect(pendingPlan.stdout).toContain("~ VM server01 (210) cores: 4 → 6 (pending until restart: Proxmox applies it when the VM is next started");
+    expect(pendingPlan.stdout).toContain("~ VM server01 (210) memory: 8192 → 12288 (pending until restart");
+    const beforeAgain = lab.emu.requestLog.length;
     const again = await applyInfra(lab);
-    expect(again.stdout).toContain("No changes");
+    expect(again.rc).toBe(0);
+    expect(mutating(lab.emu.requestLog.slice(beforeAgain))).toEqual([]);
+    expect(again.stdout).toContain("Waiting for a restart of the VM:\n  ~ VM server01 (210) cores: 4 → 6 (pending until restart");
+    expect(again.stdout).not.toContain("matches the spec (");
+
+    // An operator restarts the servers: the change is active, and apply records it in the config-hash tag.
+    for (const host of inv.servers) await restartVm(lab, host.pveNode, host.vmid);
+    const settled = await applyInfra(lab);
+    expect(settled.rc).toBe(0);
+    expect(settled.stdout).toContain("~ VM server01 (210) tags: ");
+    expect(settled.stdout).not.toContain("pending until restart");
+    const last = await applyInfra(lab);
+    expect(last.stdout).toContain("No changes");
   });
 
   test("a disk smaller than the VM's is refused with the reason, and nothing is done", async () => {

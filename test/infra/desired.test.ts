@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { buildInventory } from "../../src/inventory/build.ts";
 import { createParams, desiredVm, isManagedTag } from "../../src/steps/desired.ts";
-import { diffConfig, type VmConfig } from "../../src/steps/vm-diff.ts";
+import { diffConfig, diffWithPending, pendingConfigs, type PendingItem, type VmConfig } from "../../src/steps/vm-diff.ts";
 import { specFixture, vm } from "../inventory/fixture.ts";
 
 const SEED = "local:iso/starbase_homelab_server01_0123456789ab.iso";
@@ -111,5 +111,34 @@ describe("diffConfig", () => {
     const shrink = diff.changes.find((c) => c.op === "!");
     expect(shrink?.reason).toContain("cannot shrink");
     expect(diff.growDiskGiB).toBeUndefined();
+  });
+});
+
+describe("diffWithPending", () => {
+  /** GET …/pending for a config, with `pending` values held back by Proxmox. */
+  const itemsOf = (config: VmConfig, pending: VmConfig = {}): PendingItem[] => [
+    ...Object.entries(config).map(([key, value]) => ({ key, value: value!, ...(pending[key] !== undefined && { pending: pending[key]! }) })),
+    ...Object.entries(pending).filter(([key]) => config[key] === undefined).map(([key, value]) => ({ key, pending: value! })),
+  ];
+
+  test("a change Proxmox holds until the restart is shown as pending and not sent again", () => {
+    const { desired } = server01();
+    const config = configOf(createParams(desired, "local-lvm", "local:import/x.qcow2") as Record<string, unknown>, "30G");
+    const items = itemsOf({ ...config, cores: 1, memory: "2048" }, { cores: 2, memory: "4096" });
+    const diff = diffWithPending(desired, pendingConfigs(items), "VM server01 (210)", true);
+    expect(diff.set).toEqual({});
+    expect(diff.changes.map((c) => [c.field, c.from, c.to, c.waitsForRestart])).toEqual([["cores", "1", "2", true], ["memory", "2048", "4096", true]]);
+    expect(diff.changes[0]!.reason).toStartWith("pending until restart");
+  });
+
+  test("a change is sent once; while Proxmox holds it nothing is sent; once active nothing is left", () => {
+    const { desired } = server01();
+    const config = configOf(createParams(desired, "local-lvm", "local:import/x.qcow2") as Record<string, unknown>, "30G");
+    const sent = diffWithPending(desired, pendingConfigs(itemsOf({ ...config, cores: 1 })), "VM server01 (210)", true);
+    expect(sent.set).toEqual({ cores: "2" });
+    const held = diffWithPending(desired, pendingConfigs(itemsOf({ ...config, cores: 1 }, { cores: 2 })), "VM server01 (210)", true);
+    expect(held.set).toEqual({});
+    const active = diffWithPending(desired, pendingConfigs(itemsOf(config)), "VM server01 (210)", true);
+    expect(active.changes).toEqual([]);
   });
 });

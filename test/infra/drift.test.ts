@@ -23,7 +23,7 @@ describe("drift outside starbase", () => {
     expect(plan.rc).toBe(2);
     expect(plan.stdout).toMatch(/~ VM server01 \(210\) net0: \S*bridge=vmbr9\S* → \S*bridge=vmbr0/);
     expect(plan.stdout).toContain("Plan (infra): 26 steps: 1 to change, 25 unchanged");
-    const configReads = lab.emu.requestLog.slice(before).filter((e) => e.method === "GET" && /\/qemu\/\d+\/config$/.test(e.path));
+    const configReads = lab.emu.requestLog.slice(before).filter((e) => e.method === "GET" && /\/qemu\/\d+\/(config|pending)$/.test(e.path));
     expect(configReads).toHaveLength(lab.emu.state.vms.size);
     expect(mutating(lab.emu.requestLog.slice(before))).toEqual([]);
   });

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseDocument } from "yaml";
+import { ApiClient, tokenHeader } from "../emulator/client.ts";
 import { DEFAULT_TOKEN, type EmulatorOptions } from "../emulator/options.ts";
 import type { RequestLogEntry } from "../emulator/request-log.ts";
 import { ApiSchema, schemaFileFor } from "../emulator/schema.ts";
@@ -179,4 +180,13 @@ export function endState(emu: Emulator): unknown {
     .map((v) => ({ volid: v.volid, node: v.node, content: v.content, format: v.format, size: v.size, vmid: v.vmid }))
     .sort((a, b) => `${a.node}/${a.volid}`.localeCompare(`${b.node}/${b.volid}`));
   return { vms, volumes };
+}
+
+/** What an operator does in the web UI: stop the VM and start it again (a new QEMU takes pending changes in). */
+export async function restartVm(lab: Lab, node: string, vmid: number): Promise<void> {
+  const api = new ApiClient(lab.emu, tokenHeader(DEFAULT_TOKEN.id, DEFAULT_TOKEN.secret));
+  for (const action of ["stop", "start"]) {
+    const { status } = await api.run("POST", `/nodes/${node}/qemu/${vmid}/status/${action}`);
+    if (status.exitstatus !== "OK") throw new Error(`${action} of VM ${vmid} failed: ${String(status.exitstatus)}`);
+  }
 }

@@ -1,8 +1,9 @@
 // Wrong credentials, certificate, privileges, nodes or storages: each stops the run before it
 // changes anything, with a message that says what to fix and without the secret.
 import { afterEach, describe, expect, test } from "bun:test";
+import { rolePrivileges } from "../../src/steps/privileges.ts";
 import { DEFAULT_TOKEN } from "../emulator/options.ts";
-import { applyInfra, HOSTKEY_SECRET, type Lab, type LabOptions, mutating, type RunResult, STARBASE_PRIVILEGES, startLab } from "./harness.ts";
+import { applyInfra, HOSTKEY_SECRET, type Lab, type LabOptions, mutating, type RunResult, starbase, startLab } from "./harness.ts";
 
 let lab: Lab | undefined;
 afterEach(async () => {
@@ -74,30 +75,58 @@ describe("preflight", () => {
     expect(mutating(run.lab.emu.requestLog)).toEqual([]);
   });
 
-  test("a missing privilege stops the run at the first refusal and names the privilege and path", async () => {
-    const privileges = STARBASE_PRIVILEGES.filter((p) => p !== "VM.Allocate");
-    const run = await failingApply({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges }] } });
-    expect(run.stderr).toMatch(/the token needs VM\.Allocate on \/vms\/2\d\d/);
-    expect(run.stderr).toContain(`pveum acl modify`);
-    // Stopped at once: at most the VM creations already in flight on the three nodes were tried.
-    const creates = run.lab.emu.requestLog.filter((e) => e.method === "POST" && /\/qemu$/.test(e.path));
-    expect(creates.length).toBeGreaterThan(0);
-    expect(creates.length).toBeLessThanOrEqual(3);
-    expect(run.lab.emu.state.vms.size).toBe(0);
+  test("an unreachable image.checksumUrl is read once per run: one error that names the host and the way out", async () => {
+    let requests = 0;
+    const offline = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () => {
+        requests++;
+        return new Response("no route", { status: 503, statusText: "Service Unavailable" });
+      },
+    });
+    try {
+      const host = `127.0.0.1:${offline.port}`;
+      const run = await failingApply({}, (doc) => doc.setIn(["image", "checksumUrl"], `http://${host}/MicroOS.qcow2.sha256`));
+      expect(requests).toBe(1);
+      const hint = `pin image.checksum (the image's SHA-256) to run without reaching ${host}`;
+      expect(run.stderr.split(hint)).toHaveLength(2);
+      expect(run.stderr).toContain(`image.checksumUrl http://${host}/MicroOS.qcow2.sha256 could not be read: HTTP 503 Service Unavailable`);
+      expect(mutating(run.lab.emu.requestLog)).toEqual([]);
+
+      requests = 0;
+      const plan = await starbase(run.lab, ["plan", run.lab.specFile]);
+      expect(plan.rc).toBe(1);
+      expect(requests).toBe(1);
+      expect((plan.stdout + plan.stderr).split(hint)).toHaveLength(2);
+    } finally {
+      offline.stop(true);
+    }
   });
 
-  test("without Pool.Allocate the lock cannot be taken: nothing is changed, and the message says where a lasting grant goes", async () => {
-    const privileges = STARBASE_PRIVILEGES.filter((p) => p !== "Pool.Allocate");
+  test("a missing privilege stops the run before anything is changed: privilege, paths and the pveum line, once", async () => {
+    const privileges = rolePrivileges().filter((p) => p !== "VM.Allocate");
     const run = await failingApply({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges }] } });
-    expect(run.stderr).toContain("the token needs Pool.Allocate on /pool/starbase-lock-homelab");
-    expect(run.stderr).toContain(`pveum acl modify /pool/starbase-lock-homelab --tokens '${DEFAULT_TOKEN.id}'`);
-    expect(run.stderr).toContain("starbase never deletes that pool");
-    expect(mutating(run.lab.emu.requestLog).map((e) => `${e.method} ${e.path}`)).toEqual(["POST /pools"]);
+    const line = `the API token ${DEFAULT_TOKEN.id} lacks VM.Allocate on /vms/200, /vms/201, /vms/210 … /vms/222 (11 paths), needed to create the VM`;
+    expect(run.stderr.split(line)).toHaveLength(2);
+    expect(run.stderr).toContain(`for p in 200 201 210 211 212 213 214 215 220 221 222; do pveum acl modify /vms/$p --tokens '${DEFAULT_TOKEN.id}' --roles Starbase; done`);
+    expect(run.stderr).toContain(`create it once: pveum role add Starbase --privs "${rolePrivileges().join(",")}"`);
+    expect(run.stderr).toContain("grant the user the same with --users starbase@pve");
+    expect(mutating(run.lab.emu.requestLog)).toEqual([]);
+  });
+
+  test("without Pool.Allocate the lock cannot be taken: named with the lock pool as the lasting place to grant it, nothing is changed", async () => {
+    const privileges = rolePrivileges().filter((p) => p !== "Pool.Allocate");
+    const run = await failingApply({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges }] } });
+    expect(run.stderr).toContain("lacks Pool.Allocate on /pool/starbase-lock-homelab, needed to take, refresh and release the run lock "
+      + "(its sub-pool run; starbase never deletes this pool, so a propagating grant on it lasts)");
+    expect(run.stderr).toContain(`pveum acl modify /pool/starbase-lock-homelab --tokens '${DEFAULT_TOKEN.id}' --roles Starbase`);
+    expect(mutating(run.lab.emu.requestLog)).toEqual([]);
   });
 
   test("a grant on exactly the lock pool works for every run, not only the first (deleting a pool deletes the grants on it)", async () => {
     const pool = "/pool/starbase-lock-homelab";
-    const privileges = [...STARBASE_PRIVILEGES.filter((p) => !p.startsWith("Pool.")), `${pool}:Pool.Allocate`, `${pool}:Pool.Audit`];
+    const privileges = [...rolePrivileges().filter((p) => !p.startsWith("Pool.")), `${pool}:Pool.Allocate`];
     lab = await startLab({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges }] } });
     expect((await applyInfra(lab)).rc).toBe(0);
     lab.editSpec((doc) => doc.setIn(["nodes", "agents", "vm", "memory"], 12288));
@@ -108,14 +137,6 @@ describe("preflight", () => {
     expect((await applyInfra(lab)).rc).toBe(0);
     expect(lab.emu.requestLog.filter((e) => e.status === 403)).toEqual([]);
   }, 120_000);
-
-  test("exactly the documented privileges are enough for a whole apply", async () => {
-    lab = await startLab({ emulator: { tokens: [{ ...DEFAULT_TOKEN, privileges: STARBASE_PRIVILEGES }] } });
-    const run = await applyInfra(lab);
-    expect(run.stderr).not.toContain("permission");
-    expect(run.rc).toBe(0);
-    expect(lab.emu.state.vms.size).toBe(11);
-  });
 });
 
 describe("preflight: storages as the installer left them", () => {

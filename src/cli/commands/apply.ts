@@ -100,24 +100,28 @@ function showApplied(out: Output, cluster: string, result: ApplyResult): number 
   // Listed, not acted on: VMs of the cluster that the spec no longer names.
   const leftAlone = result.steps.flatMap((s) => s.changes.filter((c) => c.informational === true)).map(formatChange);
   const notInSpec = leftAlone.length === 0 ? "" : `Not in the spec, left running:\n${leftAlone.map((line) => `  ${line}`).join("\n")}\n`;
+  // Changes Proxmox holds until a VM restarts: said on every run until they are active.
+  const waiting = result.steps.flatMap((s) => s.changes.filter((c) => c.waitsForRestart === true)).map(formatChange);
+  const waitingText = waiting.length === 0 ? "" : `Waiting for a restart of the VM:\n${waiting.map((line) => `  ${line}`).join("\n")}\n`;
   if (result.outcome === "unchanged") {
     // Failed steps as error lines (the reporter shows them only when it ran).
     for (const step of result.steps) {
       if (step.error !== undefined) out.error(`${step.id}: ${step.error}`);
     }
     if (result.ok) {
-      out.result(notInSpec === ""
+      const what = notInSpec === "" && waiting.length === 0
         ? `No changes: the infra of ${cluster} matches the spec (${counted(result.steps.length, "step")} checked).\n`
-        : `No changes made (${counted(result.steps.length, "step")} checked).\n${notInSpec}`);
+        : `No changes made (${counted(result.steps.length, "step")} checked).\n`;
+      out.result(what + waitingText + notInSpec);
     }
     return result.ok ? EXIT_OK : EXIT_ERROR;
   }
   const made = result.made.map((change) => `  ${formatChange(change)}`).join("\n");
   if (result.ok) {
     // Under the lock, another run may have done it all since the look.
-    out.result((made === "" ? "No changes were needed after all.\n" : `Changes made:\n${made}\n`) + notInSpec);
+    out.result((made === "" ? "No changes were needed after all.\n" : `Changes made:\n${made}\n`) + waitingText + notInSpec);
     return EXIT_OK;
   }
-  out.result((made === "" ? "The run failed (see above); no step finished its changes.\n" : `The run failed (see above); changes made by the steps that finished:\n${made}\n`) + notInSpec);
+  out.result((made === "" ? "The run failed (see above); no step finished its changes.\n" : `The run failed (see above); changes made by the steps that finished:\n${made}\n`) + waitingText + notInSpec);
   return EXIT_ERROR;
 }

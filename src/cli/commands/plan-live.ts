@@ -21,7 +21,7 @@ export async function planLive({ args, out }: CommandContext): Promise<number> {
   return withInfraSession(out, args.positionals[0]!, "converge", async (session, sink) => {
     const { planInfra } = await import("../../plan/infra-flow.ts");
     return showPlan(out, await planInfra(session, sink), phase === "all");
-  });
+  }, { observeOnly: true });
 }
 
 function showPlan(out: Output, plan: InfraPlan, allPhases: boolean): number {

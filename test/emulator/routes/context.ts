@@ -1,10 +1,10 @@
 // What a route handler gets, and the checks most handlers share.
-import type { Identity } from "../auth.ts";
+import type { AccessControl, Identity } from "../auth.ts";
 import { ApiError, handlerError, paramError } from "../errors.ts";
 import type { FaultInjector, RequestFaults } from "../faults.ts";
 import type { MultipartUpload } from "../http-body.ts";
 import { type LockManager, type LockRequest, vmLockRequest } from "../locks.ts";
-import type { TokenSpec, UpstreamFile } from "../options.ts";
+import type { UpstreamFile } from "../options.ts";
 import type { ApiSchema } from "../schema.ts";
 import type { VmSamples } from "../samples.ts";
 import type { EmulatorState, TaskRecord, VmRecord } from "../state.ts";
@@ -24,6 +24,8 @@ export const atLeast = (release: Release, major: number, minor: number): boolean
 
 export interface EmulatorCore {
   release: Release;
+  /** Tokens, users and their ACLs. */
+  access: AccessControl;
   state: EmulatorState;
   /** pvestatd's samples of the VMs, which /cluster/resources shows. */
   samples: VmSamples;
@@ -39,8 +41,6 @@ export interface EmulatorCore {
   timeScale: number;
   agentDelayMs: number;
   fingerprint: string;
-  /** The accepted tokens; their privileges are the ACL, which some calls change (deleting a pool). */
-  tokens: TokenSpec[];
 }
 
 export interface RouteContext {

@@ -19,6 +19,7 @@ import {
 import type { TaskContext } from "../tasks.ts";
 import { DRIVE_KEY_RE, type Drive, isCdrom, isCloudinitVolume, NEW_DISK_RE, parseDrive, printDrive } from "../vm-config.ts";
 import type { EmulatorCore } from "./context.ts";
+import { checkVolumeAccess } from "./volume-access.ts";
 
 const CLOUDINIT_SIZE = 4 * 2 ** 20;
 
@@ -37,8 +38,8 @@ function volumeType(core: EmulatorCore, volid: string): string {
   return parsed.content;
 }
 
-/** Synchronous checks on every drive option, before any config is written. */
-export function checkDrives(core: EmulatorCore, identity: Identity, settings: Record<string, string>, defaultStorage?: string): void {
+/** Synchronous checks on every drive option of VM `vmid` ($check_storage_access), before any config is written. */
+export function checkDrives(core: EmulatorCore, identity: Identity, vmid: number, settings: Record<string, string>, defaultStorage?: string): void {
   for (const key of driveKeys(settings)) {
     const drive = parseDrive(settings[key] ?? "");
     const newDisk = NEW_DISK_RE.exec(drive.file);
@@ -57,6 +58,8 @@ export function checkDrives(core: EmulatorCore, identity: Identity, settings: Re
       throw handlerError(ROOT_ONLY_PATHS);
     } else {
       const type = volumeType(core, drive.file);
+      // An existing volume (the seed ISO of a CD-ROM): read access to its storage.
+      checkVolumeAccess(identity, drive.file, vmid);
       if (type !== "images" && type !== "iso") throw paramError({ [key]: "content type needs to be 'images' or 'iso'" });
     }
     const source = drive.options["import-from"];
@@ -66,6 +69,10 @@ export function checkDrives(core: EmulatorCore, identity: Identity, settings: Re
       if (type !== "images" && type !== "import") {
         throw paramError({ [key]: `${source} has wrong type '${type}' - needs to be 'images' or 'import'` });
       }
+      // Another VM's disk is cloned (VM.Clone on it); anything else needs read access to its storage.
+      const owner = parseVolname(source.split(":")[1] ?? "")?.vmid;
+      if (owner !== undefined) requirePrivileges(identity, `/vms/${owner}`, ["VM.Clone"]);
+      else checkVolumeAccess(identity, source, vmid);
     }
   }
   for (const key of driveKeys(settings)) {

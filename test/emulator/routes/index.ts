@@ -1,9 +1,10 @@
 // The implemented API methods. Paths are schema templates; without a schema they are matched here.
+import { permissions } from "./access.ts";
 import { clusterStatus, nextId, nodeVms, nodes, resources, version } from "./cluster.ts";
 import type { Route } from "./context.ts";
-import { accessPermissions, clusterOptions } from "./datacenter.ts";
+import { clusterOptions } from "./datacenter.ts";
 import { agentPing, networkInterfaces } from "./agent.ts";
-import { putConfig, postConfig, readConfig, resize } from "./qemu-config.ts";
+import { putConfig, postConfig, readConfig, readPending, resize } from "./qemu-config.ts";
 import { createVm } from "./qemu-create.ts";
 import { poolRoutes } from "./pools.ts";
 import { destroyVm } from "./qemu-destroy.ts";
@@ -20,16 +21,17 @@ const CONTENT = `${STORAGE}/content`;
 /** Every API method the emulator serves; each must be in pve-schema/endpoints.txt (pve-schema.test.ts). */
 export const ROUTES: Route[] = [
   { method: "GET", path: "/version", handler: version },
+  { method: "GET", path: "/access/permissions", handler: permissions },
   { method: "GET", path: "/nodes", handler: nodes },
   { method: "GET", path: "/cluster/status", handler: clusterStatus },
   { method: "GET", path: "/cluster/resources", handler: resources },
   { method: "GET", path: "/cluster/nextid", handler: nextId },
   { method: "GET", path: "/cluster/options", handler: clusterOptions },
-  { method: "GET", path: "/access/permissions", handler: accessPermissions },
   { method: "GET", path: "/nodes/{node}/qemu", handler: nodeVms },
   { method: "POST", path: "/nodes/{node}/qemu", handler: createVm },
   { method: "DELETE", path: VM, handler: destroyVm },
   { method: "GET", path: `${VM}/config`, handler: readConfig },
+  { method: "GET", path: `${VM}/pending`, handler: readPending },
   { method: "PUT", path: `${VM}/config`, handler: putConfig },
   { method: "POST", path: `${VM}/config`, handler: postConfig },
   { method: "PUT", path: `${VM}/resize`, handler: resize },

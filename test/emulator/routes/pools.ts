@@ -4,7 +4,7 @@
 // pools (8.1+): a sub-pool needs its parent, and a pool with sub-pools cannot be deleted.
 // Deleting a pool deletes the ACL node /pool/<id> with every entry on and below it
 // (PVE::AccessControl::delete_pool_acl). Pools have no members here.
-import { removeAclSubtree, requirePrivileges } from "../auth.ts";
+import { hasPrivilege } from "../auth.ts";
 import { handlerError } from "../errors.ts";
 import type { EmulatorState } from "../state.ts";
 import { type Route, type RouteContext, requiredText, text } from "./context.ts";
@@ -43,18 +43,11 @@ function listPools(context: RouteContext): Record<string, unknown>[] {
   if (poolid !== undefined) {
     const pool = pools.get(poolid);
     if (!pool) throw handlerError(`pool '${poolid}' does not exist`);
-    requirePrivileges(context.identity, `/pool/${poolid}`, ["Pool.Audit"]);
+    // Pool.pm checks Pool.Audit here with noerr and ignores the answer: anyone may read one named pool.
     return [{ poolid, members: [], ...(pool.comment !== undefined && { comment: pool.comment }) }];
   }
   return [...pools.entries()]
-    .filter(([id]) => {
-      try {
-        requirePrivileges(context.identity, `/pool/${id}`, ["Pool.Audit"]);
-        return true;
-      } catch {
-        return false;
-      }
-    })
+    .filter(([id]) => hasPrivilege(context.identity, `/pool/${id}`, "Pool.Audit"))
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([id, pool]) => ({ poolid: id, ...(pool.comment !== undefined && { comment: pool.comment }) }));
 }
@@ -92,7 +85,7 @@ function deletePool(context: RouteContext): null {
   pools.delete(poolid);
   // delete_pool_acl removes the child "<poolid>" of the /pool ACL node. The tree is keyed by path
   // component, so for a nested id ("a/b") no such child exists and nothing is removed.
-  if (!poolid.includes("/")) removeAclSubtree(context.core.tokens, `/pool/${poolid}`);
+  if (!poolid.includes("/")) context.core.access.deleteTree(`/pool/${poolid}`);
   return null;
 }
 

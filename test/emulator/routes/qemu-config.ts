@@ -2,6 +2,7 @@
 import { handlerError, paramError } from "../errors.ts";
 import { VOLUME_ID_RE, splitList } from "../formats.ts";
 import { type Identity, requirePrivileges } from "../auth.ts";
+import { applyPending, configWithPending, holdBackPending } from "../pending.ts";
 import type { LockRequest } from "../locks.ts";
 import type { EmulatorState, VmRecord } from "../state.ts";
 import { formatSize, parseVolname } from "../storage-model.ts";
@@ -28,7 +29,7 @@ import {
   waitBriefly,
 } from "./context.ts";
 import { storedSettings } from "./qemu-create.ts";
-import { checkOptionPermissions, checkSshKeys } from "./vm-permissions.ts";
+import { checkBridgeAccess, checkOptionPermissions, checkSshKeys } from "./vm-permissions.ts";
 
 // Options PVE answers as JSON numbers when the schema has no type for them.
 const NUMERIC_WITHOUT_SCHEMA = new Set(["cores", "sockets", "balloon", "onboot", "cpuunits", "vcpus", "protection", "template", "ciupgrade", "numa", "acpi", "kvm", "tablet"]);
@@ -40,14 +41,38 @@ function typedValue(core: EmulatorCore, key: string, value: string): unknown {
   return numeric && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
 }
 
+/**
+ * GET …/config: load_current_config — pending values taken in, unless `current=1` asks for
+ * the values the VM runs with. The digest is the whole file's, [PENDING] section included.
+ */
 export function readConfig(context: RouteContext): Record<string, unknown> {
   const vm = vmOnNode(context.core, nodeName(context), vmid(context));
+  const config = flag(context, "current") ? vm.config : configWithPending(vm);
   const result: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(vm.config)) {
+  for (const [key, value] of Object.entries(config)) {
     result[key] = key === "cipassword" ? "**********" : typedValue(context.core, key, value);
   }
-  result.digest = configDigest(vm.config);
+  result.digest = configDigest(vm);
   return result;
+}
+
+/** GET …/pending: config_with_pending_array — per option its current value, its pending value, and `delete` (1). */
+export function readPending(context: RouteContext): Record<string, unknown>[] {
+  const vm = vmOnNode(context.core, nodeName(context), vmid(context));
+  const shown = (key: string, value: string): unknown => (key === "cipassword" ? "**********" : typedValue(context.core, key, value));
+  const pending = { ...vm.pending };
+  const deletes = new Set(vm.pendingDelete);
+  const items: Record<string, unknown>[] = [];
+  for (const [key, value] of Object.entries({ ...vm.config, digest: configDigest(vm) })) {
+    const item: Record<string, unknown> = { key, value: shown(key, value) };
+    if (pending[key] !== undefined) item.pending = shown(key, pending[key]);
+    if (deletes.delete(key)) item.delete = 1;
+    delete pending[key];
+    items.push(item);
+  }
+  for (const [key, value] of Object.entries(pending)) items.push({ key, pending: shown(key, value) });
+  for (const key of deletes) items.push({ key, delete: 1 });
+  return items;
 }
 
 // Parameters of the update call itself.
@@ -83,7 +108,8 @@ function prepareUpdate(context: RouteContext): ConfigUpdate {
   }
   checkSshKeys(settings.sshkeys);
   checkOptionPermissions(identity, id, [...Object.keys(settings), ...deletes], settings);
-  checkDrives(core, identity, settings);
+  checkDrives(core, identity, id, settings);
+  checkBridgeAccess(identity, settings);
   return {
     node: nodeName(context),
     vmid: id,
@@ -132,18 +158,22 @@ function deleteOption(state: EmulatorState, node: string, config: Record<string,
 }
 
 async function applyUpdate(core: EmulatorCore, update: ConfigUpdate, task?: TaskContext): Promise<void> {
-  const { node, vmid: id } = update;
+  const { node, vmid: id, identity } = update;
   await core.locks.withLock(update.lock, async () => {
     const vm = reload(core.state, node, id);
     checkLock(vm);
-    if (update.digest !== undefined && update.digest !== configDigest(vm.config)) {
+    if (update.digest !== undefined && update.digest !== configDigest(vm)) {
       throw handlerError("detected modified configuration - file changed by other user? Try again.");
     }
     // update_vm_api checks tags here, in the worker under the lock (a task error, not a 403), for a removal and a new value alike.
     const oldTags = splitList(vm.config.tags ?? "");
-    if (update.deletes.includes("tags")) assertTagPermissions(core.state, core.datacenter, update.identity, id, oldTags, []);
-    if (update.sentTags !== undefined) assertTagPermissions(core.state, core.datacenter, update.identity, id, oldTags, splitList(update.sentTags));
-    const config = { ...vm.config };
+    if (update.deletes.includes("tags")) assertTagPermissions(core.state, core.datacenter, identity, id, oldTags, []);
+    if (update.sentTags !== undefined) assertTagPermissions(core.state, core.datacenter, identity, id, oldTags, splitList(update.sentTags));
+    // The NICs an update replaces or removes: SDN.Use on their old bridge too.
+    const replacedNics = [...update.deletes, ...Object.keys(update.settings)].filter((key) => /^net\d+$/.test(key) && vm.config[key] !== undefined);
+    checkBridgeAccess(identity, Object.fromEntries(replacedNics.map((key) => [key, vm.config[key] ?? ""])));
+    // On a stopped VM everything pending takes effect with this update (vmconfig_apply_pending).
+    const config = vm.running ? { ...vm.config } : configWithPending(vm);
     for (const option of update.deletes) deleteOption(core.state, node, config, option, update.force);
     const driveSettings = Object.fromEntries(driveKeys(update.settings).map((key) => [key, update.settings[key] ?? ""]));
     await task?.step(0.5);
@@ -160,7 +190,8 @@ async function applyUpdate(core: EmulatorCore, update: ConfigUpdate, task?: Task
       freeVolumes(core, created.volumes);
       throw error;
     }
-    vm.config = config;
+    if (vm.running) holdBackPending(vm, config, [...update.deletes, ...Object.keys(update.settings)]);
+    else applyPending(vm, config);
     core.state.changed();
   });
 }
@@ -192,7 +223,7 @@ export async function resize(context: RouteContext): Promise<string | null> {
   const work = (task?: TaskContext): Promise<void> =>
     core.locks.withLock(lock, async () => {
       const vm = reload(core.state, node, id);
-      if (digest !== undefined && digest !== configDigest(vm.config)) throw handlerError("checksum missmatch (file change by other user?)");
+      if (digest !== undefined && digest !== configDigest(vm)) throw handlerError("checksum missmatch (file change by other user?)");
       checkLock(vm);
       const value = vm.config[disk];
       if (value === undefined) throw handlerError(`disk '${disk}' does not exist`);

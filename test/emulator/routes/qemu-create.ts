@@ -17,7 +17,7 @@ import { type CreatedDisks, checkDrives, createDisks, freeVolumes } from "./disk
 import { type RouteContext, atLeast, flag, nodeName, startTask, text, vmid, vmLock } from "./context.ts";
 import { poolExists } from "./pools.ts";
 import { startVm } from "./qemu-power.ts";
-import { checkOptionPermissions, checkSshKeys } from "./vm-permissions.ts";
+import { checkBridgeAccess, checkOptionPermissions, checkSshKeys } from "./vm-permissions.ts";
 
 // Parameters of the call itself; everything else becomes config.
 const CALL_PARAMS = ["node", "vmid", "archive", "bwlimit", "force", "pool", "start", "storage", "unique", "live-restore", "import-working-storage"];
@@ -61,13 +61,14 @@ export async function createVm(context: RouteContext): Promise<string> {
   if (!allowed(`/vms/${id}`) && !(pool !== undefined && allowed(`/pool/${pool}`))) throw permissionError();
   const settings = storedSettings(context.params, CALL_PARAMS);
   const sentTags = text(context, "tags");
-  checkDrives(core, identity, settings, defaultStorage);
+  checkDrives(core, identity, id, settings, defaultStorage);
   checkOptionPermissions(
     identity,
     id,
     Object.keys(settings).filter((key) => !DRIVE_KEY_RE.test(key)),
     settings,
   );
+  checkBridgeAccess(identity, settings);
 
   const failure = (error: unknown): Error => handlerError(`unable to create VM ${id} - ${errorText(error)}`);
   try {

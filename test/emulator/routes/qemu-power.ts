@@ -7,6 +7,7 @@ import { vmSummary } from "./vm-summary.ts";
 import { parsePropertyString } from "../validate.ts";
 import { namedPropertyFormats } from "../formats.ts";
 import type { VmRecord } from "../state.ts";
+import { applyPending } from "../pending.ts";
 import {
   type EmulatorCore,
   type RouteContext,
@@ -49,6 +50,8 @@ export async function startVm(core: EmulatorCore, node: string, id: number, task
     if (vm.config.template === "1") throw new Error("you can't start a vm if it's a template");
     checkLock(vm);
     if (vm.running) throw new Error(`VM ${id} already running`);
+    // vm_start_nolock: pending changes take effect when QEMU starts.
+    applyPending(vm);
     assertVolumesPresent(core, vm);
     if (Object.values(vm.config).some((value) => isCloudinitVolume(parseDrive(value).file))) task.log("generating cloud-init ISO");
     await task.step(1);
@@ -90,8 +93,14 @@ export function powerRoute(action: PowerAction) {
         checkLock(vm);
         if (action === "reboot" && !vm.running) throw new Error(`VM ${id} not running`);
         await task.step(1);
-        if (action === "reboot") vm.startedAt = Date.now();
-        else stopped(core, vm);
+        // vm_reboot stops QEMU and qmeventd starts it again with `qm start`: pending changes take effect.
+        if (action === "reboot") {
+          applyPending(vm);
+          vm.startedAt = Date.now();
+          core.state.changed();
+        } else {
+          stopped(core, vm);
+        }
       });
     });
   };

@@ -4,6 +4,7 @@ import { handlerError, paramError } from "../errors.ts";
 import type { StorageSpec } from "../options.ts";
 import type { VolumeRecord } from "../state.ts";
 import { enabledStorage, isFileBased, storageAvailable, storageTotal, usedBytes, volumePath } from "../storage-model.ts";
+import { checkVolumeAccess, mayAccessVolume } from "./volume-access.ts";
 import { type RouteContext, flag, integer, nodeName, requiredText, startTask, text, waitBriefly } from "./context.ts";
 
 function storageSummary(context: RouteContext, storage: StorageSpec): Record<string, unknown> {
@@ -60,6 +61,7 @@ export function listContent(context: RouteContext): Record<string, unknown>[] {
     .volumesOn(node, storage)
     .filter((volume) => content === undefined || volume.content === content)
     .filter((volume) => owner === undefined || volume.vmid === owner)
+    .filter((volume) => mayAccessVolume(context.identity, volume.volid))
     .sort((a, b) => a.volid.localeCompare(b.volid))
     .map(contentItem);
 }
@@ -73,11 +75,17 @@ function volumeId(context: RouteContext): { storage: StorageSpec; volid: string 
   return { storage, volid };
 }
 
+/**
+ * GET …/content/{volume}: volume_size_info, i.e. `qemu-img info` — `size` is the virtual size
+ * of a disk image (what a VM disk imported from it gets), `used` the bytes of the file. The
+ * content listing, by contrast, reports the file's size (stat) for import and iso volumes.
+ */
 export function volumeAttributes(context: RouteContext): Record<string, unknown> {
   const { storage, volid } = volumeId(context);
+  checkVolumeAccess(context.identity, volid);
   const volume = context.core.state.volume(nodeName(context), volid);
   if (!volume) throw handlerError(`volume '${volid}' does not exist`);
-  return { path: volumePath(storage, volid.split(":")[1] ?? ""), size: volume.size, used: volume.size, format: volume.format };
+  return { path: volumePath(storage, volid.split(":")[1] ?? ""), size: volume.virtualSize ?? volume.size, used: volume.size, format: volume.format };
 }
 
 export async function deleteVolume(context: RouteContext): Promise<string | null> {

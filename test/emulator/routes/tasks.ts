@@ -1,13 +1,13 @@
 // …/tasks: task list, status and log (pve-manager API2::Tasks).
-import { hasPrivilege, splitTokenId } from "../auth.ts";
-import { paramError, permissionError } from "../errors.ts";
+import { hasPrivilege, requirePrivileges, splitTokenId } from "../auth.ts";
+import { paramError } from "../errors.ts";
 import type { TaskRecord } from "../state.ts";
 import { decodeUpid } from "../tasks.ts";
 import { Envelope, type RouteContext, flag, integer, nodeName, requiredText, text } from "./context.ts";
 
-/** Owners see their tasks; everybody else needs Sys.Audit on the node. */
-function mayRead(context: RouteContext, task: TaskRecord): boolean {
-  return task.user === context.identity.tokenId || hasPrivilege(context.identity, `/nodes/${task.node}`, "Sys.Audit");
+/** $check_task_user: a token's own tasks (a token sees only its own). */
+function owns(context: RouteContext, task: TaskRecord): boolean {
+  return task.user === context.identity.tokenId;
 }
 
 function readableTask(context: RouteContext): TaskRecord {
@@ -16,7 +16,8 @@ function readableTask(context: RouteContext): TaskRecord {
   if (!decodeUpid(upid)) throw paramError({ upid: "unable to parse worker upid" });
   const task = context.core.tasks.find(node, upid);
   if (!task) throw paramError({ upid: "no such task" });
-  if (!mayRead(context, task)) throw permissionError(`/nodes/${node}, Sys.Audit`);
+  // Tasks of others need Sys.Audit on the node; a token's own tasks need nothing.
+  if (!owns(context, task)) requirePrivileges(context.identity, `/nodes/${node}`, ["Sys.Audit"]);
   return task;
 }
 
@@ -60,8 +61,9 @@ export function listTasks(context: RouteContext): Envelope {
   const user = text(context, "userfilter");
   const start = integer(context, "start") ?? 0;
   const limit = integer(context, "limit") ?? 50;
+  const auditor = hasPrivilege(context.identity, `/nodes/${node}`, "Sys.Audit");
   const tasks = context.core.state.tasks
-    .filter((task) => task.node === node && mayRead(context, task))
+    .filter((task) => task.node === node && (auditor || owns(context, task)))
     .filter((task) => source === "all" || (source === "active") === (task.status === "running"))
     .filter((task) => type === undefined || task.type === type)
     .filter((task) => vmid === undefined || task.id === vmid)

@@ -62,3 +62,32 @@ export function checkSshKeys(encoded: string | undefined): void {
     if (!keyLine.test(line.trim())) throw handlerError("SSH public key validation error");
   }
 }
+
+/** get_tags_from_trunk: "10;20-22" → 10, 20, 21, 22. */
+function trunkTags(trunks: string): number[] {
+  return trunks.split(";").flatMap((part) => {
+    const [from = "", to] = part.split("-");
+    const first = Number(from);
+    return Array.from({ length: to === undefined ? 1 : Number(to) - first + 1 }, (_, offset) => first + offset);
+  });
+}
+
+/**
+ * check_bridge_access (qemu-server) → check_vnet_access (pve-guest-common), for create and
+ * update since PVE 8: SDN.Use on /sdn/zones/<zone>/<bridge>/<vlan> for a tagged NIC (and each
+ * trunk VLAN), else on /sdn/zones/<zone>/<bridge>. A plain Linux bridge is in the zone
+ * `localnetwork`; the emulator has no SDN VNets.
+ */
+export function checkBridgeAccess(identity: Identity, settings: Record<string, string>): void {
+  for (const key of Object.keys(settings).filter((option) => /^net\d+$/.test(option)).sort()) {
+    const fields = new Map((settings[key] ?? "").split(",").map((part) => [part.slice(0, part.indexOf("=")), part.slice(part.indexOf("=") + 1)] as const));
+    const bridge = fields.get("bridge");
+    if (bridge === undefined) continue;
+    const path = `/sdn/zones/localnetwork/${bridge}`;
+    const tag = fields.get("tag");
+    const trunks = fields.get("trunks");
+    if (tag) requirePrivileges(identity, `${path}/${tag}`, ["SDN.Use"]);
+    for (const vlan of trunks ? trunkTags(trunks).sort((a, b) => a - b) : []) requirePrivileges(identity, `${path}/${vlan}`, ["SDN.Use"]);
+    if (!tag && !trunks) requirePrivileges(identity, path, ["SDN.Use"]);
+  }
+}
