@@ -34,8 +34,9 @@ export async function planInfra(session: InfraSession, sink: InfraSink): Promise
 
 function planOf(steps: StepChanges[]): InfraPlan {
   const counts = countSteps(steps);
-  // VMs not in the spec count as pending too: the spec and Proxmox differ, even if apply leaves them.
-  return { steps, counts, pending: counts.create + counts.change + counts.remove + counts.notInSpec, failed: counts.blocked + counts.failed };
+  // Changes waiting for a restart and VMs not in the spec count as pending too: the spec and
+  // Proxmox differ, even if apply leaves them.
+  return { steps, counts, pending: counts.create + counts.change + counts.remove + counts.pendingRestart + counts.notInSpec, failed: counts.blocked + counts.failed };
 }
 
 /** Every infra step observes and records its changes; none acts. */

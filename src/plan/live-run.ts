@@ -77,25 +77,29 @@ export function stepChanges(steps: readonly StepNode[], log: ChangeLog, summary:
 }
 
 /** What a step does about what it found: the unit in which plan and apply count. */
-type StepVerdict = "create" | "change" | "remove" | "unchanged" | "notInSpec" | "blocked" | "failed";
+type StepVerdict = "create" | "change" | "remove" | "unchanged" | "pendingRestart" | "notInSpec" | "blocked" | "failed";
 export type StepCounts = Record<StepVerdict, number>;
 
 /**
  * A step that acts creates when it has a "+" line, else changes when it has a "~" line, else
- * removes. A step that does not act is unchanged, unless it lists VMs of the cluster that the
- * spec no longer names (informational "-" lines: nothing removes them yet). A step stopped by a
- * "!" line is blocked; any other error, failed.
+ * removes. A step that does not act is unchanged, unless what it found still differs from the
+ * spec: changes Proxmox holds until the VM restarts (pendingRestart), or VMs of the cluster that
+ * the spec no longer names (informational "-" lines: nothing removes them yet; notInSpec). A
+ * step stopped by a "!" line is blocked; any other error, failed.
  */
 function stepVerdict(step: StepChanges): StepVerdict {
   const has = (op: Change["op"]) => step.changes.some((c) => c.op === op);
   if (step.error !== undefined) return has("!") ? "blocked" : "failed";
-  if (!step.acts) return step.changes.some((c) => c.informational === true) ? "notInSpec" : "unchanged";
+  if (!step.acts) {
+    if (step.changes.some((c) => c.waitsForRestart === true)) return "pendingRestart";
+    return step.changes.some((c) => c.informational === true) ? "notInSpec" : "unchanged";
+  }
   if (has("+")) return "create";
   return has("-") && !has("~") ? "remove" : "change";
 }
 
 export function countSteps(steps: readonly StepChanges[]): StepCounts {
-  const counts: StepCounts = { create: 0, change: 0, remove: 0, unchanged: 0, notInSpec: 0, blocked: 0, failed: 0 };
+  const counts: StepCounts = { create: 0, change: 0, remove: 0, unchanged: 0, pendingRestart: 0, notInSpec: 0, blocked: 0, failed: 0 };
   for (const step of steps) counts[stepVerdict(step)] += 1;
   return counts;
 }
@@ -107,6 +111,7 @@ export function formatStepCounts(counts: StepCounts): string {
     [counts.change, "to change"],
     [counts.remove, "to remove"],
     [counts.unchanged, "unchanged"],
+    [counts.pendingRestart, "waiting for a VM restart"],
     [counts.notInSpec, "listing VMs not in the spec (left running)"],
     [counts.blocked, "blocked"],
     [counts.failed, "failed"],

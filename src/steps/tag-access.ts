@@ -9,7 +9,6 @@
 import type { Inventory } from "../inventory/types.ts";
 import { isClusterVm, isManagedTag, vmTags } from "./desired.ts";
 import type { ClusterFacts, DatacenterOptions, Facts } from "./observe.ts";
-import { grantHint } from "./privileges.ts";
 
 export interface TagAccessFindings {
   problems: string[];
@@ -54,7 +53,8 @@ export async function tagAccessFindings(inv: Inventory, facts: Facts, createChec
   if (onRoot.has("Sys.Modify")) return findings;
 
   const tokenId = inv.spec.proxmox.tokenId;
-  const orGrant = `, or ${grantHint("/", tokenId, "Sys.Modify")}`;
+  // Sys.Modify on / is more than starbase's role holds: an administrator's choice, named as such.
+  const orGrant = `, or give the token Sys.Modify on /: pveum acl modify / --tokens '${tokenId}' --roles <a role with Sys.Modify>`;
   const allowed = new Set(options["allowed-tags"] ?? []);
   if (!onRoot.has("Sys.Audit")) {
     // Without Sys.Audit on / the answer holds only the tags allowed to this token, not the rules.

@@ -110,7 +110,7 @@ describe("apply --phase infra on examples/cluster.yaml", () => {
     // one content listing per node.
     const perVm = (suffix: string) => requests.filter((e) => e.path.endsWith(suffix)).map((e) => Number(/\/qemu\/(\d+)\//.exec(e.path)?.[1])).sort();
     const vmids = [...lab.emu.state.vms.keys()].sort();
-    expect(perVm("/config")).toEqual(vmids);
+    expect(perVm("/pending")).toEqual(vmids);
     expect(perVm("/status/current")).toEqual(vmids);
     expect(requests.length - 2 * vmids.length).toBeLessThanOrEqual(10);
     lab.emu.sample();
@@ -176,14 +176,15 @@ describe("apply --phase infra on examples/cluster.yaml", () => {
     expect(again.stdout).toContain("Waiting for a restart of the VM:\n  ~ VM server01 (210) cores: 4 → 6 (pending until restart");
     expect(again.stdout).not.toContain("matches the spec (");
 
-    // An operator restarts the servers: the change is active, and apply records it in the config-hash tag.
+    // An operator restarts the servers: the change is active, and nothing is left to do or to say.
     for (const host of inv.servers) await restartVm(lab, host.pveNode, host.vmid);
+    const settledPlan = await starbase(lab, ["plan", lab.specFile]);
+    expect(settledPlan.rc).toBe(0);
+    const beforeSettled = lab.emu.requestLog.length;
     const settled = await applyInfra(lab);
     expect(settled.rc).toBe(0);
-    expect(settled.stdout).toContain("~ VM server01 (210) tags: ");
-    expect(settled.stdout).not.toContain("pending until restart");
-    const last = await applyInfra(lab);
-    expect(last.stdout).toContain("No changes");
+    expect(settled.stdout).toContain("No changes: the infra of homelab matches the spec");
+    expect(mutating(lab.emu.requestLog.slice(beforeSettled))).toEqual([]);
   });
 
   test("a disk smaller than the VM's is refused with the reason, and nothing is done", async () => {

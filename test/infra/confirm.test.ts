@@ -15,19 +15,20 @@ describe("apply off a terminal", () => {
   afterAll(() => lab.stop());
 
   test("plan and apply count steps, and say so", async () => {
-    lab.editSpec((doc) => doc.setIn(["nodes", "servers", "vm", "cores"], 6));
+    // A balloon floor: a change a running VM takes at once (cores would wait for a restart).
+    lab.editSpec((doc) => doc.setIn(["nodes", "servers", "vm", "balloon"], 4096));
     const plan = await starbase(lab, ["plan", lab.specFile]);
     expect(plan.rc).toBe(2);
     expect(plan.stdout).toContain("Plan (infra): 26 steps: 6 to change, 20 unchanged\n");
     const planJson = jsonLines((await starbase(lab, ["plan", lab.specFile, "--output", "json"])).stdout).at(-1)!;
-    expect(planJson.counts).toEqual({ create: 0, change: 6, remove: 0, unchanged: 20, notInSpec: 0, blocked: 0, failed: 0 });
+    expect(planJson.counts).toEqual({ create: 0, change: 6, remove: 0, unchanged: 20, pendingRestart: 0, notInSpec: 0, blocked: 0, failed: 0 });
 
     // Only changes in place: no question, no --yes needed.
     const apply = await starbase(lab, ["apply", lab.specFile, "--phase", "infra", "--output", "json"]);
     expect(apply.rc).toBe(0);
     expect(apply.stderr).not.toContain("--yes");
     const events = jsonLines(apply.stdout);
-    expect(events.at(-1)).toMatchObject({ type: "apply", ok: true, counts: { create: 0, change: 6, remove: 0, unchanged: 20, notInSpec: 0, blocked: 0, failed: 0 } });
+    expect(events.at(-1)).toMatchObject({ type: "apply", ok: true, counts: { create: 0, change: 6, remove: 0, unchanged: 20, pendingRestart: 0, notInSpec: 0, blocked: 0, failed: 0 } });
     expect(events.find((e) => e.type === "run-end")).toMatchObject({ counts: { changed: 6, unchanged: 20 } });
 
     const again = await applyInfra(lab);

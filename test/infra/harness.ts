@@ -23,15 +23,6 @@ export const IMAGE = { size: 734_003_200, sha256: "5d".repeat(32), virtualSize: 
 export const HOSTKEY_SECRET = "infra-test-host-key-secret-7f3a-5c2e91d4";
 export { LOG_DIR };
 
-/** What a starbase token needs (a Proxmox role for it holds exactly these). */
-export const STARBASE_PRIVILEGES = [
-  "Sys.Audit", "Sys.AccessNetwork",
-  "Datastore.Audit", "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "Datastore.Allocate",
-  "VM.Allocate", "VM.Audit", "VM.PowerMgmt", "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Cloudinit", "VM.Config.Disk",
-  "VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options",
-  "Pool.Allocate", "Pool.Audit", "SDN.Use",
-];
-
 /** The PVE releases starbase supports; every request it sends must be valid for each. */
 export const SCHEMAS = ["9.1", "8.4"].map((release) => ({ release, schema: ApiSchema.load(schemaFileFor(release)) }));
 

@@ -62,7 +62,8 @@ describe("exactly the table, on exactly its paths", () => {
       doc.setIn(["nodes", "agents", "vm", "disk"], 110);
       doc.setIn(["ssh", "authorizedKeys"], doc.createNode(["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPr7nh4XVBgm3aT3aDDAs7cRDbkvTM5HaNLbCj/5mjo8 second@laptop"]));
     });
-    const changed = await applyInfra(lab);
+    // The replaced seed ISOs are removed: off a terminal that needs --yes.
+    const changed = await applyInfra(lab, "--yes");
     expect(changed.rc).toBe(0);
     expect(changed.stdout).toContain("scsi0 size: 100G → 110G");
     expect((await starbase(lab, ["plan", lab.specFile])).rc).toBe(2); // the servers' cores wait for a restart
@@ -151,16 +152,16 @@ describe("a refusal the preflight cannot foresee", () => {
   test("stops the run and is said once, with the privilege, the path and the pveum line: never retried", async () => {
     const run = await applyInfra(lab, "--output", "json");
     expect(run.rc).toBe(1);
-    const events = run.stdout.trim().split("\n").map((line) => JSON.parse(line) as { event?: string; id?: string; outcome?: string; reason?: string });
+    const events = run.stdout.trim().split("\n").map((line) => JSON.parse(line) as { type?: string; id?: string; outcome?: string; reason?: string });
     const hint = `grant it: pveum acl modify /vms/210 --tokens '${DEFAULT_TOKEN.id}' --roles Starbase`;
-    const failures = events.filter((e) => e.event === "step-end" && e.outcome === "failed");
+    const failures = events.filter((e) => e.type === "step-end" && e.outcome === "failed");
     expect(failures.map((e) => e.id)).toEqual(["vm:server01"]);
     expect(failures[0]!.reason).toContain("the token needs VM.Allocate on /vms/210");
     expect(failures[0]!.reason).toContain(hint);
-    expect(events.filter((e) => e.event === "step-retry")).toEqual([]);
+    expect(events.filter((e) => e.type === "step-retry")).toEqual([]);
     expect(lab.emu.requestLog.filter((e) => e.status === 403)).toHaveLength(1);
     // The rest of the run was stopped: VMs not started yet were not created.
-    expect(events.filter((e) => e.event === "step-skip" && e.outcome === "cancelled").length).toBeGreaterThan(0);
+    expect(events.filter((e) => e.type === "step-skip" && e.outcome === "cancelled").length).toBeGreaterThan(0);
   });
 });
 

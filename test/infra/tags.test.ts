@@ -4,12 +4,14 @@
 // anything is changed.
 import { afterEach, describe, expect, test } from "bun:test";
 import { DEFAULT_TOKEN, type EmulatorOptions } from "../emulator/options.ts";
-import { applyInfra, type Lab, mutating, STARBASE_PRIVILEGES, startLab } from "./harness.ts";
+import { rolePrivileges } from "../../src/steps/privileges.ts";
+import { applyInfra, type Lab, mutating, startLab } from "./harness.ts";
 
 const STARBASE_TAGS = "starbase;starbase-agent;starbase-homelab;starbase-loadbalancer;starbase-server";
 const ALLOW_STARBASE = `user-allow=list,user-allow-list=${STARBASE_TAGS}`;
 /** The documented privileges: Sys.Audit on /, not Sys.Modify. */
-const TOKEN = { ...DEFAULT_TOKEN, privileges: STARBASE_PRIVILEGES };
+// starbase's role, and Sys.Audit on / to read the tag settings (the last test goes without).
+const TOKEN = { ...DEFAULT_TOKEN, privileges: [...rolePrivileges(), "Sys.Audit"] };
 
 let lab: Lab | undefined;
 afterEach(async () => {
@@ -29,7 +31,8 @@ describe("restricted tags", () => {
   test("user-allow=list with starbase's tags: create, change and no-op all pass, and a change leaves the tags alone", async () => {
     const l = await restrictedLab({ datacenter: { "user-tag-access": ALLOW_STARBASE } });
     expect((await applyInfra(l)).rc).toBe(0);
-    l.editSpec((doc) => doc.setIn(["nodes", "agents", "vm", "cores"], 6));
+    // A balloon floor: a change a running VM takes at once (cores would wait for a restart).
+    l.editSpec((doc) => doc.setIn(["nodes", "agents", "vm", "balloon"], 4096));
     const before = l.emu.requestLog.length;
     const change = await applyInfra(l);
     expect(change.stderr).not.toContain("Permission check failed");
@@ -37,7 +40,7 @@ describe("restricted tags", () => {
     const updates = l.emu.requestLog.slice(before).filter((e) => e.method === "POST" && e.path.endsWith("/config"));
     expect(updates.length).toBeGreaterThan(0);
     expect(updates.filter((e) => e.params.tags !== undefined)).toEqual([]);
-    expect(l.emu.state.vms.get(220)!.config.cores).toBe("6");
+    expect(l.emu.state.vms.get(220)!.config.balloon).toBe("4096");
     expect((await applyInfra(l)).stdout).toContain("No changes");
   });
 
@@ -88,7 +91,7 @@ describe("restricted tags", () => {
   });
 
   test("9.2 with Sys.Modify on /, or user-allow=free: the VMs are created with their tags", async () => {
-    const l = await restrictedLab({ version: "9.2", datacenter: { "user-tag-access": ALLOW_STARBASE }, tokens: [{ ...TOKEN, privileges: [...STARBASE_PRIVILEGES, "Sys.Modify"] }] });
+    const l = await restrictedLab({ version: "9.2", datacenter: { "user-tag-access": ALLOW_STARBASE }, tokens: [{ ...TOKEN, privileges: [...TOKEN.privileges, "Sys.Modify"] }] });
     expect((await applyInfra(l)).rc).toBe(0);
     expect(l.emu.state.vms.size).toBe(11);
   });
@@ -103,7 +106,7 @@ describe("restricted tags", () => {
   });
 
   test("a token that cannot read the tag settings (no Sys.Audit on /): a warning, and the run goes on", async () => {
-    const privileges = [...STARBASE_PRIVILEGES.filter((p) => p !== "Sys.Audit"), "/nodes:Sys.Audit"];
+    const privileges = rolePrivileges();
     const l = await restrictedLab({ version: "9.2", tokens: [{ ...TOKEN, privileges }] });
     const run = await applyInfra(l);
     expect(run.stderr).toContain("warning: cannot check whether Proxmox lets token");
