@@ -15,12 +15,11 @@ function rejected(entries: readonly RequestLogEntry[]): RequestLogEntry[] {
 describe("API contract", () => {
   test("a whole lifecycle against PVE 8.4: apply, no-op, change, destroy; nothing rejected", async () => {
     // 8.4's installer gives `local` no `import` content: the administrator enables it, as the README says.
-    // destroy still takes a VM's status from /cluster/resources; with samples lagging it would not stop the VMs (branch safety reads status/current).
     const storages = [
       { id: "local", type: "dir", path: "/var/lib/vz", content: ["iso", "vztmpl", "backup", "import"] },
       { id: "local-lvm", type: "lvmthin", content: ["images", "rootdir"] },
     ];
-    const lab = await startLab({ emulator: { version: "8.4", storages, sampleMs: 0 } });
+    const lab = await startLab({ emulator: { version: "8.4", storages } });
     try {
       expect((await applyInfra(lab)).rc).toBe(0);
       expect((await applyInfra(lab)).stdout).toContain("No changes");

@@ -34,8 +34,7 @@ describe("destroy", () => {
   let api: ApiClient;
   const foreignIsos = ["local:iso/starbase-other-lb01-0123456789ab.iso", "local:iso/starbase_other_lb01_0123456789ab.iso", "local:iso/starbase-homelab-lab-x-0123456789ab.iso", "local:iso/debian.iso"];
   beforeAll(async () => {
-    // destroy still takes a VM's status from /cluster/resources; with samples lagging it would not stop the VMs (branch safety reads status/current).
-    lab = await startLab({ emulator: { sampleMs: 0 } });
+    lab = await startLab();
     api = new ApiClient(lab.emu);
     expect((await applyInfra(lab)).rc).toBe(0);
     // Not ours: only the generic tag, another cluster's tag, no tags at all.

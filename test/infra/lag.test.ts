@@ -69,4 +69,27 @@ describe("/cluster/resources lags behind the VMs", () => {
     expect(again.stdout).toContain("No changes");
     expect(mutating(lab.emu.requestLog.slice(before))).toEqual([]);
   });
+
+  test("destroy right after a start (the sample still says stopped) stops each VM before it deletes it", async () => {
+    lab = await startLab({ emulator: { sampleMs: NEVER } });
+    expect((await applyInfra(lab)).rc).toBe(0);
+    const api = new ApiClient(lab.emu);
+    // Sampled while stopped, started since: the listing says "stopped", the VM runs.
+    expect((await api.run("POST", "/nodes/node01/qemu/220/status/stop")).status.exitstatus).toBe("OK");
+    lab.emu.sample();
+    expect((await api.run("POST", "/nodes/node01/qemu/220/status/start")).status.exitstatus).toBe("OK");
+
+    const before = lab.emu.requestLog.length;
+    const run = await starbase(lab, ["destroy", lab.specFile, "--yes"]);
+    expect(run.rc).toBe(0);
+    expect(lab.emu.state.vms.size).toBe(0);
+    const calls = mutating(lab.emu.requestLog.slice(before)).map((e) => `${e.method} ${e.path}`);
+    // Every VM ran (the unsampled ones and the one sampled as stopped): each is stopped, then deleted.
+    for (const vmid of [200, 201, 210, 220, 222]) {
+      const stop = calls.findIndex((c) => c.endsWith(`/qemu/${vmid}/status/stop`));
+      const remove = calls.findIndex((c) => c.startsWith("DELETE") && c.endsWith(`/qemu/${vmid}`));
+      expect(stop).toBeGreaterThanOrEqual(0);
+      expect(remove).toBeGreaterThan(stop);
+    }
+  });
 });
