@@ -227,13 +227,8 @@ export class Facts {
 
   /** One volume's attributes as seen from one node (the image's virtual size), read once per run. */
   volumeInfo(node: string, storage: string, volid: string): Promise<VolumeInfo> {
-    const key = `${node}\0${volid}`;
-    let memo = this.#volumeInfos.get(key);
-    if (memo === undefined) {
-      memo = new Once(() => retrying(() => this.client.get<VolumeInfo>(apiPath`/nodes/${node}/storage/${storage}/content/${volid}`)));
-      this.#volumeInfos.set(key, memo);
-    }
-    return memo.get();
+    return remembered(this.#volumeInfos, `${node}\0${volid}`, false,
+      () => retrying(() => this.client.get<VolumeInfo>(apiPath`/nodes/${node}/storage/${storage}/content/${volid}`)));
   }
 
   async #readCluster(): Promise<ClusterFacts> {

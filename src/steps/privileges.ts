@@ -7,6 +7,7 @@
 import type { Inventory } from "../inventory/types.ts";
 import { type ProxmoxClient } from "../proxmox/index.ts";
 import { imageNodes } from "./nodes.ts";
+import { eachLimited } from "./parallel.ts";
 import { lockPoolId } from "./lock-pool.ts";
 import type { PreflightPurpose } from "./preflight.ts";
 import { retrying } from "./retry.ts";
@@ -133,8 +134,6 @@ export function neededPrivileges(inv: Inventory, purpose: PrivilegePurpose, vmid
   return [...needed.values()];
 }
 
-const CONFIRM_AT_ONCE = 8;
-
 /** GET /access/permissions: path → privilege → 1 when it propagates to the paths below. */
 type EffectivePermissions = Record<string, Record<string, number | boolean>>;
 
@@ -182,12 +181,10 @@ export async function missingPrivileges(client: ProxmoxClient, needed: readonly 
   const doubtful = [...new Set(lacking.map((n) => n.path))];
   const exact = new Map<string, Set<string>>();
   // A few at a time: a token without VM privileges asks about every VM.
-  for (let i = 0; i < doubtful.length; i += CONFIRM_AT_ONCE) {
-    await Promise.all(doubtful.slice(i, i + CONFIRM_AT_ONCE).map(async (path) => {
-      const answer = await retrying(() => client.get<EffectivePermissions>("/access/permissions", { path }));
-      exact.set(path, new Set(Object.keys(answer[path] ?? {})));
-    }));
-  }
+  await eachLimited(doubtful, async (path) => {
+    const answer = await retrying(() => client.get<EffectivePermissions>("/access/permissions", { path }));
+    exact.set(path, new Set(Object.keys(answer[path] ?? {})));
+  });
   return lacking.filter((n) => exact.get(n.path)?.has(n.privilege) === false);
 }
 
