@@ -25,6 +25,8 @@ export const apply: Command = {
     "each host's cloud-init seed ISO and creates, updates and starts the VMs. Every step observes",
     "first and acts only on a difference, so a second apply changes nothing. Differences that would",
     "need a VM to be re-created (smaller disk, other node or VMID) are reported and never done.",
+    "A change a running VM takes only at its next start (memory, cores, CPU type) is sent once,",
+    "then shown as pending until restart; starbase never restarts a VM.",
     "A plan that removes anything (a \"-\" line that apply carries out, e.g. a seed ISO a new one",
     "replaces) is shown first and asked about on a terminal: apply goes on only after \"y\". --yes",
     "skips the question; off a terminal (or with --output json) such a plan needs --yes and stops",
