@@ -13,6 +13,18 @@ afterEach(async () => {
   lab = undefined;
 });
 
+/** A lab after a fresh apply where agent01 (220) was sampled while stopped and started since: the listing says "stopped", the VM runs. */
+async function appliedWithAgentStartedSinceSample(): Promise<{ l: Lab; api: ApiClient }> {
+  const l = await startLab({ emulator: { sampleMs: NEVER } });
+  lab = l;
+  expect((await applyInfra(l)).rc).toBe(0);
+  const api = new ApiClient(l.emu);
+  expect((await api.run("POST", "/nodes/node01/qemu/220/status/stop")).status.exitstatus).toBe("OK");
+  l.emu.sample();
+  expect((await api.run("POST", "/nodes/node01/qemu/220/status/start")).status.exitstatus).toBe("OK");
+  return { l, api };
+}
+
 describe("/cluster/resources lags behind the VMs", () => {
   test("VMs not sampled yet are this cluster's when their tags say so: a plan right after apply changes nothing", async () => {
     lab = await startLab({ emulator: { sampleMs: NEVER } });
@@ -54,36 +66,24 @@ describe("/cluster/resources lags behind the VMs", () => {
   });
 
   test("a VM started since its last sample (which says stopped) is left alone", async () => {
-    lab = await startLab({ emulator: { sampleMs: NEVER } });
-    expect((await applyInfra(lab)).rc).toBe(0);
-    const api = new ApiClient(lab.emu);
-    expect((await api.run("POST", "/nodes/node01/qemu/220/status/stop")).status.exitstatus).toBe("OK");
-    lab.emu.sample();
-    expect((await api.run("POST", "/nodes/node01/qemu/220/status/start")).status.exitstatus).toBe("OK");
+    const { l, api } = await appliedWithAgentStartedSinceSample();
     const resources = (await api.call("GET", "/cluster/resources", { type: "vm" })).body.data as { vmid: number; status: string }[];
     expect(resources.find((vm) => vm.vmid === 220)?.status).toBe("stopped");
 
-    const before = lab.emu.requestLog.length;
-    const again = await applyInfra(lab);
+    const before = l.emu.requestLog.length;
+    const again = await applyInfra(l);
     expect(again.rc).toBe(0);
     expect(again.stdout).toContain("No changes");
-    expect(mutating(lab.emu.requestLog.slice(before))).toEqual([]);
+    expect(mutating(l.emu.requestLog.slice(before))).toEqual([]);
   });
 
   test("destroy right after a start (the sample still says stopped) stops each VM before it deletes it", async () => {
-    lab = await startLab({ emulator: { sampleMs: NEVER } });
-    expect((await applyInfra(lab)).rc).toBe(0);
-    const api = new ApiClient(lab.emu);
-    // Sampled while stopped, started since: the listing says "stopped", the VM runs.
-    expect((await api.run("POST", "/nodes/node01/qemu/220/status/stop")).status.exitstatus).toBe("OK");
-    lab.emu.sample();
-    expect((await api.run("POST", "/nodes/node01/qemu/220/status/start")).status.exitstatus).toBe("OK");
-
-    const before = lab.emu.requestLog.length;
-    const run = await starbase(lab, ["destroy", lab.specFile, "--yes"]);
+    const { l } = await appliedWithAgentStartedSinceSample();
+    const before = l.emu.requestLog.length;
+    const run = await starbase(l, ["destroy", l.specFile, "--yes"]);
     expect(run.rc).toBe(0);
-    expect(lab.emu.state.vms.size).toBe(0);
-    const calls = mutating(lab.emu.requestLog.slice(before)).map((e) => `${e.method} ${e.path}`);
+    expect(l.emu.state.vms.size).toBe(0);
+    const calls = mutating(l.emu.requestLog.slice(before)).map((e) => `${e.method} ${e.path}`);
     // Every VM ran (the unsampled ones and the one sampled as stopped): each is stopped, then deleted.
     for (const vmid of [200, 201, 210, 220, 222]) {
       const stop = calls.findIndex((c) => c.endsWith(`/qemu/${vmid}/status/stop`));
