@@ -7,7 +7,7 @@
 import { apiPath, type ProxmoxClient } from "../proxmox/index.ts";
 import { retrying } from "./retry.ts";
 import { tagsOf } from "./desired.ts";
-import type { VmConfig } from "./vm-diff.ts";
+import { type PendingConfigs, type PendingItem, pendingConfigs, type VmConfig } from "./vm-diff.ts";
 
 export interface ClusterNode {
   node: string;
@@ -176,7 +176,7 @@ export class Facts {
   readonly #version: Once<PveVersion>;
   readonly #cluster: Once<ClusterFacts>;
   readonly #volumes = new Map<string, Once<StoredVolume[]>>();
-  readonly #configs = new Map<string, Once<VmConfig>>();
+  readonly #configs = new Map<string, Once<PendingConfigs>>();
   readonly #volumeInfos = new Map<string, Once<VolumeInfo>>();
 
   constructor(private readonly client: ProxmoxClient) {
@@ -219,10 +219,19 @@ export class Facts {
     });
   }
 
-  /** One VM's config (GET …/config, pending changes applied), read once per run; `fresh` reads again. */
-  vmConfig(vm: { node: string; vmid: number }, fresh = false): Promise<VmConfig> {
-    return remembered(this.#configs, `${vm.node}/${vm.vmid}`, fresh,
-      () => retrying(() => this.client.get<VmConfig>(apiPath`/nodes/${vm.node}/qemu/${vm.vmid}/config`)));
+  /**
+   * One VM's config as GET …/pending shows it, read once per run (the vm step, the seed clean-up
+   * and destroy's check share it): the values it runs with and those it gets at its next start.
+   * `fresh` reads again.
+   */
+  vmConfigs(vm: { node: string; vmid: number }, fresh = false): Promise<PendingConfigs> {
+    return remembered(this.#configs, `${vm.node}/${vm.vmid}`, fresh, async () =>
+      pendingConfigs(await retrying(() => this.client.get<PendingItem[]>(apiPath`/nodes/${vm.node}/qemu/${vm.vmid}/pending`))));
+  }
+
+  /** One VM's config as GET …/config answers it (pending values taken in), from the same read. */
+  async vmConfig(vm: { node: string; vmid: number }, fresh = false): Promise<VmConfig> {
+    return (await this.vmConfigs(vm, fresh)).next;
   }
 
   /** One volume's attributes as seen from one node (the image's virtual size), read once per run. */

@@ -17,7 +17,7 @@ import { configVolumes, describeUsers, isoUsers } from "./iso-users.ts";
 import { keptLegacySeed, legacySeedOwners, seedOwner, volumeFileName } from "./seed-image.ts";
 import { awaitTask, ObserveAgainError } from "./task.ts";
 import { createVm, diskTooSmall, resizeDisk, startVm, waitUnlocked } from "./vm-actions.ts";
-import { configText, diffWithPending, type PendingItem, pendingConfigs, type VmConfig } from "./vm-diff.ts";
+import { configText, diffWithPending, type VmConfig } from "./vm-diff.ts";
 import { removeVolumes, type StoredFile } from "./volumes.ts";
 
 /** Stale seed ISOs of a host: the ones to delete (`-`), and the ones kept, with why (`=`). */
@@ -123,7 +123,7 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
   // sizes come from pvestatd's last sample, up to 10 s old (absent, or "VM <vmid>", for a VM created
   // since). The tags say whose VM it is; the config says the rest.
   // The running values and the pending ones in one request; `next` is what GET …/config answers.
-  const configs = pendingConfigs(await readListedVm(vm, () => run.client.get<PendingItem[]>(apiPath`/nodes/${vm.node}/qemu/${vm.vmid}/pending`)));
+  const configs = await readListedVm(vm, () => run.facts.vmConfigs(vm, fresh));
   const config = configs.next;
   // A lock taken since the listing (a backup, another run's update).
   const lock = configText(config.lock);
