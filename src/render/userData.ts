@@ -1,5 +1,6 @@
 import initializeTemplate from "../../templates/initialize.sh.mustache" with { type: "text" };
 import type { Host, Inventory } from "../inventory/types.ts";
+import { DEFAULT_NODE_OS } from "../nodeos/index.ts";
 import type { HostKey } from "./hostkeys.ts";
 import { renderTemplate } from "./template.ts";
 import { toYaml } from "./yaml.ts";
@@ -19,11 +20,15 @@ function renderInitializeScript(inv: Inventory, host: Host): string {
     hostName: host.name,
     role: host.role,
     cniUnmanagedDevices: isLoadBalancer ? "" : CNI_INTERFACES.map((name) => `interface-name:${name}`).join(";"),
-    rebootMethod: isLoadBalancer ? "rebootmgr" : "kured",
-    rebootmgrWindow: isLoadBalancer
-      ? { start: host.rebootWindow.start, duration: host.rebootWindow.duration, strategy: inv.spec.updates.strategy }
-      : false,
-    disableRebootmgr: !isLoadBalancer,
+    rebootSetup: DEFAULT_NODE_OS.rebootSetup(
+      isLoadBalancer
+        ? {
+            method: "rebootmgr",
+            window: { start: host.rebootWindow.start, duration: host.rebootWindow.duration },
+            strategy: inv.spec.updates.strategy,
+          }
+        : { method: "kured" },
+    ),
   });
 }
 

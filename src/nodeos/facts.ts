@@ -1,0 +1,106 @@
+// The distribution-neutral half of the batched read: the script prints one tab-separated record
+// per line (`<tag>\t<key>\t<value>…`) and a final `end` line, so output cut short is detected
+// instead of being read as "file missing" or "unit stopped".
+import { checkFactPath, checkUnitName, shellQuote } from "./shell.ts";
+import { type FactsQuery, FactsParseError, type FileFact, type UnitFact } from "./types.ts";
+
+export const END_RECORD = "end";
+
+/** The os, file, exists and unit sections; `distroSections` come between them and `end`. */
+export function factsScript(query: FactsQuery, distroSections: readonly string[]): string {
+  const files = query.files.map((path) => shellQuote(checkFactPath(path))).join(" ");
+  const exists = query.exists.map((path) => shellQuote(checkFactPath(path))).join(" ");
+  const units = query.units.map((unit) => shellQuote(checkUnitName(unit))).join(" ");
+  const lines = [
+    "set +e",
+    "export LC_ALL=C",
+    // os-release values are shell assignments; read them in a subshell so they cannot leak.
+    `(. /etc/os-release 2>/dev/null; printf 'os\\t%s\\t%s\\t%s\\t%s\\n' "$ID" "$VERSION_ID" "$ID_LIKE" "$PRETTY_NAME")`,
+  ];
+  if (files !== "") {
+    lines.push(
+      `for p in ${files}; do`,
+      `  if [ -f "$p" ]; then`,
+      `    h=$(sha256sum < "$p" | cut -d' ' -f1); m=$(stat -c '%a %U:%G' "$p")`,
+      `    printf 'file\\t%s\\t%s\\t%s\\n' "$p" "$h" "$m"`,
+      `  else printf 'file\\t%s\\t-\\n' "$p"; fi`,
+      `done`,
+    );
+  }
+  if (exists !== "") {
+    lines.push(`for p in ${exists}; do if [ -e "$p" ]; then e=1; else e=0; fi; printf 'exists\\t%s\\t%s\\n' "$p" "$e"; done`);
+  }
+  if (units !== "") {
+    lines.push(
+      `for u in ${units}; do`,
+      `  systemctl show -p LoadState -p ActiveState -p UnitFileState -p ActiveEnterTimestampMonotonic "$u" 2>/dev/null |`,
+      `    while IFS= read -r l; do printf 'unit\\t%s\\t%s\\n' "$u" "$l"; done`,
+      `done`,
+    );
+  }
+  lines.push(...distroSections, `printf '${END_RECORD}\\n'`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** The script's output split into records; throws when the end record is missing. */
+export function factRecords(output: string): string[][] {
+  const lines = output.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  if (lines.at(-1) !== END_RECORD) {
+    throw new FactsParseError("the node's facts ended early (no end record): the connection or the shell was cut off");
+  }
+  lines.pop();
+  return lines.map((line) => line.split("\t"));
+}
+
+export interface CommonFacts {
+  os: { id: string; versionId: string; idLike: string[]; prettyName: string };
+  files: Map<string, FileFact | null>;
+  exists: Map<string, boolean>;
+  units: Map<string, UnitFact>;
+}
+
+function fileFact(fields: string[]): FileFact | null {
+  const [, path, sha256, modeAndOwner = ""] = fields;
+  if (sha256 === "-" && fields.length === 3) return null;
+  const [mode, owner] = modeAndOwner.split(" ");
+  if (!/^[0-9a-f]{64}$/.test(sha256 ?? "") || !/^[0-7]{3,4}$/.test(mode ?? "") || owner === undefined) {
+    throw new FactsParseError(`unreadable file fact for ${path}: ${fields.slice(2).join(" ")}`);
+  }
+  return { sha256: sha256 as string, mode: Number.parseInt(mode as string, 8), owner };
+}
+
+function addUnitProperty(units: Map<string, UnitFact>, unit: string, property: string): void {
+  const fact = units.get(unit) ?? { load: "", active: "", enabled: "", activeSince: 0 };
+  const equals = property.indexOf("=");
+  const key = property.slice(0, equals);
+  const value = property.slice(equals + 1);
+  if (key === "LoadState") fact.load = value;
+  else if (key === "ActiveState") fact.active = value;
+  else if (key === "UnitFileState") fact.enabled = value;
+  else if (key === "ActiveEnterTimestampMonotonic") fact.activeSince = Number(value) || 0;
+  units.set(unit, fact);
+}
+
+/** Reads the common records and hands every other record to `other`. Every queried key must be answered. */
+export function parseCommonFacts(query: FactsQuery, records: string[][], other: (fields: string[]) => void): CommonFacts {
+  let os: CommonFacts["os"] | undefined;
+  const files = new Map<string, FileFact | null>();
+  const exists = new Map<string, boolean>();
+  const units = new Map<string, UnitFact>();
+  for (const fields of records) {
+    const [tag, key = ""] = fields;
+    if (tag === "os") {
+      os = { id: key, versionId: fields[2] ?? "", idLike: (fields[3] ?? "").split(" ").filter(Boolean), prettyName: fields[4] ?? "" };
+    } else if (tag === "file") files.set(key, fileFact(fields));
+    else if (tag === "exists") exists.set(key, fields[2] === "1");
+    else if (tag === "unit") addUnitProperty(units, key, fields.slice(2).join("\t"));
+    else other(fields);
+  }
+  if (os === undefined) throw new FactsParseError("the node did not say which operating system it runs (/etc/os-release)");
+  for (const path of query.files) if (!files.has(path)) throw new FactsParseError(`no fact for file ${path}`);
+  for (const path of query.exists) if (!exists.has(path)) throw new FactsParseError(`no fact for path ${path}`);
+  // systemctl prints nothing at all when systemd is unreachable; a unit it does not know still has LoadState=not-found.
+  for (const unit of query.units) if (!units.has(unit)) throw new FactsParseError(`systemd said nothing about ${unit}`);
+  return { os, files, exists, units };
+}

@@ -1,0 +1,110 @@
+// The node's operating system behind one narrow interface (k0sctl's configurer is the model):
+// every method returns shell text or parses what a node printed; nothing here runs a command.
+// Steps never spell a distribution command themselves, so another distribution is one new file.
+
+/** What one batched read of a node asks for; every step on the host adds what it needs. */
+export interface FactsQuery {
+  /** Absolute paths whose SHA-256, mode and owner are read (missing files are reported as such). */
+  files: readonly string[];
+  /** Absolute paths whose mere existence is read (never their content: tokens live there). */
+  exists: readonly string[];
+  /** systemd units whose load, enablement and activity are read. */
+  units: readonly string[];
+  /** Packages whose installed version is read. */
+  packages: readonly string[];
+  /** TCP ports whose SELinux port type is read. */
+  selinuxPorts: readonly number[];
+}
+
+export interface FileFact {
+  sha256: string;
+  /** Permission bits, e.g. 0o600. */
+  mode: number;
+  /** "user:group" */
+  owner: string;
+}
+
+export interface UnitFact {
+  /** "loaded", "not-found", … (systemd's LoadState). */
+  load: string;
+  /** "active", "inactive", "failed", "activating", … (ActiveState). */
+  active: string;
+  /** "enabled", "disabled", "static", "" when unknown (UnitFileState). */
+  enabled: string;
+  /** Monotonic microseconds of the last entry into "active"; 0 when never. A restart changes it. */
+  activeSince: number;
+}
+
+export type SelinuxMode = "enforcing" | "permissive" | "disabled";
+
+export interface RebootWindow {
+  /** systemd calendar time as rebootmgr stores it, e.g. "17:00" (rebootmgr may print "*-*-* 17:00:00"). */
+  start: string;
+  /** rebootmgr's duration text, e.g. "1h". */
+  duration: string;
+}
+
+export interface NodeFacts {
+  os: { id: string; versionId: string; idLike: string[]; prettyName: string };
+  files: Map<string, FileFact | null>;
+  exists: Map<string, boolean>;
+  units: Map<string, UnitFact>;
+  /** Installed version, or null when the package is not installed. */
+  packages: Map<string, string | null>;
+  selinux: SelinuxMode;
+  /** Port → SELinux type, or null when the port has no type. */
+  selinuxPorts: Map<number, string | null>;
+  /** The reboot window and strategy the node's reboot manager holds; null when it has none. */
+  rebootWindow: RebootWindow | null;
+  rebootStrategy: string | null;
+  /** Who reboots the node after an update (transactional-update's REBOOT_METHOD); null when unset. */
+  rebootMethod: string | null;
+  /** An installed update waits for a reboot to become active. */
+  rebootNeeded: boolean;
+}
+
+/** How a node may be rebooted after an update. */
+export type RebootMethod = "rebootmgr" | "kured";
+
+/** One distribution's commands and fact parsing. Every method is pure. */
+export interface NodeOs {
+  /** Short name, e.g. "microos". */
+  readonly name: string;
+  /** True when /etc/os-release's ID (and ID_LIKE) name this distribution. */
+  matches(osRelease: { id: string; idLike: readonly string[] }): boolean;
+
+  /** Installs packages; they become usable only after `reboot()` on a transactional system. */
+  installPackages(packages: readonly string[]): string;
+  /** True when installed packages need a reboot before they can be used. */
+  readonly packagesNeedReboot: boolean;
+  reboot(): string;
+
+  daemonReload(): string;
+  enableUnit(unit: string): string;
+  disableUnit(unit: string, options: { now: boolean }): string;
+  /** Starts without waiting for readiness (RKE2's units are Type=notify without a start timeout). */
+  startUnit(unit: string): string;
+  restartUnit(unit: string): string;
+  /** Reloads a running unit without dropping its connections (haproxy). */
+  reloadUnit(unit: string): string;
+
+  /** Lets a confined daemon bind or connect to these TCP ports (SELinux port type). */
+  labelPorts(ports: readonly number[], type: string): string;
+  /** Who reboots the node after updates, and, for rebootmgr, inside which window. */
+  rebootSetup(setup: RebootSetup): string;
+  /** The file kured watches on this distribution (the reboot method writes it). */
+  readonly kuredSentinel: string;
+
+  /** A POSIX sh script that prints every fact of `query` in one round trip. */
+  factsScript(query: FactsQuery): string;
+  /** Parses the script's output; throws `FactsParseError` on output it cannot trust. */
+  parseFacts(query: FactsQuery, output: string): NodeFacts;
+}
+
+export type RebootSetup =
+  | { method: "rebootmgr"; window: RebootWindow; strategy: string }
+  | { method: "kured" };
+
+export class FactsParseError extends Error {
+  override readonly name = "FactsParseError";
+}
