@@ -5,11 +5,12 @@
 //   - fresh apply with emulated task durations: wall time against the critical path of the
 //     step graph, where VM creations on one node form a chain (limit vm-create:<node> = 1).
 // Run: bun bench/infra.ts. Prints a table; asserts nothing.
-import { criticalPath, runSteps, type EngineEvent } from "../src/engine/index.ts";
+import { runSteps, type EngineEvent } from "../src/engine/index.ts";
+import { criticalPath } from "./critical-path.ts";
 import { loadCluster } from "../src/plan/load.ts";
 import { connectProxmox } from "../src/plan/connect.ts";
-import { infraLimits, infraRunnables, INFRA_RETRY } from "../src/plan/live.ts";
-import { createInfraRun } from "../src/steps/context.ts";
+import { infraLimits, infraRunnables, INFRA_RETRY } from "../src/plan/runnables.ts";
+import { createInfraRun } from "../src/steps/infra/context.ts";
 import { HOSTKEY_SECRET, type Lab, startLab } from "../test/infra/harness.ts";
 
 const AGENTS = 145; // + 2 load balancers + 3 servers = 150 VMs, 50 per node

@@ -1,6 +1,5 @@
 // The engine's public surface: what plan/, cli/ and ui/ may use.
 
-export { criticalPath, type CriticalPath } from "./criticalPath.ts";
 export { errorMessage, RunCancelledError, StepTimeoutError } from "./errors.ts";
 export type {
   EngineEvent,

@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { hostname } from "node:os";
 import { ProxmoxClient } from "../../src/proxmox/index.ts";
-import { acquireLock, currentUser, type LockHolder, LockHeldError } from "../../src/steps/lock.ts";
-import { lockPoolId } from "../../src/steps/lock-pool.ts";
+import { acquireLock, currentUser, type LockHolder, LockHeldError } from "../../src/steps/infra/pool-lock.ts";
+import { lockPoolId } from "../../src/steps/infra/lock-pool.ts";
 import { ApiClient } from "../emulator/client.ts";
 import { DEFAULT_TOKEN } from "../emulator/options.ts";
 import { applyInfra, type Lab, spawnStarbase, startLab } from "./harness.ts";

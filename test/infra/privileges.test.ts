@@ -8,8 +8,8 @@ import { join } from "node:path";
 import type { Inventory } from "../../src/inventory/types.ts";
 import { loadCluster } from "../../src/plan/load.ts";
 import { ProxmoxClient } from "../../src/proxmox/index.ts";
-import { missingPrivileges, type NeededPrivilege, neededPrivileges, privilegeProblems, privilegesMarkdown } from "../../src/steps/privileges.ts";
-import { TABLE_END, TABLE_START, withPrivilegeTable } from "../../src/steps/write-privileges.ts";
+import { missingPrivileges, type NeededPrivilege, neededPrivileges, privilegeProblems, privilegesMarkdown } from "../../src/steps/infra/privileges.ts";
+import { TABLE_END, TABLE_START, withPrivilegeTable } from "../../scripts/write-privileges.ts";
 import type { AclEntry, TokenSpec } from "../emulator/options.ts";
 import { DEFAULT_TOKEN } from "../emulator/options.ts";
 import { type Emulator, startEmulator } from "../emulator/server.ts";
@@ -37,7 +37,7 @@ test("docs/privileges.md carries exactly the table generated from src/steps/priv
   const doc = readFileSync(join(repo, "docs", "privileges.md"), "utf8");
   expect(doc).toContain(TABLE_START);
   expect(doc).toContain(TABLE_END);
-  // When this fails: bun src/steps/write-privileges.ts
+  // When this fails: bun scripts/write-privileges.ts
   expect(withPrivilegeTable(doc, privilegesMarkdown())).toBe(doc);
 });
 

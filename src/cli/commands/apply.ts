@@ -1,11 +1,11 @@
-import type { ApplyResult, InfraPlan } from "../../plan/infra-flow.ts";
-import { formatStepCounts } from "../../plan/live-run.ts";
-import { phases } from "../../plan/steps.ts";
-import { type Change, formatChange } from "../../steps/changes.ts";
+import type { ApplyResult, InfraPlan } from "../../plan/converge.ts";
+import { formatStepCounts } from "../../plan/walk.ts";
+import { phases } from "../../plan/graph.ts";
+import { type Change, formatChange } from "../../steps/observed.ts";
 import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type Command } from "../command.ts";
 import { ask, canAsk, yesOption } from "../confirm.ts";
-import { forceUnlockOption, withInfraSession } from "../infra-session.ts";
+import { forceUnlockOption, withInfraSession } from "../session.ts";
 import { interruptible } from "../interrupt.ts";
 import type { Output } from "../output.ts";
 
@@ -67,7 +67,7 @@ export const apply: Command = {
     const yes = args.options.get("yes") === true;
     const file = args.positionals[0]!;
     return interruptible(out, (controller) => withInfraSession(out, file, "converge", async (session, sink) => {
-      const { applyInfra } = await import("../../plan/infra-flow.ts");
+      const { applyInfra } = await import("../../plan/converge.ts");
       const result = await applyInfra(session, {
         ...(concurrency !== undefined && { concurrency }),
         forceUnlock,

@@ -1,8 +1,8 @@
-import type { DestroyResult } from "../../plan/infra-flow.ts";
-import { formatChange } from "../../steps/changes.ts";
+import type { DestroyResult } from "../../plan/converge.ts";
+import { formatChange } from "../../steps/observed.ts";
 import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
-import { forceUnlockOption, withInfraSession } from "../infra-session.ts";
+import { forceUnlockOption, withInfraSession } from "../session.ts";
 import { ask, canAsk, yesOption } from "../confirm.ts";
 import { interruptible } from "../interrupt.ts";
 import type { Output } from "../output.ts";
@@ -39,7 +39,7 @@ export const destroy: Command = {
       return EXIT_ERROR;
     }
     return interruptible(out, (controller) => withInfraSession(out, args.positionals[0]!, "destroy", async (session, sink) => {
-      const { destroyInfra } = await import("../../plan/infra-flow.ts");
+      const { destroyInfra } = await import("../../plan/converge.ts");
       const cluster = session.inventory.spec.name;
       const result = await destroyInfra(session, {
         forceUnlock: args.options.get("force-unlock") === true,

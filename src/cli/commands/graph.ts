@@ -1,7 +1,7 @@
 import { formatGraph, graphFormats, isGraphFormat } from "../../graph/format.ts";
 import { stepJson } from "../../graph/format/json.ts";
 import { topologicalOrder } from "../../graph/order.ts";
-import { buildSteps, phases } from "../../plan/steps.ts";
+import { buildSteps, phases } from "../../plan/graph.ts";
 import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
 import { loadReportedCluster } from "../load-cluster.ts";
 

@@ -3,11 +3,11 @@
 // (-), leave alone (=) or refuse to do silently (!), with the reason.
 
 import type { ChalkInstance } from "chalk";
-import type { InfraPlan } from "../../plan/infra-flow.ts";
-import { formatChange } from "../../steps/changes.ts";
-import { formatStepCounts, type StepChanges } from "../../plan/live-run.ts";
+import type { InfraPlan } from "../../plan/converge.ts";
+import { formatChange } from "../../steps/observed.ts";
+import { formatStepCounts, type StepChanges } from "../../plan/walk.ts";
 import { EXIT_ERROR, EXIT_OK, type CommandContext } from "../command.ts";
-import { withInfraSession } from "../infra-session.ts";
+import { withInfraSession } from "../session.ts";
 import type { Output } from "../output.ts";
 
 const EXIT_CHANGES = 2;
@@ -19,7 +19,7 @@ export async function planLive({ args, out }: CommandContext): Promise<number> {
     return EXIT_ERROR;
   }
   return withInfraSession(out, args.positionals[0]!, "converge", async (session, sink) => {
-    const { planInfra } = await import("../../plan/infra-flow.ts");
+    const { planInfra } = await import("../../plan/converge.ts");
     return showPlan(out, await planInfra(session, sink), phase === "all");
   }, { observeOnly: true });
 }

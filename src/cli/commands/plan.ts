@@ -1,6 +1,6 @@
 import { formatGraph } from "../../graph/format.ts";
 import { stepJson } from "../../graph/format/json.ts";
-import { buildSteps, phases } from "../../plan/steps.ts";
+import { buildSteps, phases } from "../../plan/graph.ts";
 import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
 import { loadReportedCluster } from "../load-cluster.ts";
