@@ -1,6 +1,6 @@
 // The engine's public surface: what plan/, cli/ and ui/ may use.
 
-export { errorMessage, RunCancelledError, StepTimeoutError } from "./errors.ts";
+export { errorMessage, isRetryable, RunCancelledError, StepTimeoutError } from "./errors.ts";
 export type {
   EngineEvent,
   RunningStep,

@@ -1,6 +1,32 @@
+// The step graph of a converge run: which steps exist and what each needs (design.md §4).
+
 import type { StepNode } from "../graph/types.ts";
 import type { Host, Inventory } from "../inventory/types.ts";
 import { imageNodes } from "../steps/infra/nodes.ts";
+
+/** Every kind of step starbase has; graph/ and engine/ see only a string. */
+export type StepKind =
+  // infra: through the Proxmox API
+  | "image"
+  | "seed"
+  | "vm"
+  | "vms-not-in-spec"
+  // cluster: over SSH
+  | "boot"
+  | "lb-first"
+  | "lb-rest"
+  | "server-first"
+  | "server-rest"
+  | "agents"
+  | "kured"
+  | "kubeconfig"
+  // destroy
+  | "destroy-vm"
+  | "destroy-seeds";
+
+export interface PlanStep extends StepNode {
+  kind: StepKind;
+}
 
 export type Phase = "infra" | "cluster" | "all";
 export const phases: readonly Phase[] = ["infra", "cluster", "all"];
@@ -15,7 +41,7 @@ export interface BuildStepsOptions {
  * order. A step waits only for what it uses: the LB pair needs only the LB VMs, so it is
  * configured while the servers still boot; joins need the first LB because they go through the VIP.
  */
-export function buildSteps(inv: Inventory, opts: BuildStepsOptions = {}): StepNode[] {
+export function buildSteps(inv: Inventory, opts: BuildStepsOptions = {}): PlanStep[] {
   const infra = infraSteps(inv);
   const cluster = clusterSteps(inv);
   switch (opts.phase ?? "all") {
@@ -31,16 +57,16 @@ export function buildSteps(inv: Inventory, opts: BuildStepsOptions = {}): StepNo
   }
 }
 
-/** The Proxmox nodes that get the image: every declared node, then any node a host is pinned to outside that list. */
-function infraSteps(inv: Inventory): StepNode[] {
+/** Image (one per Proxmox node that gets it), seed and VM steps. */
+function infraSteps(inv: Inventory): PlanStep[] {
   const images = imageNodes(inv).map(
-    (pveNode): StepNode => ({ id: `image:${pveNode}`, kind: "image", pveNode, needs: [] }),
+    (pveNode): PlanStep => ({ id: `image:${pveNode}`, kind: "image", pveNode, needs: [] }),
   );
   const seeds = inv.hosts.map(
-    (host): StepNode => ({ id: `seed:${host.name}`, kind: "seed", host: host.name, pveNode: host.pveNode, needs: [] }),
+    (host): PlanStep => ({ id: `seed:${host.name}`, kind: "seed", host: host.name, pveNode: host.pveNode, needs: [] }),
   );
   const vms = inv.hosts.map(
-    (host): StepNode => ({
+    (host): PlanStep => ({
       id: `vm:${host.name}`,
       kind: "vm",
       host: host.name,
@@ -53,9 +79,9 @@ function infraSteps(inv: Inventory): StepNode[] {
   return [...images, ...seeds, ...vms];
 }
 
-function clusterSteps(inv: Inventory): StepNode[] {
+function clusterSteps(inv: Inventory): PlanStep[] {
   const boot = (host: Host) => `boot:${host.name}`;
-  const onHost = (kind: StepNode["kind"], host: Host, needs: string[]): StepNode => ({
+  const onHost = (kind: StepKind, host: Host, needs: string[]): PlanStep => ({
     id: `${kind}:${host.name}`,
     kind,
     host: host.name,
@@ -63,7 +89,7 @@ function clusterSteps(inv: Inventory): StepNode[] {
     needs,
   });
 
-  const steps: StepNode[] = inv.hosts.map((host) => onHost("boot", host, [`vm:${host.name}`]));
+  const steps: PlanStep[] = inv.hosts.map((host) => onHost("boot", host, [`vm:${host.name}`]));
 
   const [firstLb, ...otherLbs] = inv.loadBalancers;
   const lbFirst = firstLb && onHost("lb-first", firstLb, [boot(firstLb)]);

@@ -1,50 +1,37 @@
-// The infra steps against a live Proxmox: each step of the graph gets its observe-then-act
-// implementation. `plan` runs the same steps in "plan" mode (observe, record, act on nothing),
-// `apply` in "apply" mode (observe, record, act on a difference), `destroy` the removal steps.
+// Each step of the graph with its observe-then-act implementation, ready for the engine. `plan`
+// (and the look before apply and destroy) runs the steps in "plan" mode: observe, record, act on
+// nothing. `apply` runs them in "apply" mode: observe, record, act on a difference.
 
-import type { Outcome, RetryPolicy, RunnableStep, StepContext } from "../engine/index.ts";
+import { isRetryable, type Outcome, type RetryPolicy, type RunnableStep, type StepContext } from "../engine/index.ts";
 import type { StepNode } from "../graph/types.ts";
-import { isRetryable, PermissionError } from "../proxmox/index.ts";
+import type { ObserveContext, StepFamily } from "../steps/family.ts";
 import { BlockedChangeError, type Change, formatChange, type Observed } from "../steps/observed.ts";
-import type { InfraRun } from "../steps/infra/context.ts";
-import { type DestroyCheck, observeSeedRemoval, observeVmRemoval, seedNodes } from "../steps/infra/destroy.ts";
-import { observeImage } from "../steps/infra/image.ts";
-import { observeNotInSpec } from "../steps/infra/not-in-spec.ts";
-import { vmNodes } from "../steps/infra/nodes.ts";
-import { observeSeed } from "../steps/infra/seed.ts";
-import { PrivilegeError } from "../steps/infra/privileges.ts";
-import { ObserveAgainError } from "../steps/observed.ts";
-import { observeVm } from "../steps/infra/vm.ts";
-import { buildSteps } from "./graph.ts";
 
 export type LiveMode = "plan" | "apply";
 
-/** Changes per step id, as last observed (a retried step replaces its entry). */
-export type ChangeLog = Map<string, Change[]>;
-
-const MINUTE = 60_000;
-/** Per attempt. Imports and downloads of big images take minutes on real storage. */
-const TIMEOUT_MS: Partial<Record<StepNode["kind"], number>> = { image: 60 * MINUTE, seed: 10 * MINUTE, vm: 60 * MINUTE };
-
-/** Retries only what may pass on its own (lost answers, lock timeouts); every retry observes again before acting. */
-export const INFRA_RETRY: RetryPolicy = {
-  attempts: 8,
-  baseMs: 500,
-  maxMs: 10_000,
-  isRetryable: (err) => isRetryable(err) || err instanceof ObserveAgainError,
-};
-
-/** One VM creation at a time per Proxmox node by default (spec.proxmox.vmCreatePerNode). */
-export function infraLimits(run: InfraRun): Record<string, number> {
-  const perNode = run.inv.spec.proxmox.vmCreatePerNode;
-  return Object.fromEntries(vmNodes(run.inv).map((node) => [`vm-create:${node}`, perNode]));
+/** What a step found when it last observed (a retried step replaces its entry). */
+export interface Finding {
+  changes: Change[];
+  /**
+   * Plan only: the step was not observed because it looks at what this need makes, and the
+   * need has work to do; what the step finds is known after that need acts.
+   */
+  knownAfter?: string;
 }
+
+/** Findings per step id. */
+export type ChangeLog = Map<string, Finding>;
+
+/** Retries only what says it may pass on its own (lost answers, lock timeouts); every retry observes again before acting. */
+export const RETRY: RetryPolicy = { attempts: 8, baseMs: 500, maxMs: 10_000, isRetryable };
 
 export interface LiveOptions {
   mode: LiveMode;
   log: ChangeLog;
   /** Sees every error a step throws (apply stops the whole run on a missing privilege). */
   onError?: (err: unknown) => void;
+  /** The error as the user should read it (a refusal that names a privilege gets its grant line). */
+  explainError?: (err: unknown) => unknown;
   /** apply: whether a removal may be made; one that may not stops its step. Absent: every removal may. */
   mayRemove?: (change: Change) => boolean;
 }
@@ -58,39 +45,40 @@ export class UnconfirmedRemovalError extends Error {
   }
 }
 
-/** Reads what a step is about; `fresh` ignores what this run has read before. */
-type Observe = (fresh: boolean) => Promise<Observed>;
+/** How one step observes: through its family, or a one-off (destroy's steps act on what its check found). */
+export type StepObserver = Pick<StepFamily<unknown>, "timeoutMs" | "observableBeforeNeeds"> & {
+  observe(ctx: ObserveContext): Promise<Observed>;
+};
 
-/** A refusal that names its privilege gets the pveum line that grants it (the API token's). */
-function withGrant(err: unknown, tokenId: string): unknown {
-  return err instanceof PermissionError && err.aclPath !== undefined && err.privileges.length > 0
-    ? new PrivilegeError(err.message, err.aclPath, err.privileges.join(" or "), tokenId, { cause: err })
-    : err;
-}
-
-function runnable(node: StepNode, observe: Observe, opts: LiveOptions & { tokenId: string }): RunnableStep {
-  const timeoutMs = TIMEOUT_MS[node.kind];
+export function runnable(node: StepNode, observer: StepObserver, opts: LiveOptions): RunnableStep {
   const { limits, ...rest } = node;
   return {
     ...rest,
     // Observing needs no creation slot.
     ...(opts.mode === "apply" && limits !== undefined && { limits }),
-    ...(timeoutMs !== undefined && { timeoutMs }),
+    ...(observer.timeoutMs !== undefined && { timeoutMs: observer.timeoutMs }),
     async run(ctx: StepContext) {
       try {
-        return await observeAndAct(node, ctx, observe, opts);
+        return await observeAndAct(node, ctx, observer, opts);
       } catch (err) {
         opts.onError?.(err);
-        throw withGrant(err, opts.tokenId);
+        throw opts.explainError === undefined ? err : opts.explainError(err);
       }
     },
   };
 }
 
-async function observeAndAct(node: StepNode, ctx: StepContext, observe: Observe, { mode, log, mayRemove }: LiveOptions): Promise<Outcome> {
-  // A retry may follow a request whose outcome is unknown: read the cluster again, never the cache.
-  const observed = await observe(ctx.attempt > 1);
-  log.set(node.id, observed.changes);
+async function observeAndAct(node: StepNode, ctx: StepContext, observer: StepObserver, { mode, log, mayRemove }: LiveOptions): Promise<Outcome> {
+  const upstream = ctx.changedNeeds[0];
+  if (mode === "plan" && upstream !== undefined && observer.observableBeforeNeeds !== true) {
+    // What it would look at does not exist yet. "changed": it has work as far as anyone can tell,
+    // so its own dependents wait for it in the same way.
+    log.set(node.id, { changes: [], knownAfter: upstream });
+    return "changed";
+  }
+  // A retry may follow a request whose outcome is unknown: read again, never the cache.
+  const observed = await observer.observe({ fresh: ctx.attempt > 1 });
+  log.set(node.id, { changes: observed.changes });
   const blocked = observed.changes.filter((c) => c.op === "!");
   if (blocked.length > 0) throw new BlockedChangeError(blocked);
   if (observed.apply === undefined) return "unchanged";
@@ -102,52 +90,17 @@ async function observeAndAct(node: StepNode, ctx: StepContext, observe: Observe,
   return "changed";
 }
 
-/** Lists the cluster's VMs that the spec no longer names; acts on nothing. */
-const NOT_IN_SPEC: StepNode = { id: "vms-not-in-spec", kind: "vm", needs: [] };
-
-/** The infra phase's steps (image, seed, vm, and the look for VMs not in the spec), ready for runSteps. */
-export function infraRunnables(run: InfraRun, liveOptions: LiveOptions): RunnableStep[] {
-  const opts = { ...liveOptions, tokenId: run.client.tokenId };
-  const hosts = new Map(run.inv.hosts.map((h) => [h.name, h]));
-  const steps = buildSteps(run.inv, { phase: "infra" }).map((node) => {
-    const host = node.host === undefined ? undefined : hosts.get(node.host);
-    switch (node.kind) {
-      case "image":
-        return runnable(node, (fresh) => observeImage(run, node.pveNode!, fresh), opts);
-      case "seed":
-        return runnable(node, (fresh) => observeSeed(run, host!, fresh), opts);
-      case "vm":
-        return runnable(node, (fresh) => observeVm(run, host!, fresh), opts);
-      default:
-        throw new Error(`infra phase: no implementation for step ${node.id}`);
-    }
+/** Each step with the family that implements its kind; a kind without one is a bug of the phase's registry. */
+export function familyRunnables<Run>(steps: readonly StepNode[], families: readonly StepFamily<Run>[], run: Run, opts: LiveOptions): RunnableStep[] {
+  const byKind = new Map(families.flatMap((family) => family.kinds.map((kind) => [kind, family] as const)));
+  return steps.map((node) => {
+    const family = byKind.get(node.kind);
+    if (family === undefined) throw new Error(`internal: no step family implements kind ${node.kind} (step ${node.id})`);
+    const observer: StepObserver = {
+      ...(family.timeoutMs !== undefined && { timeoutMs: family.timeoutMs }),
+      ...(family.observableBeforeNeeds !== undefined && { observableBeforeNeeds: family.observableBeforeNeeds }),
+      observe: (ctx) => family.observe(run, node, ctx),
+    };
+    return runnable(node, observer, opts);
   });
-  return [...steps, runnable(NOT_IN_SPEC, (fresh) => observeNotInSpec(run, fresh), opts)];
-}
-
-/**
- * destroy: one step per VM of the cluster (stop, delete with its disks), then one per node for
- * the seed ISOs, after the VMs of that node are gone (one for a shared storage, after all VMs).
- * The VMs are those `checkDestroy` found in Proxmox, not those of the spec.
- */
-export async function destroyRunnables(run: InfraRun, check: DestroyCheck, liveOptions: LiveOptions): Promise<RunnableStep[]> {
-  const opts = { ...liveOptions, tokenId: run.client.tokenId };
-  const { vms } = check;
-  const hostNames = [...new Set([...run.inv.hosts.map((h) => h.name), ...vms.flatMap((vm) => (vm.name === undefined ? [] : [vm.name]))])];
-  const vmSteps = vms.map((vm) => {
-    const node: StepNode = { id: `destroy-vm:${vm.name ?? vm.vmid}`, kind: "vm", pveNode: vm.node, needs: [], ...(vm.name !== undefined && { host: vm.name }) };
-    return runnable(node, (fresh) => observeVmRemoval(run, vm, fresh), opts);
-  });
-  const storage = run.inv.spec.proxmox.storage.cloudInit;
-  const { storages } = await run.facts.cluster();
-  const shared = (pveNode: string) => storages.find((s) => s.storage === storage && s.node === pveNode)?.shared === true;
-  const nodes = seedNodes(run.inv, vms);
-  // A shared storage shows every node the same files: one step, from the first node, after every VM.
-  const seedStepNodes = [...nodes.filter((n) => !shared(n)), ...nodes.filter(shared).slice(0, 1)];
-  const seedSteps = seedStepNodes.map((pveNode) => {
-    const needs = vmSteps.filter((s) => shared(pveNode) || s.pveNode === pveNode).map((s) => s.id);
-    const node: StepNode = { id: `destroy-seeds:${pveNode}`, kind: "seed", pveNode, needs };
-    return runnable(node, (fresh) => observeSeedRemoval(run, pveNode, { hostNames, check }, fresh), opts);
-  });
-  return [...vmSteps, ...seedSteps];
 }

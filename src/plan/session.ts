@@ -1,123 +1,86 @@
-// What plan (live), apply and destroy share before they touch anything: read the spec's secrets,
-// connect to Proxmox, run the preflight, check the token's privileges and read the image's checksum. Every failure ends here with a message that says
-// what to fix, and never with a secret in it.
+// What plan (live), apply and destroy share once a phase is opened, whatever the phase: the
+// phase's step families, its run (what it read while opening), and the cluster's run lock.
+// Opening a phase (connecting, its preflight) is the phase's own file: plan/infra.ts.
 
 import { errorMessage } from "../engine/index.ts";
+import type { StepNode } from "../graph/types.ts";
 import type { Inventory } from "../inventory/types.ts";
-import { formatDiagnostic, toDiagnostic } from "../spec/diagnostics.ts";
 import type { LoadedSpec } from "../spec/load.ts";
-import { SpecReferenceError } from "../spec/references.ts";
-import { createInfraRun, type InfraRun } from "../steps/infra/context.ts";
-import { acquireLock, type ClusterLock, LockHeldError, type LockOptions } from "../steps/infra/pool-lock.ts";
-import { isClusterVm } from "../steps/infra/desired.ts";
-import { preflight, type PreflightPurpose } from "../steps/infra/preflight.ts";
-import { missingPrivileges, neededPrivileges, privilegeProblems } from "../steps/infra/privileges.ts";
-import { connectProxmox, type ProxmoxAccess } from "./connect.ts";
-import { explainProxmoxError } from "./explain.ts";
-import type { InfraSink } from "./walk.ts";
+import type { StepFamily } from "../steps/family.ts";
+import { type HeldLock, type LockClaimant, LockHeldError, type LockHolder, type RunLock } from "../steps/lock.ts";
+import type { RunSink } from "./walk.ts";
 
 /** A spec that passed every check: where it was read from, and what it describes. */
 export interface ValidCluster extends Pick<LoadedSpec, "file" | "positionOf"> {
   /** Secret files and the TLS CA are resolved relative to this directory. */
   dir: string;
   inventory: Inventory;
+  /** The command's environment: secrets given as { env: NAME } are read from it. */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
-export interface InfraSession {
+/** Who runs: named in the lock (the command is added when the lock is taken). */
+export type RunIdentity = Omit<LockClaimant, "command">;
+
+/** What every step of one run of a phase shares (the client, the facts read so far …). */
+export interface PhaseRun<Run> {
+  /** The same run with nothing read yet: under the lock everything is read again. */
+  refreshed(): Run;
+}
+
+/** A phase: its steps, the families that implement them, and how its errors read. */
+export interface Phase<Run> {
+  name: "infra" | "cluster";
+  /** The registry: one entry per step family, which names the kinds it implements. */
+  families: readonly StepFamily<Run>[];
+  /** The phase's steps in dependency order. */
+  steps(run: Run): StepNode[];
+  /** Capacities of the named limits its steps hold. */
+  limits(run: Run): Record<string, number>;
+  /** The error as the user should read it (a refusal that names a privilege gets its grant line). */
+  explainError?(err: unknown, run: Run): unknown;
+  /** An error after which no other step can succeed either: apply stops the whole run. */
+  stopsRun?(err: unknown): boolean;
+}
+
+export interface LockRequest {
+  command: string;
+  force: boolean;
+  /** Another run took the lock over: the caller must stop. */
+  onLost(holder: LockHolder | undefined): void;
+}
+
+export interface Session<Run extends PhaseRun<Run>> {
   inventory: Inventory;
-  /** The run of the preflight: its facts are already read. */
-  run: InfraRun;
-  /** Takes the cluster lock; false when another run holds it or Proxmox refused (the reason went to the sink). */
-  lock(opts: LockOptions): Promise<boolean>;
-  /** Releases the lock (if taken) and closes the connection. */
+  phase: Phase<Run>;
+  /** The run of the opening: what it read is kept for the look before acting. */
+  run: Run;
+  /** Takes the cluster lock; false when another run holds it or it could not be taken (the reason went to the sink). */
+  lock(request: LockRequest): Promise<boolean>;
+  /** Releases the lock (if taken) and closes the connections. */
   close(): Promise<void>;
 }
 
-/** Opens a session, or reports why not to the sink and returns undefined. */
-export interface SessionOptions {
-  /** Plan: a missing privilege that only acting needs is a note, not a reason to stop. */
-  observeOnly?: boolean;
-}
-
-/** Why the run cannot start (errors) and what apply will lack (notes), from the token's privileges and the image's checksum. */
-async function readiness(run: InfraRun, purpose: PreflightPurpose, observeOnly: boolean): Promise<{ errors: string[]; notes: string[] }> {
-  const { inv, client } = run;
-  // destroy also touches VMs of the cluster the spec no longer names.
-  const vmids = purpose === "destroy"
-    ? [...inv.hosts.map((h) => h.vmid), ...(await run.facts.cluster()).vms.filter((vm) => isClusterVm(vm, inv.spec.name)).map((vm) => vm.vmid)]
-    : undefined;
-  const missing = await missingPrivileges(client, neededPrivileges(inv, purpose, vmids));
-  const stopping = observeOnly ? missing.filter((m) => m.rule.read === true) : missing;
-  const notes = observeOnly
-    ? privilegeProblems(missing.filter((m) => m.rule.read !== true), client.tokenId).map((p) => (p.startsWith("the API token") ? `apply will stop here: ${p}` : p))
-    : [];
-  if (stopping.length > 0) return { errors: privilegeProblems(stopping, client.tokenId), notes };
-  // The image's checksum, read once for every node's image step: an unreachable checksumUrl is one error, before any step.
-  if (purpose === "converge") {
-    const unreadable = await run.image().then(() => undefined, (err: unknown) => errorMessage(err));
-    if (unreadable !== undefined) return { errors: [unreadable], notes };
-  }
-  return { errors: [], notes };
-}
-
-export async function openInfraSession(
-  cluster: ValidCluster,
-  purpose: PreflightPurpose,
-  sink: InfraSink,
-  opts: SessionOptions = {},
-): Promise<InfraSession | undefined> {
-  const { file, inventory } = cluster;
-  const spec = inventory.spec;
-  let access: ProxmoxAccess;
-  try {
-    access = await connectProxmox(spec, cluster.dir);
-  } catch (err) {
-    // A secret or the CA: FILE:LINE:COL of the reference, and what to do.
-    sink.error(err instanceof SpecReferenceError ? formatDiagnostic(toDiagnostic(cluster, err.issue)) : errorMessage(err));
-    return undefined;
-  }
-  const { client, secrets } = access;
-  let held: ClusterLock | undefined;
-  const close = async () => {
-    try {
+/**
+ * A session's lock: taken through `lock`, reported to the sink (a takeover too), released by
+ * `release`. `explain` words a failure that is not "held by another run".
+ */
+export function sessionLock(lock: RunLock, who: RunIdentity, sink: RunSink, explain: (err: unknown) => string = errorMessage) {
+  let held: HeldLock | undefined;
+  return {
+    async lock({ command, force, onLost }: LockRequest): Promise<boolean> {
+      try {
+        held = await lock.acquire({ claimant: { ...who, command }, force, onLost });
+      } catch (err) {
+        sink.error(err instanceof LockHeldError ? err.message : explain(err));
+        return false;
+      }
+      const from = held.tookOverFrom;
+      if (from !== undefined) sink.message(`took over the lock of cluster ${lock.cluster} from ${from.user}@${from.host} (pid ${from.pid}, since ${from.since})`);
+      return true;
+    },
+    async release(): Promise<void> {
       await held?.release();
-    } finally {
-      await client.close();
-    }
+    },
   };
-  const lock = async (lockOptions: LockOptions): Promise<boolean> => {
-    try {
-      held = await acquireLock(client, spec.name, lockOptions);
-    } catch (err) {
-      sink.error(err instanceof LockHeldError ? err.message : explainProxmoxError(err, spec, file));
-      return false;
-    }
-    const from = held.tookOverFrom;
-    if (from !== undefined) sink.message(`took over the lock of cluster ${spec.name} from ${from.user}@${from.host} (pid ${from.pid}, since ${from.since})`);
-    return true;
-  };
-  const run = createInfraRun({ inv: inventory, client, secrets });
-  try {
-    const { problems, warnings } = await preflight(inventory, run.facts, purpose);
-    for (const warning of warnings) sink.message(`warning: ${warning}`);
-    if (problems.length > 0) {
-      for (const problem of problems) sink.error(problem);
-      sink.message(`${file}: Proxmox at ${spec.proxmox.endpoint} does not fit the spec; nothing done`);
-      await close();
-      return undefined;
-    }
-    const { errors, notes } = await readiness(run, purpose, opts.observeOnly === true);
-    for (const note of notes) sink.message(note);
-    if (errors.length > 0) {
-      for (const error of errors) sink.error(error);
-      sink.message(`${file}: nothing done`);
-      await close();
-      return undefined;
-    }
-  } catch (err) {
-    sink.error(explainProxmoxError(err, spec, file));
-    await close().catch(() => undefined);
-    return undefined;
-  }
-  return { inventory, run, lock, close };
 }

@@ -12,8 +12,8 @@ import type { ChangeLog } from "./runnables.ts";
 /** A live run either only observes (plan, the look before apply and destroy) or acts. */
 export type LiveStage = "observe" | "act";
 
-/** Where the infra flows report while they run. */
-export interface InfraSink {
+/** Where the flows (plan, apply, destroy) report while they run. */
+export interface RunSink {
   /** Something the user should read, e.g. that a stale lock was taken over. */
   message(text: string): void;
   /** A failure the user must fix; the flow's result says that it failed. */
@@ -31,7 +31,7 @@ export interface LiveRunOptions {
   signal?: AbortSignal;
 }
 
-export async function runLive(steps: RunnableStep[], opts: LiveRunOptions, sink: InfraSink): Promise<RunSummary> {
+export async function runLive(steps: RunnableStep[], opts: LiveRunOptions, sink: RunSink): Promise<RunSummary> {
   const reporter = await sink.progress(opts.stage);
   try {
     return await runSteps(steps, {
@@ -52,8 +52,10 @@ export interface StepChanges {
   host?: string;
   pveNode?: string;
   changes: Change[];
-  /** True when the step acts (plan: would act) on what it found; false when it has nothing to do. */
+  /** True when the step acts (plan: would act) on what it found; false when it has nothing to do or was not observed. */
   acts: boolean;
+  /** Plan: not observed, because it looks at what this step it needs makes, which has work to do. */
+  knownAfter?: string;
   /** Why the step could not observe or act. */
   error?: string;
 }
@@ -64,20 +66,23 @@ export function stepChanges(steps: readonly StepNode[], log: ChangeLog, summary:
   return steps.map((step) => {
     const result = results.get(step.id);
     const failed = result !== undefined && result.outcome !== "changed" && result.outcome !== "unchanged";
+    const finding = log.get(step.id);
+    const knownAfter = failed ? undefined : finding?.knownAfter;
     return {
       id: step.id,
       kind: step.kind,
       ...(step.host !== undefined && { host: step.host }),
       ...(step.pveNode !== undefined && { pveNode: step.pveNode }),
-      changes: log.get(step.id) ?? [],
-      acts: result?.outcome === "changed",
+      changes: finding?.changes ?? [],
+      acts: result?.outcome === "changed" && knownAfter === undefined,
+      ...(knownAfter !== undefined && { knownAfter }),
       ...(failed && { error: redact(result.reason ?? result.outcome) }),
     };
   });
 }
 
 /** What a step does about what it found: the unit in which plan and apply count. */
-type StepVerdict = "create" | "change" | "remove" | "unchanged" | "pendingRestart" | "notInSpec" | "blocked" | "failed";
+type StepVerdict = "create" | "change" | "remove" | "unchanged" | "pendingRestart" | "notInSpec" | "knownAfter" | "blocked" | "failed";
 export type StepCounts = Record<StepVerdict, number>;
 
 /**
@@ -85,11 +90,13 @@ export type StepCounts = Record<StepVerdict, number>;
  * removes. A step that does not act is unchanged, unless what it found still differs from the
  * spec: changes Proxmox holds until the VM restarts (pendingRestart), or VMs of the cluster that
  * the spec no longer names (informational "-" lines: nothing removes them yet; notInSpec). A
- * step stopped by a "!" line is blocked; any other error, failed.
+ * step a plan could not observe yet is knownAfter. A step stopped by a "!" line is blocked; any
+ * other error, failed.
  */
 function stepVerdict(step: StepChanges): StepVerdict {
   const has = (op: Change["op"]) => step.changes.some((c) => c.op === op);
   if (step.error !== undefined) return has("!") ? "blocked" : "failed";
+  if (step.knownAfter !== undefined) return "knownAfter";
   if (!step.acts) {
     if (step.changes.some((c) => c.waitsForRestart === true)) return "pendingRestart";
     return step.changes.some((c) => c.informational === true) ? "notInSpec" : "unchanged";
@@ -99,7 +106,7 @@ function stepVerdict(step: StepChanges): StepVerdict {
 }
 
 export function countSteps(steps: readonly StepChanges[]): StepCounts {
-  const counts: StepCounts = { create: 0, change: 0, remove: 0, unchanged: 0, pendingRestart: 0, notInSpec: 0, blocked: 0, failed: 0 };
+  const counts: StepCounts = { create: 0, change: 0, remove: 0, unchanged: 0, pendingRestart: 0, notInSpec: 0, knownAfter: 0, blocked: 0, failed: 0 };
   for (const step of steps) counts[stepVerdict(step)] += 1;
   return counts;
 }
@@ -113,6 +120,7 @@ export function formatStepCounts(counts: StepCounts): string {
     [counts.unchanged, "unchanged"],
     [counts.pendingRestart, "waiting for a VM restart"],
     [counts.notInSpec, "listing VMs not in the spec (left running)"],
+    [counts.knownAfter, "known after the steps they need act"],
     [counts.blocked, "blocked"],
     [counts.failed, "failed"],
   ];

@@ -14,7 +14,7 @@ const IMAGE_FILE = `openSUSE-MicroOS.x86_64-OpenStack-Cloud-${IMAGE.sha256.slice
 const GIB = 2 ** 30;
 
 async function inventoryOf(lab: Lab) {
-  const { inventory } = await loadCluster(lab.specFile);
+  const { inventory } = await loadCluster(lab.specFile, process.env);
   if (inventory === undefined) throw new Error("the patched example does not validate");
   return inventory;
 }

@@ -17,7 +17,7 @@ import { applyInfra, exampleFile, IMAGE, IMAGE_URL, type Lab, mutating, NODES, r
 
 /** The example's inventory (the lab patches only endpoint, token and TLS, which the table does not depend on). */
 async function exampleInventory(): Promise<Inventory> {
-  const { inventory } = await loadCluster(exampleFile);
+  const { inventory } = await loadCluster(exampleFile, process.env);
   if (inventory === undefined) throw new Error("examples/cluster.yaml does not validate");
   return inventory;
 }

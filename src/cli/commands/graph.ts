@@ -23,8 +23,8 @@ export const graph: Command = {
     "",
     "Exit codes: 0 printed, 1 error (invalid spec, unreadable file), 64 usage error.",
   ].join("\n"),
-  async run({ args, out }) {
-    const { inventory } = await loadReportedCluster(out, args.positionals[0]!);
+  async run({ args, out, env }) {
+    const { inventory } = await loadReportedCluster(out, args.positionals[0]!, env);
     if (inventory === undefined) return EXIT_ERROR;
     const phase = phases.find((p) => p === args.options.get("phase")) ?? "all";
     const steps = buildSteps(inventory, { phase });

@@ -2,11 +2,22 @@
 // name that carries its SHA-256. Proxmox downloads it itself and checks the checksum.
 
 import { apiPath, PermissionError } from "../../proxmox/index.ts";
+import { type StepFamily, stepField } from "../family.ts";
 import { type ActContext, unchanged, type Observed } from "../observed.ts";
 import type { InfraRun } from "./context.ts";
 import { importVolid } from "./image-source.ts";
 import { PrivilegeError } from "./privileges.ts";
 import { awaitTask } from "../../proxmox/task.ts";
+
+/** Per attempt: downloads of big images take minutes on real storage. */
+const TIMEOUT_MS = 60 * 60_000;
+
+export const imageFamily: StepFamily<InfraRun> = {
+  kinds: ["image"],
+  timeoutMs: TIMEOUT_MS,
+  observableBeforeNeeds: true,
+  observe: (run, step, { fresh }) => observeImage(run, stepField(step, "pveNode"), fresh),
+};
 
 export async function observeImage(run: InfraRun, node: string, fresh: boolean): Promise<Observed> {
   const source = await run.image();

@@ -4,6 +4,7 @@
 // vm step, which explains it as a rename.
 
 import { NotFoundError } from "../../proxmox/index.ts";
+import { type StepFamily } from "../family.ts";
 import { unchanged, type Observed } from "../observed.ts";
 import type { InfraRun } from "./context.ts";
 import { clusterVms } from "./destroy.ts";
@@ -31,6 +32,13 @@ export async function clusterVmsOffSpec(run: InfraRun, fresh: boolean): Promise<
   }));
   return named.filter((found): found is NamedVm => found !== undefined);
 }
+
+/** One step, "vms-not-in-spec": lists, acts on nothing. */
+export const notInSpecFamily: StepFamily<InfraRun> = {
+  kinds: ["vms-not-in-spec"],
+  observableBeforeNeeds: true,
+  observe: (run, _step, { fresh }) => observeNotInSpec(run, fresh),
+};
 
 export async function observeNotInSpec(run: InfraRun, fresh: boolean): Promise<Observed> {
   const names = new Set(run.inv.hosts.map((h) => h.name));

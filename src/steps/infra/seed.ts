@@ -1,10 +1,18 @@
 // seed:<host> — the host's NoCloud seed ISO (user-data with its SSH host key, meta-data,
 // network-config) is uploaded as `iso` content to storage.cloudInit on the host's node.
 
+import { type StepFamily, stepHost } from "../family.ts";
 import { unchanged, type Observed } from "../observed.ts";
 import type { InfraRun } from "./context.ts";
 import type { Host } from "../../inventory/types.ts";
 import { awaitTask } from "../../proxmox/task.ts";
+
+export const seedFamily: StepFamily<InfraRun> = {
+  kinds: ["seed"],
+  timeoutMs: 10 * 60_000,
+  observableBeforeNeeds: true,
+  observe: (run, step, { fresh }) => observeSeed(run, stepHost(run.inv, step), fresh),
+};
 
 export async function observeSeed(run: InfraRun, host: Host, fresh: boolean): Promise<Observed> {
   const seed = run.seed(host);

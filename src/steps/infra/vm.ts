@@ -6,6 +6,7 @@
 import { apiPath, NotFoundError } from "../../proxmox/index.ts";
 import type { Host } from "../../inventory/types.ts";
 import { counted } from "../../ui/words.ts";
+import { type StepFamily, stepHost } from "../family.ts";
 import { type ActContext, BlockedChangeError, type Change, ObserveAgainError, unchanged, type Observed } from "../observed.ts";
 import type { InfraRun } from "./context.ts";
 import { desiredVm, isClusterVm, MANAGED_TAG } from "./desired.ts";
@@ -79,6 +80,18 @@ function observed(subject: string, why: string, changes: Change[], apply: (ctx: 
   if (changes.every((c) => c.op === "=")) return { changes: [unchanged(subject, why), ...changes] };
   return { changes, apply };
 }
+
+/**
+ * Per attempt: creating a VM imports its disk from the image. The VM list, the configs and the
+ * storages it reads exist before its image and seed do; the image's size is said to be checked
+ * once the image is there.
+ */
+export const vmFamily: StepFamily<InfraRun> = {
+  kinds: ["vm"],
+  timeoutMs: 60 * 60_000,
+  observableBeforeNeeds: true,
+  observe: (run, step, { fresh }) => observeVm(run, stepHost(run.inv, step), fresh),
+};
 
 export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Promise<Observed> {
   const { spec } = run.inv;
