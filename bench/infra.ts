@@ -5,12 +5,14 @@
 //   - fresh apply with emulated task durations: wall time against the critical path of the
 //     step graph, where VM creations on one node form a chain (limit vm-create:<node> = 1).
 // Run: bun bench/infra.ts. Prints a table; asserts nothing.
-import { criticalPath, runSteps, type EngineEvent } from "../src/engine/index.ts";
+import { runSteps, type EngineEvent } from "../src/engine/index.ts";
+import { criticalPath } from "./critical-path.ts";
 import { loadCluster } from "../src/plan/load.ts";
 import { connectProxmox } from "../src/plan/connect.ts";
-import { infraLimits, infraRunnables, INFRA_RETRY } from "../src/plan/live.ts";
-import { createInfraRun } from "../src/steps/context.ts";
-import { HOSTKEY_SECRET, type Lab, startLab } from "../test/infra/harness.ts";
+import { infraPhase } from "../src/plan/infra.ts";
+import { familyRunnables, RETRY } from "../src/plan/runnables.ts";
+import { createInfraRun } from "../src/steps/infra/context.ts";
+import { type Lab, startLab } from "../test/infra/harness.ts";
 
 const AGENTS = 145; // + 2 load balancers + 3 servers = 150 VMs, 50 per node
 /** Per run: /version, /cluster/resources and a content listing per node, plus one config read per VM. */
@@ -51,22 +53,20 @@ try {
     doc.setIn(["nodes", "agents", "count"], AGENTS);
     doc.setIn(["nodes", "agents", "vm", "vmidStart"], 300);
   });
-  const { inventory, diagnostics } = await loadCluster(lab.specFile);
+  const { inventory, diagnostics } = await loadCluster(lab.specFile, process.env);
   if (inventory === undefined) throw new Error(diagnostics.map((d) => d.message).join("\n"));
   const perNode = ["node01", "node02", "node03"].map((n) => inventory.hosts.filter((h) => h.pveNode === n).length);
 
   // Fresh apply, in process, with a client polling tasks every POLL_MS.
-  process.env.PVE_TOKEN_SECRET = lab.env.PVE_TOKEN_SECRET;
-  process.env.STARBASE_HOSTKEY_SECRET = HOSTKEY_SECRET;
-  const { client, secrets } = await connectProxmox(inventory.spec, lab.dir, { taskPollMs: POLL_MS });
+  const { client, secrets } = await connectProxmox(inventory.spec, lab.dir, { env: lab.env, taskPollMs: POLL_MS });
   const run = createInfraRun({ inv: inventory, client, secrets });
-  const steps = infraRunnables(run, { mode: "apply", log: new Map() });
+  const steps = familyRunnables(infraPhase.steps(run), infraPhase.families, run, { mode: "apply", log: new Map() });
   const durations = new Map<string, number>();
   const requestsBefore = lab.emu.requestLog.length;
   const started = performance.now();
   const summary = await runSteps(steps, {
-    limits: infraLimits(run),
-    retry: INFRA_RETRY,
+    limits: infraPhase.limits(run),
+    retry: RETRY,
     onEvent: (e: EngineEvent) => {
       if (e.type === "step-end") durations.set(e.id, e.durationMs);
     },

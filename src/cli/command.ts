@@ -1,10 +1,13 @@
 import type { OptionSpec, ParsedArgs } from "./args.ts";
-import type { Output } from "./output.ts";
+import type { Output, Stdin } from "./output.ts";
 
+/** Everything a command may read besides its arguments comes through here: no command reads the process's environment or stdin itself. */
 export interface CommandContext {
   args: ParsedArgs;
   out: Output;
-  env: Record<string, string | undefined>;
+  /** Where { env: NAME } secrets and the lock holder's user name are read. */
+  env: Readonly<Record<string, string | undefined>>;
+  stdin: Stdin;
 }
 
 /**

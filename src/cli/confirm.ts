@@ -2,19 +2,19 @@
 // mode, where stdout belongs to a program. Elsewhere the command needs --yes.
 
 import type { OptionSpec } from "./args.ts";
-import type { Output } from "./output.ts";
+import type { Output, Stdin } from "./output.ts";
 
 export const yesOption: OptionSpec = { name: "yes", description: "do not ask before removing anything; required for that when not on a terminal" };
 
 /** True when a question can be asked and answered. */
-export function canAsk(out: Output): boolean {
-  return process.stdin.isTTY === true && out.progress().isTTY && !out.json;
+export function canAsk(out: Output, stdin: Stdin): boolean {
+  return stdin.isTTY === true && out.progress().isTTY && !out.json;
 }
 
 /** The answer typed on the terminal, trimmed; undefined when the input ends or Ctrl-C aborts. */
-export async function ask(out: Output, question: string, signal: AbortSignal): Promise<string | undefined> {
+export async function ask(out: Output, stdin: Stdin, question: string, signal: AbortSignal): Promise<string | undefined> {
   const { createInterface } = await import("node:readline/promises");
-  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  const prompt = createInterface({ input: stdin, output: process.stderr });
   try {
     return (await prompt.question(question, { signal })).trim();
   } catch {

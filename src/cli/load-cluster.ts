@@ -1,4 +1,5 @@
 import type { LoadedCluster } from "../plan/load.ts";
+import type { Env } from "../spec/secrets.ts";
 import { countBySeverity, reportDiagnostics } from "./diagnostics.ts";
 import type { Output } from "./output.ts";
 import { counted } from "../ui/words.ts";
@@ -9,10 +10,10 @@ import { counted } from "../ui/words.ts";
  * In JSON mode the diagnostics become events only on failure, so that a command's success
  * stays its own one result object (warnings as events: `validate --output json`).
  */
-export async function loadReportedCluster(out: Output, file: string): Promise<LoadedCluster> {
+export async function loadReportedCluster(out: Output, file: string, env: Env): Promise<LoadedCluster> {
   // Imported here so that commands which load no spec never pay for the schema validator.
   const { loadCluster } = await import("../plan/load.ts");
-  const cluster = await loadCluster(file);
+  const cluster = await loadCluster(file, env);
   const failed = cluster.inventory === undefined;
   reportDiagnostics(out, cluster.diagnostics, { events: failed });
   if (failed) {

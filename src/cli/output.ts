@@ -1,7 +1,14 @@
 import { Chalk, type ChalkInstance } from "chalk";
 
-/** The streams and environment a command writes to; injectable so tests and main share one path. */
+/** What a command reads answers from (destroy's question): the process's stdin in main. */
+export type Stdin = NodeJS.ReadableStream & { isTTY?: boolean };
+
+/**
+ * The streams and environment a command reads and writes; injectable so tests and main share
+ * one path. Nothing below the CLI entry (main.ts) reads the process's environment or stdin itself.
+ */
 export interface Terminal {
+  stdin: Stdin;
   stdout: { write(text: string): unknown; isTTY?: boolean };
   stderr: { write(text: string): unknown; isTTY?: boolean };
   env: Record<string, string | undefined>;

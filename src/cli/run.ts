@@ -9,7 +9,7 @@ import { Output, type OutputMode, type Terminal } from "./output.ts";
 export async function runCli(argv: readonly string[], terminal: Terminal): Promise<number> {
   const out = new Output(terminal, outputModeOf(argv));
   try {
-    return await dispatch(argv, out, terminal.env);
+    return await dispatch(argv, out, terminal);
   } catch (err) {
     if (err instanceof UsageError) {
       out.error(err.message);
@@ -22,14 +22,14 @@ export async function runCli(argv: readonly string[], terminal: Terminal): Promi
   }
 }
 
-async function dispatch(argv: readonly string[], out: Output, env: Terminal["env"]): Promise<number> {
+async function dispatch(argv: readonly string[], out: Output, { env, stdin }: Terminal): Promise<number> {
   const at = commandIndex(argv);
   const name = at === undefined ? undefined : argv[at]!;
   const rest = at === undefined ? [...argv] : [...argv.slice(0, at), ...argv.slice(at + 1)];
 
   if (name === undefined) {
     const args = parseArgs(rest, [...globalOptions, versionFlag]);
-    if (args.options.has("version")) return findCommand("version").run({ args, out, env });
+    if (args.options.has("version")) return findCommand("version").run({ args, out, env, stdin });
     if (args.options.has("help")) return showHelp(out);
     throw new UsageError("no command given");
   }
@@ -53,7 +53,7 @@ async function dispatch(argv: readonly string[], out: Output, env: Terminal["env
   }
   const missing = command.options.find((o) => o.required === true && !args.options.has(o.name));
   if (missing !== undefined) throw new UsageError(`${command.name} needs --${missing.name}${missing.value ? ` ${missing.value}` : ""}`, command.name);
-  return command.run({ args, out, env });
+  return command.run({ args, out, env, stdin });
 }
 
 function parseCommandArgs(command: Command, argv: string[]) {

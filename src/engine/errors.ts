@@ -14,6 +14,14 @@ export class RunCancelledError extends Error {
   override name = "RunCancelledError";
 }
 
+/**
+ * The one test of retryability for steps: the error says `retryable: true` (a Proxmox answer
+ * that may pass later, an ObserveAgainError …); anything else is final.
+ */
+export function isRetryable(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { retryable?: unknown }).retryable === true;
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

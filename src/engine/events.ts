@@ -1,14 +1,13 @@
 // Everything the engine tells the outside world: events while it runs and the
 // summary at the end. Reporters in ui/ consume these; nothing here is formatted.
 
-import type { StepKind } from "../graph/types.ts";
-
 export type StepOutcome = "changed" | "unchanged" | "failed" | "not-run" | "cancelled";
 
 /** Identity of a step as events carry it. */
 export interface StepRef {
   id: string;
-  kind: StepKind;
+  /** The step's family; the engine does not interpret it. */
+  kind: string;
   host?: string;
   pveNode?: string;
 }

@@ -1,7 +1,6 @@
 // The engine's public surface: what plan/, cli/ and ui/ may use.
 
-export { criticalPath, type CriticalPath } from "./criticalPath.ts";
-export { errorMessage, RunCancelledError, StepTimeoutError } from "./errors.ts";
+export { errorMessage, isRetryable, RunCancelledError, StepTimeoutError } from "./errors.ts";
 export type {
   EngineEvent,
   RunningStep,

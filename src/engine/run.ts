@@ -124,6 +124,7 @@ class Walk {
     const ctx: StepContext = {
       signal: controller.signal,
       attempt: s.attempts,
+      changedNeeds: [...new Set(s.step.needs)].filter((id) => this.byId.get(id)?.result?.outcome === "changed"),
       report: (message) => {
         if (s.controller !== controller) return;
         s.lastMessage = message;

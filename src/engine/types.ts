@@ -13,6 +13,11 @@ export interface StepContext {
   report(message: string): void;
   /** 1 for the first attempt, 2 for the first retry … */
   attempt: number;
+  /**
+   * The step's needs that ended "changed" in this run. In a walk that only observes, a need's
+   * "changed" means it has work to do: what it would make is not there yet.
+   */
+  changedNeeds: readonly string[];
 }
 
 export interface RunnableStep extends StepNode {

@@ -1,22 +1,11 @@
 // A step of the plan as the graph knows it: an id, a kind and what it needs.
-// graph/ knows nothing of Proxmox, SSH or RKE2; the kinds are just names here.
-
-export type StepKind =
-  | "image"
-  | "seed"
-  | "vm"
-  | "boot"
-  | "lb-first"
-  | "lb-rest"
-  | "server-first"
-  | "server-rest"
-  | "agents"
-  | "kured"
-  | "kubeconfig";
+// graph/ knows nothing of Proxmox, SSH or RKE2: a kind is just a name here (plan/kinds.ts
+// lists the ones starbase has).
 
 export interface StepNode {
   id: string; // "<kind>:<host or pve node>", or the kind alone for cluster-wide steps
-  kind: StepKind;
+  /** The step's family, e.g. "vm"; graph/ and engine/ only group and print it. */
+  kind: string;
   host?: string;
   pveNode?: string;
   needs: string[];

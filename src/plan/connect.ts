@@ -3,6 +3,7 @@
 import { isUsableTokenSecret, ProxmoxClient, type TlsTrust } from "../proxmox/index.ts";
 import type { RenderSecrets } from "../render/index.ts";
 import { readCaFile, SpecReferenceError } from "../spec/references.ts";
+import type { Env } from "../spec/secrets.ts";
 import type { Spec } from "../spec/types.ts";
 import { readRenderSecrets, readSecret } from "./secrets.ts";
 
@@ -12,6 +13,8 @@ export interface ProxmoxAccess {
 }
 
 export interface ConnectOptions {
+  /** The command's environment, where { env: NAME } secrets are read. */
+  env: Env;
   /** First task poll interval (benchmarks with short emulated tasks poll faster). */
   taskPollMs?: number;
 }
@@ -27,8 +30,8 @@ function tlsTrust(tls: Spec["proxmox"]["tls"], dir: string): TlsTrust | undefine
  * Resolves the secrets and the CA and builds the client. Throws SpecReferenceError (the spec
  * field and what to do, never a value) for a secret or CA that cannot be used.
  */
-export async function connectProxmox(spec: Spec, dir: string, opts: ConnectOptions = {}): Promise<ProxmoxAccess> {
-  const tokenSecret = readSecret(spec.proxmox.tokenSecret, dir, ["proxmox", "tokenSecret"]);
+export async function connectProxmox(spec: Spec, dir: string, opts: ConnectOptions): Promise<ProxmoxAccess> {
+  const tokenSecret = readSecret(spec.proxmox.tokenSecret, dir, ["proxmox", "tokenSecret"], opts.env);
   if (!isUsableTokenSecret(tokenSecret)) {
     throw new SpecReferenceError(
       ["proxmox", "tokenSecret"],
@@ -36,7 +39,7 @@ export async function connectProxmox(spec: Spec, dir: string, opts: ConnectOptio
       "use the secret exactly as Proxmox showed it when the token was created (Datacenter → Permissions → API Tokens)",
     );
   }
-  const secrets = readRenderSecrets(spec, dir);
+  const secrets = readRenderSecrets(spec, dir, opts.env);
   const tls = tlsTrust(spec.proxmox.tls, dir);
   const client = new ProxmoxClient({
     endpoint: spec.proxmox.endpoint,

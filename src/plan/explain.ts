@@ -3,7 +3,7 @@
 import { errorMessage } from "../engine/index.ts";
 import { AuthError, PermissionError, TlsError, TransientError } from "../proxmox/index.ts";
 import type { SecretRef, Spec } from "../spec/types.ts";
-import { grantHint } from "../steps/privileges.ts";
+import { grantHint } from "../steps/infra/privileges.ts";
 import { redact } from "../ui/index.ts";
 
 function describeRef(ref: SecretRef): string {

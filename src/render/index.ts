@@ -3,10 +3,10 @@ import { HAPROXY_CFG_PATH, renderHaproxy } from "./haproxy.ts";
 import { hostKey } from "./hostkeys.ts";
 import { KEEPALIVED_CONF_PATH, renderKeepalived, vrrpAuthPass } from "./keepalived.ts";
 import { KURED_MANIFEST_PATH, renderKuredManifest } from "./kured.ts";
-import { renderMetaData } from "./metaData.ts";
-import { renderNetworkConfig } from "./networkConfig.ts";
-import { isFirstServer, RKE2_CONFIG_PATH, renderRke2Config } from "./rke2Config.ts";
-import { renderUserData } from "./userData.ts";
+import { renderMetaData } from "./meta-data.ts";
+import { renderNetworkConfig } from "./network-config.ts";
+import { isFirstServer, RKE2_CONFIG_PATH, renderRke2Config } from "./rke2-config.ts";
+import { renderUserData } from "./user-data.ts";
 
 export { buildSeedIso } from "./iso.ts";
 export type { IsoFile } from "./iso.ts";

@@ -7,7 +7,7 @@ import { specIssue } from "./diagnostics.ts";
 import { formatPath, valueAt } from "./paths.ts";
 import { expandPath, readCaFile, SECRET_MAX_BYTES, SpecReferenceError } from "./references.ts";
 import { type Rule, runRules } from "./rules.ts";
-import { resolveSecret } from "./secrets.ts";
+import { type Env, resolveSecret } from "./secrets.ts";
 import { SECRET_PATHS } from "./semantics.ts";
 import { checkTextFile, TextFileError } from "./text-file.ts";
 import type { SecretRef, Spec, SpecIssue, SpecPath } from "./types.ts";
@@ -16,6 +16,8 @@ interface Context {
   spec: Spec;
   /** The spec's directory: relative paths start here. */
   dir: string;
+  /** The command's environment, where { env: NAME } secrets are read. */
+  env: Env;
 }
 
 /**
@@ -55,21 +57,21 @@ function secretFileModeIssues(path: SpecPath, file: string, dir: string): SpecIs
   return [specIssue("warning", path, `${formatPath(path)}: secret file ${absolute} is readable by every user (mode ${octal})`, `chmod 600 ${absolute}`, false)];
 }
 
-function secretIssues(path: SpecPath, { spec, dir }: Context): SpecIssue[] {
+function secretIssues(path: SpecPath, { spec, dir, env }: Context): SpecIssue[] {
   const ref = valueAt(spec, path) as SecretRef | undefined;
   if (ref === undefined || ref === "") return []; // absent, or the empty inline secret semantics.ts reports
   if (typeof ref === "object" && "file" in ref) {
     const fileIssues = secretFileModeIssues(path, ref.file, dir);
     if (fileIssues.some((issue) => issue.severity === "error")) return fileIssues;
-    return [...fileIssues, ...secretValueIssues(path, ref, dir)];
+    return [...fileIssues, ...secretValueIssues(path, ref, dir, env)];
   }
-  return secretValueIssues(path, ref, dir);
+  return secretValueIssues(path, ref, dir, env);
 }
 
-function secretValueIssues(path: SpecPath, ref: SecretRef, dir: string): SpecIssue[] {
+function secretValueIssues(path: SpecPath, ref: SecretRef, dir: string, env: Env): SpecIssue[] {
   let value: string;
   try {
-    value = resolveSecret(ref, dir, path);
+    value = resolveSecret(ref, dir, path, env);
   } catch (error) {
     if (!(error instanceof SpecReferenceError)) throw error;
     return error.unavailable ? [] : [error.issue];
@@ -98,6 +100,6 @@ const REFERENCE_RULES: Rule<Context>[] = [
 ];
 
 /** The problems of the secrets and CA the spec refers to, as far as they can be seen from here. */
-export function referenceIssues(spec: Spec, dir: string, broken: readonly SpecPath[] = []): SpecIssue[] {
-  return runRules(REFERENCE_RULES, { spec, dir }, broken);
+export function referenceIssues(spec: Spec, dir: string, env: Env, broken: readonly SpecPath[] = []): SpecIssue[] {
+  return runRules(REFERENCE_RULES, { spec, dir, env }, broken);
 }

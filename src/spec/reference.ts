@@ -92,7 +92,7 @@ export function specReferenceMarkdown(schema: object): string {
   }
   const secret = (root["definitions"] as Record<string, SchemaNode>)["secretRef"];
   const lines = [
-    "Generated from `spec-schema.json` by `bun src/spec/write-reference.ts`; edit the schema, not this table.",
+    "Generated from `spec-schema.json` by `bun scripts/write-reference.ts`; edit the schema, not this table.",
     "`list[]` in a path stands for each item of the list.",
     "",
     `**secret**: ${cell(String(secret?.["description"] ?? ""))}`,

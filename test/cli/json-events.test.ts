@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { jsonReporter } from "../../src/ui/json.ts";
 import { applyInfra, type Lab, starbase as starbaseInLab, startLab } from "../infra/harness.ts";
 import { Collector, sampleEvents } from "../ui/fixtures.ts";
+import { fakePlan } from "../plan/known-after-fixture.ts";
 import { eventShapes, matchEvent } from "./json-shapes.ts";
 import { cleanEnv, exampleFile, repo, starbase, withTempDir } from "./run-starbase.ts";
 
@@ -72,6 +73,12 @@ describe("docs/json-events.md", () => {
         checkLines(what, run.stdout);
       }
     });
+  });
+
+  test("a live plan with steps known only after their needs act (no cluster family observes live yet: plan/'s walk with fake families)", async () => {
+    const { steps, counts } = await fakePlan(true);
+    expect(steps.some((s) => s.knownAfter !== undefined)).toBe(true);
+    checkLines("plan with knownAfter", `${JSON.stringify({ type: "plan", offline: false, phase: "infra", steps, counts })}\n`);
   });
 
   test("the engine's events, as the JSON reporter prints them (a heartbeat, a retry, a skip)", () => {

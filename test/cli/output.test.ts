@@ -1,9 +1,11 @@
 import { describe, expect, test } from "bun:test";
+import { PassThrough } from "node:stream";
 import { Output, type Terminal } from "../../src/cli/output.ts";
 
 function terminal(isTTY: boolean, env: Record<string, string> = {}) {
   const written = { stdout: "", stderr: "" };
   const term: Terminal = {
+    stdin: new PassThrough(),
     stdout: { isTTY, write: (s: string) => (written.stdout += s) },
     stderr: { isTTY, write: (s: string) => (written.stderr += s) },
     env: { TERM: "xterm-256color", ...env },

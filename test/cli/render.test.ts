@@ -16,7 +16,7 @@ function filesUnder(dir: string): string[] {
 
 /** What render/ produces for the example, mapped to where `starbase render` must put it. */
 async function expectedTree(): Promise<Map<string, { content: string; mode: number }>> {
-  const { inventory } = await loadCluster(exampleFile);
+  const { inventory } = await loadCluster(exampleFile, process.env);
   if (!inventory) throw new Error("examples/cluster.yaml is not valid");
   const tree = new Map<string, { content: string; mode: number }>();
   for (const host of inventory.hosts) {

@@ -1,7 +1,6 @@
 // Fake steps for engine tests: each attempt waits until the test ends it, so a
 // test decides exactly what runs when, without sleeping.
 
-import type { StepKind } from "../../src/graph/types.ts";
 import type { EngineEvent } from "../../src/engine/events.ts";
 import type { Outcome, RunnableStep, StepContext } from "../../src/engine/types.ts";
 
@@ -11,7 +10,7 @@ interface Attempt {
   reject(err: unknown): void;
 }
 
-type StepExtras = Partial<Pick<RunnableStep, "host" | "pveNode" | "limits" | "timeoutMs">> & { kind?: StepKind };
+type StepExtras = Partial<Pick<RunnableStep, "host" | "pveNode" | "limits" | "timeoutMs">> & { kind?: string };
 
 export class ManualSteps {
   /** One entry per attempt start, in start order. */

@@ -43,6 +43,19 @@ describe("runSteps: order", () => {
     expect(summary.steps.map((s) => s.id)).toEqual(["root", "z", "b", "m"]);
   });
 
+  test("a step learns which of its needs ended changed (in a walk that only observes: which have work)", async () => {
+    const manual = new ManualSteps();
+    const steps = [manual.step("image"), manual.step("seed"), manual.step("vm", ["image", "seed", "image"]), manual.step("boot", ["vm"])];
+    const run = runSteps(steps);
+    manual.finish("image", "changed");
+    manual.finish("seed", "unchanged");
+    expect((await manual.running("vm")).changedNeeds).toEqual(["image"]);
+    manual.finish("vm", "unchanged");
+    expect((await manual.running("boot")).changedNeeds).toEqual([]);
+    manual.finish("boot", "unchanged");
+    expect((await run).ok).toBe(true);
+  });
+
   test("an empty plan ends at once and is ok", async () => {
     const summary = await runSteps([], {});
     expect(summary).toMatchObject({ ok: true, cancelled: false, steps: [] });

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadCluster } from "../../src/plan/load.ts";
 import { hostKey } from "../../src/render/index.ts";
-import { buildSeedImage } from "../../src/steps/seed-image.ts";
+import { buildSeedImage } from "../../src/steps/infra/seed-image.ts";
 import { DEFAULT_TOKEN } from "../emulator/options.ts";
 import { runTool } from "../render/tools.ts";
 import { applyInfra, HOSTKEY_SECRET, IMAGE, type Lab, mutating, restartVm, starbase, startLab } from "./harness.ts";
@@ -14,7 +14,7 @@ const IMAGE_FILE = `openSUSE-MicroOS.x86_64-OpenStack-Cloud-${IMAGE.sha256.slice
 const GIB = 2 ** 30;
 
 async function inventoryOf(lab: Lab) {
-  const { inventory } = await loadCluster(lab.specFile);
+  const { inventory } = await loadCluster(lab.specFile, process.env);
   if (inventory === undefined) throw new Error("the patched example does not validate");
   return inventory;
 }

@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RequestLogEntry } from "../emulator/request-log.ts";
-import { versionProblem } from "../../src/steps/preflight.ts";
+import { versionProblem } from "../../src/steps/infra/preflight.ts";
 import { applyInfra, LOG_DIR, schemaViolations, starbase, startLab } from "./harness.ts";
 
 function rejected(entries: readonly RequestLogEntry[]): RequestLogEntry[] {

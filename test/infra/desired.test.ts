@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { buildInventory } from "../../src/inventory/build.ts";
-import { createParams, desiredVm, isManagedTag } from "../../src/steps/desired.ts";
-import { diffConfig, diffWithPending, pendingConfigs, type PendingItem, type VmConfig } from "../../src/steps/vm-diff.ts";
+import { createParams, desiredVm, isManagedTag } from "../../src/steps/infra/desired.ts";
+import { diffConfig, diffWithPending, pendingConfigs, type PendingItem, type VmConfig } from "../../src/steps/infra/vm-diff.ts";
 import { specFixture, vm } from "../inventory/fixture.ts";
 
 const SEED = "local:iso/starbase_homelab_server01_0123456789ab.iso";

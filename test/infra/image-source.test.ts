@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { checksumFromListing, resolveImage, storedImageName } from "../../src/steps/image-source.ts";
-import { legacySeedOwners, seedOwner } from "../../src/steps/seed-image.ts";
+import { checksumFromListing, resolveImage, storedImageName } from "../../src/steps/infra/image-source.ts";
+import { legacySeedOwners, seedOwner } from "../../src/steps/infra/seed-image.ts";
 
 const SHA = "ab".repeat(32);
 const OTHER = "cd".repeat(32);

@@ -3,13 +3,21 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { hostname } from "node:os";
 import { ProxmoxClient } from "../../src/proxmox/index.ts";
-import { acquireLock, currentUser, type LockHolder, LockHeldError } from "../../src/steps/lock.ts";
-import { lockPoolId } from "../../src/steps/lock-pool.ts";
+import { type AcquireOptions, type LockHolder, LockHeldError } from "../../src/steps/lock.ts";
+import { poolLock } from "../../src/steps/infra/pool-lock.ts";
+import { lockPoolId } from "../../src/steps/infra/lock-pool.ts";
 import { ApiClient } from "../emulator/client.ts";
 import { DEFAULT_TOKEN } from "../emulator/options.ts";
 import { applyInfra, type Lab, spawnStarbase, startLab } from "./harness.ts";
 
 const POOL = lockPoolId("homelab");
+const USER = "lock-tester";
+
+/** The pool lock of cluster homelab, taken in this process by USER for `command`. */
+function acquireLock(client: ProxmoxClient, cluster: string, opts: Omit<AcquireOptions, "claimant"> & { command: string }) {
+  const { command, ...rest } = opts;
+  return poolLock(client, cluster).acquire({ claimant: { user: USER, host: hostname(), pid: process.pid, command }, ...rest });
+}
 const HOLDER = `${POOL}/run`;
 
 describe("lock (in process)", () => {
@@ -41,11 +49,11 @@ describe("lock (in process)", () => {
 
   test("the sub-pool names who runs; a second taker is refused with that name; release keeps the pool a grant is on", async () => {
     const first = await acquireLock(client, "homelab", { command: "apply (first)" });
-    expect(await holderInPool()).toMatchObject({ user: currentUser(), host: hostname(), pid: process.pid, command: "apply (first)" });
+    expect(await holderInPool()).toMatchObject({ user: USER, host: hostname(), pid: process.pid, command: "apply (first)" });
     const refused = acquireLock(client, "homelab", { command: "apply (second)" });
     await expect(refused).rejects.toBeInstanceOf(LockHeldError);
     await expect(refused).rejects.toThrow(
-      new RegExp(`cluster homelab is locked by ${currentUser()}@${hostname()} \\(pid ${process.pid}, apply \\(first\\)\\) since \\S+, last heartbeat \\d+ s ago: `
+      new RegExp(`cluster homelab is locked by ${USER}@${hostname()} \\(pid ${process.pid}, apply \\(first\\)\\) since \\S+, last heartbeat \\d+ s ago: `
         + `pid ${process.pid} still runs on this machine`),
     );
     await first.release();
@@ -90,7 +98,7 @@ describe("lock (in process)", () => {
     const live = await acquireLock(client, "homelab", { command: "apply (live)" });
     const forced = acquireLock(client, "homelab", { command: "forced", force: true });
     await expect(forced).rejects.toBeInstanceOf(LockHeldError);
-    await expect(forced).rejects.toThrow(`cluster homelab is locked by ${currentUser()}@${hostname()} (pid ${process.pid}, apply (live))`);
+    await expect(forced).rejects.toThrow(`cluster homelab is locked by ${USER}@${hostname()} (pid ${process.pid}, apply (live))`);
     await expect(forced).rejects.toThrow(`pid ${process.pid} still runs on this machine`);
     expect((await holderInPool())?.run).toBe(live.holder.run);
     await live.release();
@@ -124,12 +132,13 @@ describe("two applies at once (CLI)", () => {
   test("the second refuses naming the holder, and so does --force-unlock while that run lives; the first ends converged", async () => {
     const lab = await startLab({ emulator: { taskMs: 300 } });
     try {
-      const first = spawnStarbase(lab, ["apply", lab.specFile, "--phase", "infra"]);
+      // The holder's name comes from the environment the command was given.
+      const first = spawnStarbase(lab, ["apply", lab.specFile, "--phase", "infra"], { USER: "ops-anna", LOGNAME: "ops-anna" });
       const firstOut = Promise.all([new Response(first.stdout).text(), new Response(first.stderr).text()]);
       while (!lab.emu.requestLog.some((e) => e.method === "POST" && e.path === "/pools" && e.params.poolid === HOLDER && e.status === undefined)) {
         await Bun.sleep(20);
       }
-      const holder = `cluster homelab is locked by ${currentUser()}@${hostname()} (pid ${first.pid}, apply --phase infra) since `;
+      const holder = `cluster homelab is locked by ops-anna@${hostname()} (pid ${first.pid}, apply --phase infra) since `;
 
       const second = await applyInfra(lab);
       expect(second.rc).toBe(1);

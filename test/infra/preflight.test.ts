@@ -1,7 +1,7 @@
 // Wrong credentials, certificate, privileges, nodes or storages: each stops the run before it
 // changes anything, with a message that says what to fix and without the secret.
 import { afterEach, describe, expect, test } from "bun:test";
-import { rolePrivileges } from "../../src/steps/privileges.ts";
+import { rolePrivileges } from "../../src/steps/infra/privileges.ts";
 import { DEFAULT_TOKEN } from "../emulator/options.ts";
 import { applyInfra, HOSTKEY_SECRET, type Lab, type LabOptions, mutating, type RunResult, starbase, startLab } from "./harness.ts";
 

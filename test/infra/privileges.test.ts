@@ -8,8 +8,8 @@ import { join } from "node:path";
 import type { Inventory } from "../../src/inventory/types.ts";
 import { loadCluster } from "../../src/plan/load.ts";
 import { ProxmoxClient } from "../../src/proxmox/index.ts";
-import { missingPrivileges, type NeededPrivilege, neededPrivileges, privilegeProblems, privilegesMarkdown } from "../../src/steps/privileges.ts";
-import { TABLE_END, TABLE_START, withPrivilegeTable } from "../../src/steps/write-privileges.ts";
+import { missingPrivileges, type NeededPrivilege, neededPrivileges, privilegeProblems, privilegesMarkdown } from "../../src/steps/infra/privileges.ts";
+import { TABLE_END, TABLE_START, withPrivilegeTable } from "../../scripts/write-privileges.ts";
 import type { AclEntry, TokenSpec } from "../emulator/options.ts";
 import { DEFAULT_TOKEN } from "../emulator/options.ts";
 import { type Emulator, startEmulator } from "../emulator/server.ts";
@@ -17,7 +17,7 @@ import { applyInfra, exampleFile, IMAGE, IMAGE_URL, type Lab, mutating, NODES, r
 
 /** The example's inventory (the lab patches only endpoint, token and TLS, which the table does not depend on). */
 async function exampleInventory(): Promise<Inventory> {
-  const { inventory } = await loadCluster(exampleFile);
+  const { inventory } = await loadCluster(exampleFile, process.env);
   if (inventory === undefined) throw new Error("examples/cluster.yaml does not validate");
   return inventory;
 }
@@ -37,7 +37,7 @@ test("docs/privileges.md carries exactly the table generated from src/steps/priv
   const doc = readFileSync(join(repo, "docs", "privileges.md"), "utf8");
   expect(doc).toContain(TABLE_START);
   expect(doc).toContain(TABLE_END);
-  // When this fails: bun src/steps/write-privileges.ts
+  // When this fails: bun scripts/write-privileges.ts
   expect(withPrivilegeTable(doc, privilegesMarkdown())).toBe(doc);
 });
 

@@ -4,7 +4,7 @@
 // anything is changed.
 import { afterEach, describe, expect, test } from "bun:test";
 import { DEFAULT_TOKEN, type EmulatorOptions } from "../emulator/options.ts";
-import { rolePrivileges } from "../../src/steps/privileges.ts";
+import { rolePrivileges } from "../../src/steps/infra/privileges.ts";
 import { applyInfra, type Lab, mutating, startLab } from "./harness.ts";
 
 const STARBASE_TAGS = "starbase;starbase-agent;starbase-homelab;starbase-loadbalancer;starbase-server";

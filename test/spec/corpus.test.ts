@@ -13,7 +13,7 @@ const BROKEN = join(import.meta.dir, "broken");
 
 /** Every check `starbase validate` runs: YAML, schema, spec rules and the inventory's checks on derived values. */
 async function diagnosticsOf(path: string): Promise<Diagnostic[]> {
-  return (await loadCluster(path)).diagnostics;
+  return (await loadCluster(path, process.env)).diagnostics;
 }
 
 interface Expectation {

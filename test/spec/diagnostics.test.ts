@@ -42,14 +42,14 @@ describe("byPosition", () => {
 
 describe("loadCluster", () => {
   test("spec and inventory issues are positioned and sorted together", async () => {
-    const { diagnostics, inventory } = await loadCluster(join(import.meta.dir, "broken", "many-semantic-errors.yaml"));
+    const { diagnostics, inventory } = await loadCluster(join(import.meta.dir, "broken", "many-semantic-errors.yaml"), process.env);
     expect(diagnostics.length).toBeGreaterThan(1);
     expect([...diagnostics].sort(byPosition)).toEqual(diagnostics);
     expect(inventory).toBeUndefined();
   });
 
   test("a spec that failed the schema still gets the semantic checks its broken values do not hide", async () => {
-    const { diagnostics, spec, inventory } = await loadCluster(join(import.meta.dir, "broken", "schema-and-duplicate-ip.yaml"));
+    const { diagnostics, spec, inventory } = await loadCluster(join(import.meta.dir, "broken", "schema-and-duplicate-ip.yaml"), process.env);
     expect(diagnostics.map((d) => d.message)).toEqual([
       "nodes.servers.vm.cores: must be an integer ≥ 1, got \"four\"",
       "server01 has ip 10.0.20.21, already used by lb01",

@@ -12,7 +12,7 @@ describe("examples", () => {
     const path = join(EXAMPLES, name);
 
     test(`${name} validates without errors`, async () => {
-      const { diagnostics } = await loadCluster(path);
+      const { diagnostics } = await loadCluster(path, process.env);
       expect(diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     });
 
@@ -38,7 +38,7 @@ describe("examples", () => {
   });
 
   test("cluster.yaml's only findings are the concept's two documented warnings", async () => {
-    const { diagnostics } = await loadCluster(join(EXAMPLES, "cluster.yaml"));
+    const { diagnostics } = await loadCluster(join(EXAMPLES, "cluster.yaml"), process.env);
     expect(diagnostics.map((d) => `${d.severity}: ${d.message}`)).toEqual([
       "warning: nodes.servers: 6 servers survive no more failures than 5 would (etcd needs a majority)",
       "warning: load balancers lb01 (17:00–18:00) and lb02 (17:15–18:15) have overlapping reboot windows",

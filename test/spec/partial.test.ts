@@ -55,7 +55,7 @@ describe("every value broken in every way, one at a time", () => {
           writeFileSync(file, doc.toString());
           let cluster: Awaited<ReturnType<typeof loadCluster>>;
           try {
-            cluster = await loadCluster(file);
+            cluster = await loadCluster(file, process.env);
           } catch (error) {
             throw new Error(`${path.join(".")} ${breaker.name}: loadCluster threw ${(error as Error).stack}`);
           }

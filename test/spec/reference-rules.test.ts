@@ -20,14 +20,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function withHostKeySecret(ref: string, env: Record<string, string | undefined> = {}): Promise<string[]> {
   const file = join(dir, "cluster.yaml");
   writeFileSync(file, BASE.replace(HOSTKEY_REF, `hostKeySecret: ${ref}`));
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  for (const [key, value] of Object.entries(env)) if (value === undefined) delete process.env[key];
-  try {
-    return (await loadCluster(file)).diagnostics.map((d) => formatDiagnostic(d).replace(`${file}:`, ""));
-  } finally {
-    process.env = saved;
-  }
+  return (await loadCluster(file, env)).diagnostics.map((d) => formatDiagnostic(d).replace(`${file}:`, ""));
 }
 
 const AT = "12:18"; // the value of ssh.hostKeySecret in valid-base.yaml

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import specSchema from "../../spec-schema.json" with { type: "json" };
 import { specReferenceMarkdown } from "../../src/spec/reference.ts";
-import { REFERENCE_END, REFERENCE_START, withReference } from "../../src/spec/write-reference.ts";
+import { REFERENCE_END, REFERENCE_START, withReference } from "../../scripts/write-reference.ts";
 
 const README = join(import.meta.dir, "..", "..", "README.md");
 
@@ -13,7 +13,7 @@ test("README.md carries exactly the reference generated from spec-schema.json", 
   const end = readme.indexOf(REFERENCE_END);
   expect(start).toBeGreaterThanOrEqual(0);
   expect(end).toBeGreaterThan(start);
-  // When this fails: bun src/spec/write-reference.ts
+  // When this fails: bun scripts/write-reference.ts
   expect(readme.slice(start + REFERENCE_START.length, end)).toBe(`\n${specReferenceMarkdown(specSchema)}`);
 });
 

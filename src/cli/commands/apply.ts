@@ -1,13 +1,13 @@
-import type { ApplyResult, InfraPlan } from "../../plan/infra-flow.ts";
-import { formatStepCounts } from "../../plan/live-run.ts";
-import { phases } from "../../plan/steps.ts";
-import { type Change, formatChange } from "../../steps/changes.ts";
+import type { ApplyResult, ConvergePlan } from "../../plan/converge.ts";
+import { formatStepCounts } from "../../plan/walk.ts";
+import { phases } from "../../plan/graph.ts";
+import { type Change, formatChange } from "../../steps/observed.ts";
 import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type Command } from "../command.ts";
 import { ask, canAsk, yesOption } from "../confirm.ts";
-import { forceUnlockOption, withInfraSession } from "../infra-session.ts";
+import { forceUnlockOption, withInfraSession } from "../session.ts";
 import { interruptible } from "../interrupt.ts";
-import type { Output } from "../output.ts";
+import type { Output, Stdin } from "../output.ts";
 
 export const apply: Command = {
   name: "apply",
@@ -50,7 +50,7 @@ export const apply: Command = {
     "confirmed), 64 usage error.",
   ].join("\n"),
   async run(ctx) {
-    const { args, out } = ctx;
+    const { args, out, stdin } = ctx;
     const phase = args.options.get("phase") ?? "all";
     if (phase !== "infra") {
       out.error("only the infra phase is available in this build: run `starbase apply FILE --phase infra`");
@@ -66,14 +66,14 @@ export const apply: Command = {
     const forceUnlock = args.options.get("force-unlock") === true;
     const yes = args.options.get("yes") === true;
     const file = args.positionals[0]!;
-    return interruptible(out, (controller) => withInfraSession(out, file, "converge", async (session, sink) => {
-      const { applyInfra } = await import("../../plan/infra-flow.ts");
-      const result = await applyInfra(session, {
+    return interruptible(out, (controller) => withInfraSession(ctx, file, "converge", async (session, sink) => {
+      const { converge } = await import("../../plan/converge.ts");
+      const result = await converge(session, {
         ...(concurrency !== undefined && { concurrency }),
         forceUnlock,
         controller,
         removeUnseen: yes,
-        confirmRemovals: (plan, removals) => (yes ? Promise.resolve(true) : confirmRemovals(out, file, plan, removals, controller.signal)),
+        confirmRemovals: (plan, removals) => (yes ? Promise.resolve(true) : confirmRemovals(out, stdin, file, plan, removals, controller.signal)),
       }, sink);
       return showApplied(out, session.inventory.spec.name, result);
     }));
@@ -81,15 +81,15 @@ export const apply: Command = {
 };
 
 /** On a terminal: the plan, then y/N. Elsewhere: a one-line refusal (stderr, and an error event). */
-async function confirmRemovals(out: Output, file: string, plan: InfraPlan, removals: Change[], signal: AbortSignal): Promise<boolean> {
+async function confirmRemovals(out: Output, stdin: Stdin, file: string, plan: ConvergePlan, removals: Change[], signal: AbortSignal): Promise<boolean> {
   const what = counted(removals.length, "removal");
-  if (!canAsk(out)) {
+  if (!canAsk(out, stdin)) {
     out.error(`the plan has ${what} (see \`starbase plan ${file}\`): pass --yes to apply it; not on a terminal, so apply cannot ask`);
     return false;
   }
   const { planLines } = await import("./plan-live.ts");
   out.message([...planLines(out.errStyle, plan.steps, { all: false }), `Plan (infra): ${formatStepCounts(plan.counts)}`].join("\n"));
-  const answer = await ask(out, `This removes what the ${out.errStyle.red("-")} lines name (${what}). Apply? [y/N] `, signal);
+  const answer = await ask(out, stdin, `This removes what the ${out.errStyle.red("-")} lines name (${what}). Apply? [y/N] `, signal);
   if (answer !== undefined && /^y(es)?$/i.test(answer)) return true;
   out.error("not confirmed: nothing changed");
   return false;

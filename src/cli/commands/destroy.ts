@@ -1,14 +1,14 @@
-import type { DestroyResult } from "../../plan/infra-flow.ts";
-import { formatChange } from "../../steps/changes.ts";
+import type { DestroyResult } from "../../plan/destroy.ts";
+import { formatChange } from "../../steps/observed.ts";
 import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
-import { forceUnlockOption, withInfraSession } from "../infra-session.ts";
+import { forceUnlockOption, withInfraSession } from "../session.ts";
 import { ask, canAsk, yesOption } from "../confirm.ts";
 import { interruptible } from "../interrupt.ts";
-import type { Output } from "../output.ts";
+import type { Output, Stdin } from "../output.ts";
 
-async function confirmed(out: Output, cluster: string, what: string, signal: AbortSignal): Promise<boolean> {
-  return (await ask(out, `This destroys ${what}.\nType the cluster name (${cluster}) to go on: `, signal)) === cluster;
+async function confirmed(out: Output, stdin: Stdin, cluster: string, what: string, signal: AbortSignal): Promise<boolean> {
+  return (await ask(out, stdin, `This destroys ${what}.\nType the cluster name (${cluster}) to go on: `, signal)) === cluster;
 }
 
 export const destroy: Command = {
@@ -32,21 +32,22 @@ export const destroy: Command = {
     "",
     "Exit codes: 0 destroyed (or nothing to destroy), 1 error, refused or not confirmed, 64 usage error.",
   ].join("\n"),
-  async run({ args, out }) {
+  async run(ctx) {
+    const { args, out, stdin } = ctx;
     const yes = args.options.get("yes") === true;
-    if (!yes && !canAsk(out)) {
+    if (!yes && !canAsk(out, stdin)) {
       out.error("destroy deletes VMs: pass --yes to confirm (not on a terminal, so it cannot ask)");
       return EXIT_ERROR;
     }
-    return interruptible(out, (controller) => withInfraSession(out, args.positionals[0]!, "destroy", async (session, sink) => {
-      const { destroyInfra } = await import("../../plan/infra-flow.ts");
+    return interruptible(out, (controller) => withInfraSession(ctx, args.positionals[0]!, "destroy", async (session, sink) => {
+      const { destroyInfra } = await import("../../plan/destroy.ts");
       const cluster = session.inventory.spec.name;
       const result = await destroyInfra(session, {
         forceUnlock: args.options.get("force-unlock") === true,
         controller,
         confirm: async ({ removals, vms, seedIsos }) => {
           out.message(removals.map((c) => `  ${formatChange(c)}`).join("\n"));
-          return yes || confirmed(out, cluster, `${counted(vms, "VM")} and ${counted(seedIsos, "seed ISO")} of cluster ${cluster}`, controller.signal);
+          return yes || confirmed(out, stdin, cluster, `${counted(vms, "VM")} and ${counted(seedIsos, "seed ISO")} of cluster ${cluster}`, controller.signal);
         },
       }, sink);
       return showDestroyed(out, cluster, `${session.inventory.spec.proxmox.storage.image}:import`, result);

@@ -1,7 +1,7 @@
 import { formatGraph, graphFormats, isGraphFormat } from "../../graph/format.ts";
 import { stepJson } from "../../graph/format/json.ts";
 import { topologicalOrder } from "../../graph/order.ts";
-import { buildSteps, phases } from "../../plan/steps.ts";
+import { buildSteps, phases } from "../../plan/graph.ts";
 import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
 import { loadReportedCluster } from "../load-cluster.ts";
 
@@ -23,8 +23,8 @@ export const graph: Command = {
     "",
     "Exit codes: 0 printed, 1 error (invalid spec, unreadable file), 64 usage error.",
   ].join("\n"),
-  async run({ args, out }) {
-    const { inventory } = await loadReportedCluster(out, args.positionals[0]!);
+  async run({ args, out, env }) {
+    const { inventory } = await loadReportedCluster(out, args.positionals[0]!, env);
     if (inventory === undefined) return EXIT_ERROR;
     const phase = phases.find((p) => p === args.options.get("phase")) ?? "all";
     const steps = buildSteps(inventory, { phase });

@@ -3,28 +3,29 @@
 // (-), leave alone (=) or refuse to do silently (!), with the reason.
 
 import type { ChalkInstance } from "chalk";
-import type { InfraPlan } from "../../plan/infra-flow.ts";
-import { formatChange } from "../../steps/changes.ts";
-import { formatStepCounts, type StepChanges } from "../../plan/live-run.ts";
+import type { ConvergePlan } from "../../plan/converge.ts";
+import { formatChange } from "../../steps/observed.ts";
+import { formatStepCounts, type StepChanges } from "../../plan/walk.ts";
 import { EXIT_ERROR, EXIT_OK, type CommandContext } from "../command.ts";
-import { withInfraSession } from "../infra-session.ts";
+import { withInfraSession } from "../session.ts";
 import type { Output } from "../output.ts";
 
 const EXIT_CHANGES = 2;
 
-export async function planLive({ args, out }: CommandContext): Promise<number> {
+export async function planLive(ctx: CommandContext): Promise<number> {
+  const { args, out } = ctx;
   const phase = args.options.get("phase") ?? "all";
   if (phase === "cluster") {
     out.error("a live plan of the cluster phase is not available yet; use plan --offline --phase cluster");
     return EXIT_ERROR;
   }
-  return withInfraSession(out, args.positionals[0]!, "converge", async (session, sink) => {
-    const { planInfra } = await import("../../plan/infra-flow.ts");
-    return showPlan(out, await planInfra(session, sink), phase === "all");
+  return withInfraSession(ctx, args.positionals[0]!, "converge", async (session, sink) => {
+    const { planConverge } = await import("../../plan/converge.ts");
+    return showPlan(out, await planConverge(session, sink), phase === "all");
   }, { observeOnly: true });
 }
 
-function showPlan(out: Output, plan: InfraPlan, allPhases: boolean): number {
+function showPlan(out: Output, plan: ConvergePlan, allPhases: boolean): number {
   const { steps, counts, pending, failed } = plan;
   out.event({ type: "plan", offline: false, phase: "infra", steps, counts });
   const style = out.outStyle;
@@ -46,6 +47,7 @@ export function planLines(style: ChalkInstance, steps: readonly StepChanges[], {
   for (const r of steps) {
     if (!all && !r.acts) continue;
     lines.push(style.bold(r.id));
+    if (r.knownAfter !== undefined) lines.push(`  ${style.dim(`known after ${r.knownAfter} (what it looks at does not exist yet)`)}`);
     for (const c of r.changes) if (all || c.op !== "=") lines.push(`  ${colour[c.op](formatChange(c))}`);
     if (r.error !== undefined && !r.changes.some((c) => c.op === "!")) lines.push(`  ${style.red(`error: ${r.error}`)}`);
   }

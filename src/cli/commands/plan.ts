@@ -1,6 +1,6 @@
 import { formatGraph } from "../../graph/format.ts";
 import { stepJson } from "../../graph/format/json.ts";
-import { buildSteps, phases } from "../../plan/steps.ts";
+import { buildSteps, phases } from "../../plan/graph.ts";
 import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, type Command } from "../command.ts";
 import { loadReportedCluster } from "../load-cluster.ts";
@@ -33,13 +33,13 @@ export const plan: Command = {
     "unreadable file, Proxmox unreachable), 64 usage error.",
   ].join("\n"),
   async run(ctx) {
-    const { args, out } = ctx;
+    const { args, out, env } = ctx;
     if (args.options.get("offline") !== true) {
       const { planLive } = await import("./plan-live.ts");
       return planLive(ctx);
     }
     const file = args.positionals[0]!;
-    const { inventory } = await loadReportedCluster(out, file);
+    const { inventory } = await loadReportedCluster(out, file, env);
     if (inventory === undefined) return EXIT_ERROR;
     const phase = phases.find((p) => p === args.options.get("phase")) ?? "all";
     const steps = buildSteps(inventory, { phase });

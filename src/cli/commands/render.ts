@@ -25,17 +25,17 @@ export const render: Command = {
     "",
     "Exit codes: 0 written, 1 error (invalid spec, unreadable secret, unwritable DIR), 64 usage error.",
   ].join("\n"),
-  async run({ args, out }) {
+  async run({ args, out, env }) {
     const outDir = args.options.get("out");
     if (typeof outDir !== "string" || outDir === "") throw new UsageError("render needs --out DIR", "render");
-    const { loaded, inventory } = await loadReportedCluster(out, args.positionals[0]!);
+    const { loaded, inventory } = await loadReportedCluster(out, args.positionals[0]!, env);
     if (inventory === undefined) return EXIT_ERROR;
     const { readRenderSecrets } = await import("../../plan/secrets.ts");
     const { renderHost, knownHosts } = await import("../../render/index.ts");
 
     let secrets: RenderSecrets;
     try {
-      secrets = readRenderSecrets(inventory.spec, loaded.dir);
+      secrets = readRenderSecrets(inventory.spec, loaded.dir, env);
     } catch (err) {
       if (!(err instanceof SpecReferenceError)) throw err;
       out.error(formatDiagnostic(toDiagnostic(loaded, err.issue)));

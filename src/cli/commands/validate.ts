@@ -21,10 +21,10 @@ export const validate: Command = {
     "",
     "Exit codes: 0 valid (warnings are printed), 2 invalid, 1 the file cannot be read, 64 usage error.",
   ].join("\n"),
-  async run({ args, out }) {
+  async run({ args, out, env }) {
     const file = args.positionals[0]!;
     const { loadCluster } = await import("../../plan/load.ts");
-    const cluster = await loadCluster(file);
+    const cluster = await loadCluster(file, env);
     reportDiagnostics(out, cluster.diagnostics);
     const { errors, warnings } = countBySeverity(cluster.diagnostics);
     const inv = cluster.inventory;

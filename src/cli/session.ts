@@ -1,0 +1,64 @@
+// plan/'s flows wired to a command: the spec is loaded and its diagnostics reported here,
+// messages and progress go to `out`, the run is named after the user of the command's
+// environment, and the session is closed (lock released) only after the command has printed
+// its result.
+
+import { hostname, userInfo } from "node:os";
+import type { InfraSession } from "../plan/infra.ts";
+import type { RunIdentity } from "../plan/session.ts";
+import type { RunSink } from "../plan/walk.ts";
+import type { PreflightPurpose } from "../steps/infra/preflight.ts";
+import type { OptionSpec } from "./args.ts";
+import { type CommandContext, EXIT_ERROR } from "./command.ts";
+import { loadReportedCluster } from "./load-cluster.ts";
+import type { Output } from "./output.ts";
+
+/** --force-unlock of the commands that take the cluster lock. */
+export const forceUnlockOption: OptionSpec = {
+  name: "force-unlock",
+  description: "take the cluster lock over from a run on another machine after 3 min without heartbeat (never from a live run)",
+};
+
+/** Who runs, as the lock names it: the login name from the environment, else the account's. */
+function runIdentity(env: CommandContext["env"]): RunIdentity {
+  return { user: env.USER || env.LOGNAME || userInfo().username, host: hostname(), pid: process.pid };
+}
+
+/** Opens the infra phase and runs `body` in it; when it cannot be opened, the reason is reported and the exit code is 1. */
+export async function withInfraSession(
+  { out, env }: CommandContext,
+  file: string,
+  purpose: PreflightPurpose,
+  body: (session: InfraSession, sink: RunSink) => Promise<number>,
+  opts: { observeOnly?: boolean } = {},
+): Promise<number> {
+  const { loaded, inventory } = await loadReportedCluster(out, file, env);
+  if (inventory === undefined) return EXIT_ERROR;
+  const { openInfraSession } = await import("../plan/infra.ts");
+  const sink = runSink(out, purpose === "destroy" ? "destroy" : "apply");
+  const cluster = { file, dir: loaded.dir, positionOf: loaded.positionOf, inventory, env };
+  const session = await openInfraSession(cluster, purpose, sink, { ...opts, who: runIdentity(env) });
+  if (session === undefined) return EXIT_ERROR;
+  try {
+    return await body(session, sink);
+  } finally {
+    await session.close();
+  }
+}
+
+function runSink(out: Output, command: string): RunSink {
+  return {
+    message: (text) => out.message(text),
+    error: (text) => out.error(text),
+    // A run that acts always shows its progress. One that only looks shows, on a terminal in
+    // text mode, that it is looking: its steps' outcomes would read as changes already made.
+    async progress(stage) {
+      const { observingReporter, pickReporter } = await import("../ui/index.ts");
+      const progress = out.progress();
+      if (stage === "observe") {
+        return !out.json && progress.isTTY ? observingReporter(progress.stream, { color: !progress.noColor }) : undefined;
+      }
+      return pickReporter({ output: out.json ? "json" : "text", stream: progress.stream, isTTY: progress.isTTY, noColor: progress.noColor, command });
+    },
+  };
+}
