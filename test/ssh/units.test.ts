@@ -8,6 +8,7 @@ import { hostKey } from "../../src/render/hostkeys.ts";
 import { authFailureMessage, Credentials } from "../../src/ssh/auth.ts";
 import { CommandTimeoutError, HostKeyMismatchError, SshError } from "../../src/ssh/errors.ts";
 import { asRoot, shellCommand, shellQuote } from "../../src/ssh/exec.ts";
+import { parseJumpHosts } from "../../src/ssh/jump.ts";
 import { fingerprint } from "../../src/ssh/known-hosts.ts";
 import { backoffDelay, DEFAULT_CONNECT_RETRY } from "../../src/ssh/pool.ts";
 import { PUT_HASH_MISMATCH, putScript, sha256Hex } from "../../src/ssh/put.ts";
@@ -183,5 +184,20 @@ describe("key files and messages", () => {
     const error = new CommandTimeoutError("node1", "systemctl restart rke2-server", 1500);
     expect(error.message).toBe("node1: command timed out after 1.5s: systemctl restart rke2-server");
     expect(error.retryable).toBe(true);
+  });
+});
+
+describe("jump chains (ProxyJump syntax)", () => {
+  test("hops in order, default user and port, bracketed IPv6", () => {
+    expect(parseJumpHosts("ops@bastion.lan,inner:2222,[fd00::1]:22", "root")).toEqual([
+      { user: "ops", host: "bastion.lan", port: 22 },
+      { user: "root", host: "inner", port: 2222 },
+      { user: "root", host: "fd00::1", port: 22 },
+    ]);
+  });
+  test("a malformed hop is refused naming it", () => {
+    expect(() => parseJumpHosts("ops@a,,b", "root")).toThrow('jump host "" is not user@host[:port]');
+    expect(() => parseJumpHosts("a:70000", "root")).toThrow('jump host "a:70000"');
+    expect(() => parseJumpHosts("a b", "root")).toThrow();
   });
 });
