@@ -226,8 +226,8 @@ ExecStart=/bin/sleep infinity
 WantedBy=multi-user.target
 `;
 
-/** Writes setup into the (not yet booted) host root. */
-export function prepareRoot(root: string, setup: HostSetup): void {
+/** Writes setup into the (not yet booted) host root; returns the package files it could not install. */
+export function prepareRoot(root: string, labSrc: string, setup: HostSetup): string[] {
   put(root, "/etc/hostname", `${setup.hostname}\n`, 0o644);
   // A VM has its own machine-id from its first boot; without one systemd-firstboot would prompt.
   put(root, "/etc/machine-id", `${randomBytes(16).toString("hex")}\n`, 0o444);
@@ -252,5 +252,5 @@ export function prepareRoot(root: string, setup: HostSetup): void {
   const wants = join(root, "etc/systemd/system/multi-user.target.wants/starbase-lab-firstboot.service");
   mkdirSync(dirname(wants), { recursive: true });
   if (!existsSync(wants)) symlinkSync("/etc/systemd/system/starbase-lab-firstboot.service", wants);
-  writeInstalled(root, setup.packages);
+  return writeInstalled(root, labSrc, setup.packages);
 }

@@ -411,7 +411,7 @@ export async function labUp(dir: string, topology: LabTopology): Promise<Lab> {
       for (const sub of ["upper", "work", "root"]) mkdirSync(join(hostState.dir, sub), { recursive: true });
       runOrThrow(["mount", "-t", "overlay", "overlay", "-o", `lowerdir=${rootfs},upperdir=${hostState.dir}/upper,workdir=${hostState.dir}/work`, hostState.root]);
       const setup = buildSetup(state, host, nics, clientPublicKey);
-      prepareRoot(hostState.root, setup);
+      for (const problem of prepareRoot(hostState.root, LAB_DIR, setup)) console.error(`lab: ${host.name}: ${problem.trim()}`);
       hostState.hostKey = setup.hostKey.publicKey;
       const [type, key] = setup.hostKey.publicKey.split(/\s+/);
       knownHosts.push(`${[host.name, ...nics.map((nic) => nic.ip)].join(",")} ${type} ${key}\n`);

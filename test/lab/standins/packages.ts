@@ -21,6 +21,15 @@ const RKE2_VERSIONS = ["1.33.5+rke2r1", "1.34.1+rke2r1"];
 
 /** What `transactional-update pkg install` can install here. */
 export const CATALOGUE: Record<string, CataloguePackage> = {
+  // openSUSE's package (what starbase installs at first boot today): both units, /usr/bin/rke2.
+  rke2: {
+    versions: RKE2_VERSIONS,
+    files: [
+      { from: "rke2/units/rke2-server.service", to: "/usr/lib/systemd/system/rke2-server.service" },
+      { from: "rke2/units/rke2-agent.service", to: "/usr/lib/systemd/system/rke2-agent.service" },
+    ],
+  },
+  // Rancher's RPMs.
   "rke2-selinux": { versions: ["0.20-1"] },
   "rke2-common": { versions: RKE2_VERSIONS, requires: ["rke2-selinux"] },
   "rke2-server": {
@@ -82,12 +91,36 @@ export function writeState(root: string, state: PackageState): void {
   renameSync(`${file}.tmp`, file);
 }
 
-/** First-boot state: the base packages plus `names` (cloud-init's packages), newest versions. */
-export function writeInstalled(root: string, names: string[]): void {
+/** Puts a package's files in place (copied from the lab's sources); says what it could not. */
+function installFiles(root: string, labSrc: string, name: string): string[] {
+  const problems: string[] = [];
+  for (const file of CATALOGUE[name]?.files ?? []) {
+    const source = join(labSrc, file.from);
+    if (!existsSync(source)) {
+      problems.push(`  missing ${file.from}: ${file.to} not installed`);
+      continue;
+    }
+    mkdirSync(dirname(join(root, file.to)), { recursive: true });
+    copyFileSync(source, join(root, file.to));
+  }
+  return problems;
+}
+
+/**
+ * First-boot state: the base packages plus `names` (cloud-init's packages, installed before its
+ * reboot), newest versions, with their files. A name the catalogue lacks is recorded as version
+ * "0-lab" and brings no files. Returns what could not be installed.
+ */
+export function writeInstalled(root: string, labSrc: string, names: string[]): string[] {
   const installed: PackageSet = {};
   for (const [name, entry] of Object.entries(CATALOGUE)) if (entry.base) installed[name] = newest(name);
-  for (const name of names) installed[name] = CATALOGUE[name] ? newest(name) : "0-lab";
+  const problems: string[] = [];
+  for (const name of names) {
+    installed[name] = CATALOGUE[name] ? newest(name) : "0-lab";
+    problems.push(...installFiles(root, labSrc, name));
+  }
   writeState(root, { snapshot: 1, installed });
+  return problems;
 }
 
 export type Resolution = { ok: true; install: PackageSet } | { ok: false; message: string };
@@ -138,16 +171,7 @@ export function activatePending(root: string, labSrc: string): string[] {
   const changes: string[] = [];
   for (const [name, version] of Object.entries(after)) {
     if (before[name] === version) continue;
-    changes.push(`${name} ${before[name] ?? "-"} -> ${version}`);
-    for (const file of CATALOGUE[name]?.files ?? []) {
-      const source = join(labSrc, file.from);
-      if (!existsSync(source)) {
-        changes.push(`  missing ${file.from}: ${file.to} not installed`);
-        continue;
-      }
-      mkdirSync(dirname(join(root, file.to)), { recursive: true });
-      copyFileSync(source, join(root, file.to));
-    }
+    changes.push(`${name} ${before[name] ?? "-"} -> ${version}`, ...installFiles(root, labSrc, name));
   }
   for (const name of Object.keys(before)) {
     if (after[name] !== undefined) continue;
