@@ -1,7 +1,9 @@
-// One command on one SSH channel: stdout, stderr, exit status. A non-root login user runs
-// everything through `sudo -n` (never a password prompt: a node that asks for one is
-// misconfigured and fails at once). On timeout the remote process group gets TERM, then KILL,
-// and the channel is closed; the error names the command and the time it had.
+// One command on one SSH channel: stdout, stderr, exit status. Every command runs as root: a
+// non-root login user goes through `sudo -n` (never a password prompt: a node that asks for one
+// is misconfigured and fails at once). Every command runs under coreutils `timeout` on the host,
+// which kills the command's whole process group shortly after the client gives up: OpenSSH
+// refuses "signal" requests on root sessions ("session signalling requires privilege
+// separation"), and closing the channel alone leaves the command running.
 import type { Client, ClientChannel } from "ssh2";
 import { CommandTimeoutError, SshError } from "./errors.ts";
 
@@ -23,8 +25,6 @@ export interface ChannelOptions {
 
 /** More output than this is refused: a command that prints without bound is a bug, not data. */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
-/** Time between TERM and KILL for a timed-out command. */
-const KILL_GRACE_MS = 2000;
 
 /** POSIX shell single-quoting: safe for any string, including quotes and newlines. */
 export function shellQuote(arg: string): string {
@@ -36,12 +36,22 @@ export function shellCommand(argv: readonly string[]): string {
   return argv.map(shellQuote).join(" ");
 }
 
-/** The command line as the login user runs it: unchanged for root, through `sudo -n sh -c` for anyone else. */
-export function asRoot(command: string, user: string): string {
-  return user === "root" ? command : `sudo -n sh -c ${shellQuote(command)}`;
+/** The host's own limit runs this long after the client's, so that the client reports the timeout. */
+const REMOTE_MARGIN_MS = 1000;
+/** After the host's TERM, `timeout` sends KILL this much later. */
+const REMOTE_KILL_AFTER_S = 5;
+
+/**
+ * The command line the login user sends: `sh -c` under `timeout` (seconds, with a margin over
+ * the client's limit), through `sudo -n` for anyone but root.
+ */
+export function remoteCommand(command: string, user: string, timeoutMs: number): string {
+  const seconds = Math.ceil((timeoutMs + REMOTE_MARGIN_MS) / 100) / 10;
+  const limited = `timeout -k ${REMOTE_KILL_AFTER_S} ${seconds} sh -c ${shellQuote(command)}`;
+  return user === "root" ? limited : `sudo -n ${limited}`;
 }
 
-/** Runs `command` (already wrapped for the user) on a new channel of `client`. */
+/** Runs `command` (already made by remoteCommand) on a new channel of `client`. */
 export function runOnChannel(client: Client, host: string, command: string, options: ChannelOptions): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     client.exec(command, (error, channel) => {
@@ -99,20 +109,16 @@ function collect(channel: ClientChannel, host: string, options: ChannelOptions):
   });
 }
 
-/** TERM (sshd sends it to the session's process group), KILL after a grace period, then close. */
+/**
+ * Gives up on a timed-out command: TERM where sshd passes signals on (non-root sessions: sudo
+ * relays it to `timeout`, which signals the command's group), then the channel is closed. The
+ * host's `timeout` kills the command either way.
+ */
 function stop(channel: ClientChannel): void {
   try {
     channel.signal("TERM");
+    channel.close();
   } catch {
-    // The channel is already gone; nothing left to stop.
+    // The channel is already gone.
   }
-  const kill = setTimeout(() => {
-    try {
-      channel.signal("KILL");
-      channel.close();
-    } catch {
-      // Closed in the meantime.
-    }
-  }, KILL_GRACE_MS);
-  channel.once("close", () => clearTimeout(kill));
 }

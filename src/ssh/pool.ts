@@ -6,7 +6,7 @@
 import { Client, type ClientChannel, type ServerHostKeyAlgorithm } from "ssh2";
 import { authFailureMessage, type Credentials } from "./auth.ts";
 import { formatMs, SshError } from "./errors.ts";
-import { asRoot, type ExecResult, runOnChannel } from "./exec.ts";
+import { type ExecResult, remoteCommand, runOnChannel } from "./exec.ts";
 import { PUT_HASH_MISMATCH, type PutOptions, putScript, sha256Hex } from "./put.ts";
 import { type HostKeyCheck, hostKeyCheck, type HostKeyPolicy } from "./verify.ts";
 
@@ -280,14 +280,15 @@ export class SshHost {
     this.slots = new Slots(pool.maxChannelsPerHost);
   }
 
-  /** Runs a shell command as root (through `sudo -n` for a non-root login user). */
+  /** Runs a shell command as root (through `sudo -n` for a non-root login user), within its timeout. */
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const description = options.description ?? describeCommand(command);
+    const timeoutMs = options.timeoutMs ?? this.pool.commandTimeoutMs;
     return this.slots.run(async () => {
       const client = await this.link.client();
-      return runOnChannel(client, this.name, asRoot(command, this.pool.user), {
+      return runOnChannel(client, this.name, remoteCommand(command, this.pool.user, timeoutMs), {
         ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
-        timeoutMs: options.timeoutMs ?? this.pool.commandTimeoutMs,
+        timeoutMs,
         description,
       });
     });

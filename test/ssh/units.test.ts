@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { hostKey } from "../../src/render/hostkeys.ts";
 import { authFailureMessage, Credentials } from "../../src/ssh/auth.ts";
 import { CommandTimeoutError, HostKeyMismatchError, SshError } from "../../src/ssh/errors.ts";
-import { asRoot, shellCommand, shellQuote } from "../../src/ssh/exec.ts";
+import { remoteCommand, shellCommand, shellQuote } from "../../src/ssh/exec.ts";
 import { parseJumpHosts } from "../../src/ssh/jump.ts";
 import { fingerprint } from "../../src/ssh/known-hosts.ts";
 import { backoffDelay, DEFAULT_CONNECT_RETRY } from "../../src/ssh/pool.ts";
@@ -35,13 +35,21 @@ describe("quoting", () => {
     expect(shellQuote("/etc/rancher/rke2/config.yaml")).toBe("/etc/rancher/rke2/config.yaml");
     expect(shellQuote("a b")).toBe("'a b'");
   });
-  test("asRoot wraps for a non-root user only, and the wrapped line still runs the command", () => {
+  test("remoteCommand limits the command on the host and goes through sudo -n for a non-root user only", () => {
     const command = `printf '%s' "it's $((1+2))"`;
-    expect(asRoot(command, "root")).toBe(command);
-    const wrapped = asRoot(command, "ops");
-    expect(wrapped.startsWith("sudo -n sh -c ")).toBe(true);
-    // Strip the sudo -n to run it here without sudo: the quoting is what is tested.
-    expect(sh(wrapped.replace(/^sudo -n /, "")).stdout).toBe("it's 3");
+    expect(remoteCommand(command, "root", 60_000)).toBe(`timeout -k 5 61 sh -c ${shellQuote(command)}`);
+    expect(remoteCommand("true", "root", 1500)).toBe("timeout -k 5 2.5 sh -c true");
+    const wrapped = remoteCommand(command, "ops", 60_000);
+    expect(wrapped).toStartWith("sudo -n timeout -k 5 61 sh -c ");
+    // Without the sudo -n it runs here: the quoting is what is tested.
+    expect(sh(wrapped.replace(/^sudo -n /, ""))).toEqual({ code: 0, stdout: "it's 3", stderr: "" });
+  });
+  test("the host's timeout kills the command's whole process group", () => {
+    const started = performance.now();
+    const result = sh(`${remoteCommand(`sh -c 'sleep 30; echo late' & sleep 31`, "root", 200)}; echo "rc=$?"`);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(result.stdout).toBe("rc=124\n");
+    expect(Bun.spawnSync(["pgrep", "-f", "sleep 3[01]"]).stdout.toString()).toBe("");
   });
 });
 
