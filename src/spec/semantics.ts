@@ -208,7 +208,7 @@ function tlsSanIssues(spec: Spec): SpecIssue[] {
 }
 
 /** Where the spec holds secret references. */
-export const SECRET_PATHS: readonly SpecPath[] = [["proxmox", "tokenSecret"], ["ssh", "hostKeySecret"], ["loadBalancer", "vrrp", "authPass"]];
+export const SECRET_PATHS: readonly SpecPath[] = [["proxmox", "tokenSecret"], ["ssh", "hostKeySecret"], ["ssh", "privateKeyPassphrase"], ["loadBalancer", "vrrp", "authPass"]];
 
 /**
  * Every rule that needs only the spec itself, with the values it reads. Rules on derived

@@ -37,7 +37,14 @@ export interface SshSpec {
   user: string;
   authorizedKeys: string[];
   privateKey?: string;
+  /** Passphrase of an encrypted privateKey; asked on a terminal when absent. */
+  privateKeyPassphrase?: SecretRef;
+  /** ProxyJump chain: "user@host[:port]" hops separated by commas (ssh/jump.ts parses it). */
   jumpHost?: string;
+  /** OpenSSH known_hosts file for the jump hosts; "~/.ssh/known_hosts" by default. */
+  knownHosts: string;
+  /** accept-new for jump hosts not in knownHosts. */
+  acceptNewHostKeys: boolean;
   /** Secret from which each VM's SSH host key is derived (see render/hostkeys). */
   hostKeySecret: SecretRef;
 }

@@ -29,7 +29,7 @@ export function specFixture(overrides: Partial<Spec> = {}): Spec {
       vmCreatePerNode: 1,
     },
     image: { url: "https://download.opensuse.org/tumbleweed/appliances/openSUSE-MicroOS.x86_64-OpenStack-Cloud.qcow2" },
-    ssh: { user: "root", authorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureFixtureFixtureFixtureFixture ops@laptop"], hostKeySecret: { env: "HOSTKEY_SECRET" } },
+    ssh: { user: "root", authorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureFixtureFixtureFixtureFixture ops@laptop"], hostKeySecret: { env: "HOSTKEY_SECRET" }, knownHosts: "~/.ssh/known_hosts", acceptNewHostKeys: false },
     network: {
       interface: "ens18",
       bridge: "vmbr0",

@@ -12,7 +12,7 @@ export const OPS_KEY = hostKey("operator-secret", "laptop", "ops@laptop").public
 /** 3 PVE nodes, 2 load balancers, 3 servers, 2 agents on 198.18.20.0/24, with a DHCP storage NIC on the agents. */
 export function realisticSpec(): Spec {
   return specFixture({
-    ssh: { user: "root", authorizedKeys: [OPS_KEY], hostKeySecret: { env: "HOST_KEY_SECRET" } },
+    ssh: { user: "root", authorizedKeys: [OPS_KEY], hostKeySecret: { env: "HOST_KEY_SECRET" }, knownHosts: "~/.ssh/known_hosts", acceptNewHostKeys: false },
     network: {
       interface: "ens18",
       bridge: "vmbr0",

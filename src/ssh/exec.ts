@@ -1,0 +1,124 @@
+// One command on one SSH channel: stdout, stderr, exit status. Every command runs as root: a
+// non-root login user goes through `sudo -n` (never a password prompt: a node that asks for one
+// is misconfigured and fails at once). Every command runs under coreutils `timeout` on the host,
+// which kills the command's whole process group shortly after the client gives up: OpenSSH
+// refuses "signal" requests on root sessions ("session signalling requires privilege
+// separation"), and closing the channel alone leaves the command running.
+import type { Client, ClientChannel } from "ssh2";
+import { CommandTimeoutError, SshError } from "./errors.ts";
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Set when the command was ended by a signal (then code is -1). */
+  signal?: string;
+}
+
+export interface ChannelOptions {
+  /** Fed to the command's standard input, then closed. */
+  stdin?: string | Uint8Array;
+  timeoutMs: number;
+  /** How the command is named in errors: short, and never holding secrets. */
+  description: string;
+}
+
+/** More output than this is refused: a command that prints without bound is a bug, not data. */
+const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+
+/** POSIX shell single-quoting: safe for any string, including quotes and newlines. */
+export function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+/** argv → one shell command line. */
+export function shellCommand(argv: readonly string[]): string {
+  return argv.map(shellQuote).join(" ");
+}
+
+/** The host's own limit runs this long after the client's, so that the client reports the timeout. */
+const REMOTE_MARGIN_MS = 1000;
+/** After the host's TERM, `timeout` sends KILL this much later. */
+const REMOTE_KILL_AFTER_S = 5;
+
+/**
+ * The command line the login user sends: `sh -c` under `timeout` (seconds, with a margin over
+ * the client's limit), through `sudo -n` for anyone but root.
+ */
+export function remoteCommand(command: string, user: string, timeoutMs: number): string {
+  const seconds = Math.ceil((timeoutMs + REMOTE_MARGIN_MS) / 100) / 10;
+  const limited = `timeout -k ${REMOTE_KILL_AFTER_S} ${seconds} sh -c ${shellQuote(command)}`;
+  return user === "root" ? limited : `sudo -n ${limited}`;
+}
+
+/** Runs `command` (already made by remoteCommand) on a new channel of `client`. */
+export function runOnChannel(client: Client, host: string, command: string, options: ChannelOptions): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    client.exec(command, (error, channel) => {
+      if (error) {
+        reject(new SshError(host, "connection-lost", `cannot open a channel for ${options.description}: ${error.message}`, true));
+        return;
+      }
+      collect(channel, host, options).then(resolve, reject);
+    });
+  });
+}
+
+function collect(channel: ClientChannel, host: string, options: ChannelOptions): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    let exit: { code: number; signal?: string } | undefined;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outcome();
+    };
+    const take = (into: Buffer[]) => (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_OUTPUT_BYTES) {
+        settle(() => reject(new SshError(host, "output", `${options.description} printed more than ${MAX_OUTPUT_BYTES} bytes; stopped it`, false)));
+        stop(channel);
+        return;
+      }
+      into.push(chunk);
+    };
+    const timer = setTimeout(() => {
+      settle(() => reject(new CommandTimeoutError(host, options.description, options.timeoutMs)));
+      stop(channel);
+    }, options.timeoutMs);
+    channel.on("data", take(stdout));
+    channel.stderr.on("data", take(stderr));
+    channel.on("exit", (code: number | null, signal?: string) => {
+      exit = code === null ? { code: -1, ...(signal ? { signal } : {}) } : { code };
+    });
+    channel.on("close", () => {
+      settle(() => {
+        if (exit === undefined) {
+          reject(new SshError(host, "connection-lost", `the connection dropped while running ${options.description}`, true));
+          return;
+        }
+        resolve({ ...exit, stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8") });
+      });
+    });
+    if (options.stdin !== undefined) channel.end(options.stdin);
+    else channel.end();
+  });
+}
+
+/**
+ * Gives up on a timed-out command: TERM where sshd passes signals on (non-root sessions: sudo
+ * relays it to `timeout`, which signals the command's group), then the channel is closed. The
+ * host's `timeout` kills the command either way.
+ */
+function stop(channel: ClientChannel): void {
+  try {
+    channel.signal("TERM");
+    channel.close();
+  } catch {
+    // The channel is already gone.
+  }
+}
