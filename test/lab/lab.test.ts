@@ -69,14 +69,16 @@ loadBalancer:
 }
 
 describe("npm run lab with a spec", () => {
-  const scratch = mkdtempSync(join(tmpdir(), "lab-spec-"));
-  const dir = join(scratch, "lab");
-  const spec = join(scratch, "cluster.yaml");
-  const key = join(scratch, "id_ed25519");
+  let scratch = "";
+  let dir = "";
+  let key = "";
+  let spec = "";
   let up: { code: number; stdout: string; stderr: string };
   let exec: string[] = [];
 
   beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), "lab-spec-"));
+    [dir, spec, key] = [join(scratch, "lab"), join(scratch, "cluster.yaml"), join(scratch, "id_ed25519")];
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ops@test", "-f", key]);
     writeFileSync(spec, specYaml("198.18.40", readFileSync(`${key}.pub`, "utf8").trim()));
     up = spawn([process.execPath, "scripts/lab.ts", "up", spec, "--dir", dir], SECRET_ENV);
@@ -84,6 +86,7 @@ describe("npm run lab with a spec", () => {
   }, 240_000);
 
   afterAll(async () => {
+    if (scratch === "") return;
     spawn([process.execPath, "scripts/lab.ts", "down", "--dir", dir]);
     rmSync(scratch, { recursive: true, force: true });
   }, 60_000);
@@ -149,8 +152,9 @@ describe("npm run lab with a spec", () => {
 });
 
 describe("npm run lab refuses what it cannot build", () => {
-  const scratch = mkdtempSync(join(tmpdir(), "lab-refuse-"));
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  let scratch = "";
+  beforeAll(() => (scratch = mkdtempSync(join(tmpdir(), "lab-refuse-"))));
+  afterAll(() => scratch !== "" && rmSync(scratch, { recursive: true, force: true }));
 
   test("addresses outside 198.18.0.0/15: a clear message, non-zero exit, nothing left", () => {
     const dir = join(scratch, "lab");
@@ -174,11 +178,13 @@ describe("npm run lab refuses what it cannot build", () => {
 });
 
 describe("a jump topology from the library", () => {
-  const scratch = mkdtempSync(join(tmpdir(), "lab-jump-"));
-  const dir = join(scratch, "lab");
+  let scratch = "";
+  let dir = "";
   let lab: Lab;
 
   beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), "lab-jump-"));
+    dir = join(scratch, "lab");
     lab = await labUp(dir, {
       networks: [
         { name: "mgmt", cidr: "198.18.50.0/24" },
@@ -200,6 +206,7 @@ describe("a jump topology from the library", () => {
   }, 240_000);
 
   afterAll(async () => {
+    if (scratch === "") return;
     await lab?.down();
     rmSync(scratch, { recursive: true, force: true });
   }, 60_000);
