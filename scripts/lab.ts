@@ -93,7 +93,14 @@ async function main(argv: string[]): Promise<number> {
     const readyAfter = Number(option(args, "--ready-after") ?? "1000");
     if (args.length !== 1 || !Number.isInteger(readyAfter) || readyAfter < 0) throw new UsageError("up takes one FILE");
     const started = performance.now();
-    const lab = await labUp(dir, specTopology(args[0]!, resolve(dir), readyAfter));
+    let lab;
+    try {
+      lab = await labUp(dir, specTopology(args[0]!, resolve(dir), readyAfter));
+    } catch (error) {
+      // The rendered files (private host keys) go too.
+      await labDown(dir);
+      throw error;
+    }
     console.error(`lab up: ${lab.state.hosts.length} hosts in ${((performance.now() - started) / 1000).toFixed(1)} s; down with: npm run lab -- down --dir ${dir}`);
     console.log(JSON.stringify({ ready: true, hosts: lab.state.hosts.length, exec: lab.controlExec }));
     return 0;
