@@ -1,0 +1,76 @@
+// What every cluster step of one run shares: the inventory, the node OS, each host's rendered
+// files and SSH connection, one batched read of facts per host, and values worked out once per
+// run (the join token, the RKE2 version). Connections outlive `refreshed()`; facts do not.
+import type { Host, Inventory } from "../../inventory/types.ts";
+import type { NodeFacts, NodeOs } from "../../nodeos/index.ts";
+import { type RenderedFile, type RenderSecrets, renderHost } from "../../render/index.ts";
+import type { SshHost } from "../../ssh/pool.ts";
+import type { ObserveContext } from "../family.ts";
+import { factsQuery } from "./node-facts.ts";
+
+export interface ClusterRun {
+  inv: Inventory;
+  os: NodeOs;
+  /** The files render makes for the host that live on the node (not the seed ISO's). */
+  files(host: Host): readonly RenderedFile[];
+  /** The host's SSH connection; nothing connects before its first command. */
+  ssh(host: Host): SshHost;
+  /** The host's facts, read once per run; `ctx.fresh` reads again (after a change, on a retry). */
+  facts(host: Host, ctx: ObserveContext): Promise<NodeFacts>;
+  /** Works a value out once per run for every step that asks under `key`; a failure is not kept. */
+  once<T>(key: string, work: () => Promise<T>): Promise<T>;
+  /** The same run with nothing read yet (under the lock everything is read again). */
+  refreshed(): ClusterRun;
+}
+
+export interface ClusterRunOptions {
+  inv: Inventory;
+  os: NodeOs;
+  secrets: RenderSecrets;
+  ssh(host: Host): SshHost;
+}
+
+export function createClusterRun(opts: ClusterRunOptions): ClusterRun {
+  const rendered = new Map<string, RenderedFile[]>();
+  const files = (host: Host): RenderedFile[] => {
+    let mine = rendered.get(host.name);
+    if (mine === undefined) {
+      mine = renderHost(opts.inv, host, opts.secrets).filter((file) => file.scope === "node");
+      rendered.set(host.name, mine);
+    }
+    return mine;
+  };
+  const withNothingRead = (): ClusterRun => {
+    const facts = new Map<string, Promise<NodeFacts>>();
+    const onces = new Map<string, Promise<unknown>>();
+    const remember = <T>(memo: Map<string, Promise<T>>, key: string, fresh: boolean, work: () => Promise<T>): Promise<T> => {
+      const kept = memo.get(key);
+      if (kept !== undefined && !fresh) return kept;
+      const value = work();
+      memo.set(key, value);
+      value.catch(() => {
+        if (memo.get(key) === value) memo.delete(key);
+      });
+      return value;
+    };
+    return {
+      inv: opts.inv,
+      os: opts.os,
+      files,
+      ssh: opts.ssh,
+      facts(host, ctx) {
+        return remember(facts, host.name, ctx.fresh, async () => {
+          const query = factsQuery(opts.inv, host, files(host));
+          const result = await opts.ssh(host).exec(opts.os.factsScript(query), { description: "read the node's facts" });
+          if (result.code !== 0) throw new Error(`${host.name}: reading the node's facts failed (exit ${result.code}): ${result.stderr.trim()}`);
+          return opts.os.parseFacts(query, result.stdout);
+        });
+      },
+      once<T>(key: string, work: () => Promise<T>): Promise<T> {
+        return remember(onces as Map<string, Promise<T>>, key, false, work);
+      },
+      refreshed: withNothingRead,
+    };
+  };
+  return withNothingRead();
+}
