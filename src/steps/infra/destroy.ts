@@ -8,7 +8,7 @@ import type { Inventory } from "../../inventory/types.ts";
 import { apiPath, NotFoundError } from "../../proxmox/index.ts";
 import { type ActContext, type Change, unchanged, type Observed } from "../observed.ts";
 import type { InfraRun } from "./context.ts";
-import { clusterTag, isClusterVm, MANAGED_TAG, tagsOf } from "./desired.ts";
+import { clusterTag, isClusterVm, MANAGED_TAG, tagsOf } from "./tags.ts";
 import { configVolumes, describeUsers, type IsoUsers, isoUsers } from "./iso-users.ts";
 import type { ClusterVm } from "./facts.ts";
 import { imageNodes } from "./nodes.ts";

@@ -9,9 +9,10 @@ import { counted } from "../../ui/words.ts";
 import { type StepFamily, stepHost } from "../family.ts";
 import { type ActContext, BlockedChangeError, type Change, ObserveAgainError, unchanged, type Observed } from "../observed.ts";
 import type { InfraRun } from "./context.ts";
-import { desiredVm, isClusterVm, MANAGED_TAG } from "./desired.ts";
+import { desiredVm } from "./desired.ts";
+import { isClusterVm, MANAGED_TAG } from "./tags.ts";
 import { importVolid } from "./image-source.ts";
-import type { ClusterVm } from "./facts.ts";
+import { type ClusterVm, isSharedStorage } from "./facts.ts";
 import { imageNodes } from "./nodes.ts";
 import { clusterVmsOffSpec } from "./not-in-spec.ts";
 import { configVolumes, describeUsers, isoUsers } from "./iso-users.ts";
@@ -47,12 +48,11 @@ async function seedCleanup(run: InfraRun, host: Host, fresh: boolean, ownConfig?
   const storage = run.inv.spec.proxmox.storage.cloudInit;
   const current = run.seed(host);
   const ownVolumes = new Set(ownConfig === undefined ? [] : configVolumes(ownConfig));
-  const { storages } = await run.facts.cluster();
+  const facts = await run.facts.cluster();
   const cleanup: SeedCleanup = { changes: [], remove: [] };
   for (const node of imageNodes(run.inv)) {
     // A shared storage shows every node the same files: looking from the host's node is enough.
-    const shared = storages.find((s) => s.storage === storage && s.node === node)?.shared === true;
-    if (shared && node !== host.pveNode) continue;
+    if (isSharedStorage(facts, storage, node) && node !== host.pveNode) continue;
     const candidates: string[] = [];
     for (const v of await run.facts.volumes(node, storage, fresh)) {
       if (v.content !== "iso" || (v.volid === current.volid && node === host.pveNode)) continue;
