@@ -7,7 +7,7 @@ import { apiPath, NotFoundError } from "../../proxmox/index.ts";
 import type { Host } from "../../inventory/types.ts";
 import { counted } from "../../ui/words.ts";
 import { type StepFamily, stepHost } from "../family.ts";
-import { type ActContext, BlockedChangeError, type Change, ObserveAgainError, unchanged, type Observed } from "../observed.ts";
+import { type ActContext, type Change, ObserveAgainError, unchanged, type Observed } from "../observed.ts";
 import type { InfraRun } from "./context.ts";
 import { desiredVm } from "./desired.ts";
 import { isClusterVm, MANAGED_TAG } from "./tags.ts";
@@ -131,7 +131,7 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
     };
   }
 
-  if (vm.lock !== undefined) return waitForLock(run, host, vm, vm.lock, subject);
+  if (vm.lock !== undefined) return waitForLock(run, vm, vm.lock, subject);
   // /cluster/resources takes tags and lock from the config, so they are current; name, status and
   // sizes come from pvestatd's last sample, up to 10 s old (absent, or "VM <vmid>", for a VM created
   // since). The tags say whose VM it is; the config says the rest.
@@ -140,7 +140,7 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
   const config = configs.next;
   // A lock taken since the listing (a backup, another run's update).
   const lock = configText(config.lock);
-  if (lock !== undefined && lock !== "") return waitForLock(run, host, vm, lock, subject);
+  if (lock !== undefined && lock !== "") return waitForLock(run, vm, lock, subject);
   const name = configText(config.name);
   if (name !== host.name || !isClusterVm(vm, spec.name)) return blocked(subject, takenVmid(run, host, vm, name));
   if (vm.node !== host.pveNode) {
@@ -189,15 +189,16 @@ async function currentStatus(run: InfraRun, vm: ClusterVm): Promise<string> {
   return current.status ?? "unknown";
 }
 
-/** A Proxmox task holds the VM: apply waits for it, then observes again. */
-function waitForLock(run: InfraRun, host: Host, vm: ClusterVm, lock: string, subject: string): Observed {
+/**
+ * A Proxmox task holds the VM: apply waits for it, then the step observes again (a new attempt,
+ * which reads the VM afresh and is checked like the first: blocked changes, unconfirmed removals).
+ */
+function waitForLock(run: InfraRun, vm: ClusterVm, lock: string, subject: string): Observed {
   return {
     changes: [{ op: "~", subject, field: "lock", from: lock, reason: "a Proxmox task holds the VM; apply waits for it, then looks again" }],
     async apply(ctx) {
       await waitUnlocked(run, vm, ctx);
-      const again = await observeVm(run, host, true);
-      if (again.changes.some((c) => c.op === "!")) throw new BlockedChangeError(again.changes.filter((c) => c.op === "!"));
-      await again.apply?.(ctx);
+      throw new ObserveAgainError(`VM ${vm.vmid} is no longer locked (${lock}): looking again`);
     },
   };
 }
