@@ -15,8 +15,9 @@ import { importVolid } from "./image-source.ts";
 import { type ClusterVm, isSharedStorage } from "./facts.ts";
 import { imageNodes } from "./nodes.ts";
 import { clusterVmsOffSpec } from "./not-in-spec.ts";
-import { configVolumes, describeUsers, isoUsers } from "./iso-users.ts";
-import { keptLegacySeed, legacySeedOwners, seedOwner, volumeFileName } from "./seed-image.ts";
+import { configVolumes, describeUsers } from "./iso-users.ts";
+import { legacySeedOwners, seedOwner, volumeFileName } from "./seed-image.ts";
+import { claimedSeedIsos, type SeedClaim } from "./seed-isos.ts";
 import { awaitTask } from "../../proxmox/task.ts";
 import { createVm, diskTooSmall, resizeDisk, startVm, waitUnlocked } from "./vm-actions.ts";
 import { configText, diffWithPending, type VmConfig } from "./vm-diff.ts";
@@ -29,7 +30,8 @@ interface SeedCleanup {
 }
 
 /** Whether a seed ISO name is this host's: current names say so; a legacy one only when it reads no other way or the host's VM uses it. */
-function seedOfHost(fileName: string, cluster: string, host: string, ownVolumes: ReadonlySet<string>, volid: string): "own" | "ambiguous" | undefined {
+function seedOfHost(volid: string, cluster: string, host: string, ownVolumes: ReadonlySet<string>): SeedClaim {
+  const fileName = volumeFileName(volid);
   const owner = seedOwner(fileName);
   if (owner !== undefined) return owner.cluster === cluster && owner.host === host ? "own" : undefined;
   const readings = legacySeedOwners(fileName);
@@ -53,17 +55,11 @@ async function seedCleanup(run: InfraRun, host: Host, fresh: boolean, ownConfig?
   for (const node of imageNodes(run.inv)) {
     // A shared storage shows every node the same files: looking from the host's node is enough.
     if (isSharedStorage(facts, storage, node) && node !== host.pveNode) continue;
-    const candidates: string[] = [];
-    for (const v of await run.facts.volumes(node, storage, fresh)) {
-      if (v.content !== "iso" || (v.volid === current.volid && node === host.pveNode)) continue;
-      const whose = seedOfHost(volumeFileName(v.volid), cluster, host.name, ownVolumes, v.volid);
-      if (whose === "own") candidates.push(v.volid);
-      if (whose === "ambiguous") cleanup.changes.push(keptLegacySeed(v.volid, node, cluster));
-    }
-    if (candidates.length === 0) continue;
-    const users = await isoUsers(run, node, storage, fresh);
-    for (const volid of candidates) {
-      const others = (users.get(volid) ?? []).filter((vm) => vm.vmid !== host.vmid);
+    const isCurrent = (volid: string) => volid === current.volid && node === host.pveNode;
+    const { claimed, ambiguous } = await claimedSeedIsos(run, node, fresh, (volid) => (isCurrent(volid) ? undefined : seedOfHost(volid, cluster, host.name, ownVolumes)));
+    cleanup.changes.push(...ambiguous);
+    for (const { volid, users } of claimed) {
+      const others = users.filter((vm) => vm.vmid !== host.vmid);
       if (others.length > 0) {
         cleanup.changes.push(unchanged(`seed ISO ${volid} on ${node}`, `kept: ${describeUsers(others)}`));
       } else {
