@@ -3,14 +3,10 @@
 
 export type StepOutcome = "changed" | "unchanged" | "failed" | "not-run" | "cancelled";
 
-/** Identity of a step as events carry it. */
-export interface StepRef {
-  id: string;
-  /** The step's family; the engine does not interpret it. */
-  kind: string;
-  host?: string;
-  pveNode?: string;
-}
+import type { StepRef } from "../graph/types.ts";
+
+/** Identity of a step as events carry it; `kind` names its family, which the engine does not interpret. */
+export type { StepRef };
 
 export interface StepResult extends StepRef {
   outcome: StepOutcome;

@@ -3,9 +3,10 @@
 // retries retryable failures, isolates failed branches and never hangs silently.
 
 import { errorMessage, formatSeconds, RunCancelledError, StepTimeoutError } from "./errors.ts";
-import type { EngineEvent, RunSummary, StepOutcome, StepRef } from "./events.ts";
+import type { EngineEvent, RunSummary, StepOutcome } from "./events.ts";
 import { LimitPool } from "./limits.ts";
 import { topologicalOrder } from "../graph/order.ts";
+import { stepRef } from "../graph/types.ts";
 import { backoffDelay, checkRetryPolicy } from "./retry.ts";
 import type { EngineOptions, Outcome, RunnableStep, StepContext } from "./types.ts";
 import { describeWaiting, type StepState } from "./waits.ts";
@@ -63,7 +64,7 @@ class Walk {
     this.random = opts.random ?? Math.random;
     this.states = steps.map((step) => ({
       step,
-      ref: refOf(step),
+      ref: stepRef(step),
       limits: [...new Set(step.limits ?? [])],
       phase: "pending",
       attempts: 0,
@@ -328,12 +329,6 @@ class Walk {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-function refOf(step: RunnableStep): StepRef {
-  const ref: StepRef = { id: step.id, kind: step.kind };
-  if (step.host !== undefined) ref.host = step.host;
-  if (step.pveNode !== undefined) ref.pveNode = step.pveNode;
-  return ref;
-}
 
 function succeeded(outcome: StepOutcome | undefined): boolean {
   return outcome === "changed" || outcome === "unchanged";

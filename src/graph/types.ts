@@ -12,3 +12,21 @@ export interface StepNode {
   /** Named limits the step holds while it runs, e.g. "vm-create:node01". */
   limits?: string[];
 }
+
+/** A step's identity without its needs and limits: what events, findings and JSON carry. */
+export type StepRef = {
+  id: string;
+  kind: string;
+  host?: string;
+  pveNode?: string;
+};
+
+/** The identity of `step`; absent host and pveNode are left out, never undefined. */
+export function stepRef(step: StepRef): StepRef {
+  return {
+    id: step.id,
+    kind: step.kind,
+    ...(step.host !== undefined && { host: step.host }),
+    ...(step.pveNode !== undefined && { pveNode: step.pveNode }),
+  };
+}

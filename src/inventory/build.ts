@@ -55,6 +55,8 @@ export function buildInventory(spec: Spec): Inventory {
     loadBalancers,
     servers,
     agents,
+    firstServer: required(servers[0], "the spec has no server"),
+    firstLoadBalancer: required(loadBalancers[0], "the spec has no load balancer"),
     prefixLength: cidr.prefix,
   };
 }

@@ -41,5 +41,9 @@ export interface Inventory {
   loadBalancers: Host[];
   servers: Host[];
   agents: Host[];
+  /** The server that initialises the cluster (cluster-init); the others join through the VIP. */
+  firstServer: Host;
+  /** The load balancer configured first, as keepalived MASTER. */
+  firstLoadBalancer: Host;
   prefixLength: number; // of network.cidr
 }

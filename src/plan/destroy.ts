@@ -3,6 +3,7 @@
 
 import type { RunnableStep } from "../engine/index.ts";
 import type { InfraRun } from "../steps/infra/context.ts";
+import { isSharedStorage } from "../steps/infra/facts.ts";
 import { checkDestroy, type DestroyCheck, observeSeedRemoval, observeVmRemoval, seedNodes } from "../steps/infra/destroy.ts";
 import type { Change } from "../steps/observed.ts";
 import { type InfraSession, withGrant } from "./infra.ts";
@@ -72,8 +73,8 @@ async function destroyRunnables(run: InfraRun, check: DestroyCheck, liveOptions:
     return runnable(node, { observableBeforeNeeds: true, observe: ({ fresh }) => observeVmRemoval(run, vm, fresh) }, opts);
   });
   const storage = run.inv.spec.proxmox.storage.cloudInit;
-  const { storages } = await run.facts.cluster();
-  const shared = (pveNode: string) => storages.find((s) => s.storage === storage && s.node === pveNode)?.shared === true;
+  const facts = await run.facts.cluster();
+  const shared = (pveNode: string) => isSharedStorage(facts, storage, pveNode);
   const nodes = seedNodes(run.inv, vms);
   // A shared storage shows every node the same files: one step, from the first node, after every VM.
   const seedStepNodes = [...nodes.filter((n) => !shared(n)), ...nodes.filter(shared).slice(0, 1)];

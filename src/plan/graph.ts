@@ -91,16 +91,14 @@ function clusterSteps(inv: Inventory): PlanStep[] {
 
   const steps: PlanStep[] = inv.hosts.map((host) => onHost("boot", host, [`vm:${host.name}`]));
 
-  const [firstLb, ...otherLbs] = inv.loadBalancers;
-  const lbFirst = firstLb && onHost("lb-first", firstLb, [boot(firstLb)]);
-  if (lbFirst) {
-    steps.push(lbFirst, ...otherLbs.map((lb) => onHost("lb-rest", lb, [lbFirst.id, boot(lb)])));
-  }
+  const { firstLoadBalancer, firstServer } = inv;
+  const lbFirst = onHost("lb-first", firstLoadBalancer, [boot(firstLoadBalancer)]);
+  const otherLbs = inv.loadBalancers.filter((lb) => lb !== firstLoadBalancer);
+  steps.push(lbFirst, ...otherLbs.map((lb) => onHost("lb-rest", lb, [lbFirst.id, boot(lb)])));
   // Joins register through the VIP, which answers once the first LB is configured.
-  const viaVip = lbFirst ? [lbFirst.id] : [];
+  const viaVip = [lbFirst.id];
 
-  const [firstServer, ...otherServers] = inv.servers;
-  if (!firstServer) return steps;
+  const otherServers = inv.servers.filter((server) => server !== firstServer);
   const serverFirst = onHost("server-first", firstServer, [boot(firstServer)]);
   steps.push(serverFirst);
   // etcd admits one member at a time: each server joins after the one before it is ready.

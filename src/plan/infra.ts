@@ -8,7 +8,7 @@ import { AuthError, PermissionError } from "../proxmox/index.ts";
 import { formatDiagnostic, toDiagnostic } from "../spec/diagnostics.ts";
 import { SpecReferenceError } from "../spec/references.ts";
 import { createInfraRun, type InfraRun } from "../steps/infra/context.ts";
-import { isClusterVm } from "../steps/infra/desired.ts";
+import { isClusterVm } from "../steps/infra/tags.ts";
 import { imageFamily } from "../steps/infra/image.ts";
 import { vmNodes } from "../steps/infra/nodes.ts";
 import { notInSpecFamily } from "../steps/infra/not-in-spec.ts";

@@ -2,7 +2,7 @@
 // failure, if any. Where progress and messages go is the caller's business (the sink).
 
 import { type RetryPolicy, type RunnableStep, runSteps, type RunSummary } from "../engine/index.ts";
-import type { StepNode } from "../graph/types.ts";
+import { type StepNode, stepRef } from "../graph/types.ts";
 import type { Change } from "../steps/observed.ts";
 import type { Reporter } from "../ui/index.ts";
 import { redact } from "../ui/redact.ts";
@@ -69,10 +69,7 @@ export function stepChanges(steps: readonly StepNode[], log: ChangeLog, summary:
     const finding = log.get(step.id);
     const knownAfter = failed ? undefined : finding?.knownAfter;
     return {
-      id: step.id,
-      kind: step.kind,
-      ...(step.host !== undefined && { host: step.host }),
-      ...(step.pveNode !== undefined && { pveNode: step.pveNode }),
+      ...stepRef(step),
       changes: finding?.changes ?? [],
       acts: result?.outcome === "changed" && knownAfter === undefined,
       ...(knownAfter !== undefined && { knownAfter }),

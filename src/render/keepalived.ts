@@ -47,7 +47,7 @@ export function renderKeepalived(inv: Inventory, host: Host, authPass: string): 
     cluster: name,
     hostName: host.name,
     instanceName: `${name}-api-vip`,
-    state: host.index === 0 ? "MASTER" : "BACKUP",
+    state: host.name === inv.firstLoadBalancer.name ? "MASTER" : "BACKUP",
     interface: network.interface,
     routerId: loadBalancer.vrrp.routerId,
     priority: vrrpPriority(host.index),

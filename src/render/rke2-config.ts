@@ -7,7 +7,7 @@ export const RKE2_CONFIG_PATH = "/etc/rancher/rke2/config.yaml";
 export const RKE2_JOIN_TOKEN_PATH = "/etc/rancher/rke2/join-token";
 
 export function isFirstServer(inv: Inventory, host: Host): boolean {
-  return host.role === "server" && inv.servers[0]?.name === host.name;
+  return inv.firstServer.name === host.name;
 }
 
 /** The VIP, every load balancer's name and FQDN, then the spec's own extra names; no duplicates. */

@@ -10,7 +10,6 @@ export { observingReporter } from "./observing.ts";
 export { plainReporter } from "./plain.ts";
 export { redact, registerSecret } from "./redact.ts";
 export type { OutputStream, Reporter } from "./reporter.ts";
-export { formatSummary } from "./summary.ts";
 export { ttyReporter } from "./tty.ts";
 
 export interface ReporterChoice {
@@ -28,10 +27,4 @@ export function pickReporter(choice: ReporterChoice): Reporter {
   const command = choice.command === undefined ? {} : { command: choice.command };
   if (choice.isTTY) return ttyReporter(choice.stream, { color: !choice.noColor, ...command });
   return plainReporter(choice.stream, command);
-}
-
-/** https://no-color.org: NO_COLOR set to anything but the empty string. */
-export function noColorRequested(env: Readonly<Record<string, string | undefined>>): boolean {
-  const value = env.NO_COLOR;
-  return value !== undefined && value !== "";
 }

@@ -2,7 +2,8 @@
 // are a public contract for wrappers and CI; they are spelled out rather than
 // copied from the engine's types so an internal rename cannot change them.
 
-import type { EngineEvent, StepRef, StepResult } from "../engine/events.ts";
+import type { EngineEvent, StepResult } from "../engine/events.ts";
+import { stepRef } from "../graph/types.ts";
 import { redact } from "./redact.ts";
 import type { OutputStream, Reporter } from "./reporter.ts";
 
@@ -21,23 +22,23 @@ function toJson(e: EngineEvent): { [key: string]: Json } {
   const head = { type: e.type, time: new Date(e.at).toISOString() };
   switch (e.type) {
     case "run-start":
-      return { ...head, concurrency: e.concurrency, steps: e.steps.map(ref) };
+      return { ...head, concurrency: e.concurrency, steps: e.steps.map(stepRef) };
     case "step-start":
-      return { ...head, ...ref(e), attempt: e.attempt };
+      return { ...head, ...stepRef(e), attempt: e.attempt };
     case "step-progress":
-      return { ...head, ...ref(e), message: e.message };
+      return { ...head, ...stepRef(e), message: e.message };
     case "step-retry":
-      return { ...head, ...ref(e), attempt: e.attempt, delayMs: e.delayMs, reason: e.reason };
+      return { ...head, ...stepRef(e), attempt: e.attempt, delayMs: e.delayMs, reason: e.reason };
     case "step-end":
-      return { ...head, ...ref(e), outcome: e.outcome, durationMs: e.durationMs, attempts: e.attempts, ...optional("reason", e.reason) };
+      return { ...head, ...stepRef(e), outcome: e.outcome, durationMs: e.durationMs, attempts: e.attempts, ...optional("reason", e.reason) };
     case "step-skip":
-      return { ...head, ...ref(e), outcome: e.outcome, reason: e.reason, ...optional("upstream", e.upstream) };
+      return { ...head, ...stepRef(e), outcome: e.outcome, reason: e.reason, ...optional("upstream", e.upstream) };
     case "waiting":
       return {
         ...head,
         quietMs: e.quietMs,
-        running: e.running.map((r) => ({ ...ref(r), elapsedMs: r.elapsedMs, attempt: r.attempt, ...optional("message", r.lastMessage) })),
-        waiting: e.waiting.map((w) => ({ ...ref(w), on: w.on, blockers: w.blockers, reason: w.reason })),
+        running: e.running.map((r) => ({ ...stepRef(r), elapsedMs: r.elapsedMs, attempt: r.attempt, ...optional("message", r.lastMessage) })),
+        waiting: e.waiting.map((w) => ({ ...stepRef(w), on: w.on, blockers: w.blockers, reason: w.reason })),
       };
     case "run-end": {
       const s = e.summary;
@@ -46,16 +47,9 @@ function toJson(e: EngineEvent): { [key: string]: Json } {
   }
 }
 
-function ref(r: StepRef): { [key: string]: Json } {
-  const out: { [key: string]: Json } = { id: r.id, kind: r.kind };
-  if (r.host !== undefined) out.host = r.host;
-  if (r.pveNode !== undefined) out.pveNode = r.pveNode;
-  return out;
-}
-
 function result(r: StepResult): { [key: string]: Json } {
   return {
-    ...ref(r),
+    ...stepRef(r),
     outcome: r.outcome,
     attempts: r.attempts,
     durationMs: r.durationMs,

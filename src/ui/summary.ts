@@ -46,12 +46,6 @@ function nextStep(summary: RunSummary, command: string): string | undefined {
   return `a retry cannot change ${which}: fix what ${lasting.length === 1 ? "it names" : "they name"}, then run ${command} again`;
 }
 
-export function formatSummary(summary: RunSummary, command?: string): string {
-  return summaryLines(summary, command)
-    .map((l) => l.text)
-    .join("\n");
-}
-
 function where(step: StepResult): string {
   if (step.host !== undefined) return ` (host ${step.host})`;
   if (step.pveNode !== undefined) return ` (pve node ${step.pveNode})`;

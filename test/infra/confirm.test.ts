@@ -21,7 +21,7 @@ describe("apply off a terminal", () => {
     expect(plan.rc).toBe(2);
     expect(plan.stdout).toContain("Plan (infra): 26 steps: 6 to change, 20 unchanged\n");
     const planJson = jsonLines((await starbase(lab, ["plan", lab.specFile, "--output", "json"])).stdout).at(-1)!;
-    expect(planJson.counts).toEqual({ create: 0, change: 6, remove: 0, unchanged: 20, pendingRestart: 0, notInSpec: 0, blocked: 0, failed: 0 });
+    expect(planJson.counts).toEqual({ create: 0, change: 6, remove: 0, unchanged: 20, pendingRestart: 0, notInSpec: 0, knownAfter: 0, blocked: 0, failed: 0 });
 
     // Only changes in place: no question, no --yes needed.
     const apply = await starbase(lab, ["apply", lab.specFile, "--phase", "infra", "--output", "json"]);

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { buildInventory } from "../../src/inventory/build.ts";
-import { createParams, desiredVm, isManagedTag } from "../../src/steps/infra/desired.ts";
+import { createParams, desiredVm } from "../../src/steps/infra/desired.ts";
+import { isManagedTag } from "../../src/steps/infra/tags.ts";
 import { diffConfig, diffWithPending, pendingConfigs, type PendingItem, type VmConfig } from "../../src/steps/infra/vm-diff.ts";
 import { specFixture, vm } from "../inventory/fixture.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { noColorRequested, pickReporter } from "../../src/ui/index.ts";
+import { pickReporter } from "../../src/ui/index.ts";
 import { ANY_ESCAPE, Collector, SGR, sampleEvents } from "./fixtures.ts";
 
 function output(choice: { output: "json" | "text"; isTTY: boolean; noColor: boolean }): string {
@@ -28,13 +28,5 @@ describe("pickReporter", () => {
     const text = output({ output: "text", isTTY: false, noColor: false });
     expect(text).not.toMatch(ANY_ESCAPE);
     expect(text.split("\n")[0]).toMatch(/^2026-11-23T20:31:02Z run started: 2 steps, concurrency 8$/);
-  });
-});
-
-describe("noColorRequested", () => {
-  test("NO_COLOR set to anything but the empty string", () => {
-    expect(noColorRequested({ NO_COLOR: "1" })).toBe(true);
-    expect(noColorRequested({ NO_COLOR: "" })).toBe(false);
-    expect(noColorRequested({})).toBe(false);
   });
 });

@@ -1,9 +1,15 @@
 import { describe, expect, test } from "bun:test";
-import { formatSummary } from "../../src/ui/summary.ts";
+import type { RunSummary } from "../../src/engine/events.ts";
+import { summaryLines } from "../../src/ui/summary.ts";
 import { registerSecret } from "../../src/ui/redact.ts";
 import { failedRun, summaryOf } from "./fixtures.ts";
 
-describe("formatSummary", () => {
+/** The summary as the plain reporter prints it: its lines' text. */
+function formatSummary(summary: RunSummary, command?: string): string {
+  return summaryLines(summary, command).map((l) => l.text).join("\n");
+}
+
+describe("summaryLines", () => {
   test("counts, each failure with step, host and reason, and what to do next", () => {
     const lines = formatSummary(failedRun).split("\n");
     expect(lines).toEqual([

@@ -1,4 +1,4 @@
-import type { StepNode } from "../types.ts";
+import { type StepNode, stepRef } from "../types.ts";
 
 /** A step as `graph --format json` and `plan --output json` show it (design.md §3). */
 export interface StepJson {
@@ -12,10 +12,7 @@ export interface StepJson {
 
 export function stepJson(step: StepNode): StepJson {
   return {
-    id: step.id,
-    kind: step.kind,
-    ...(step.host !== undefined && { host: step.host }),
-    ...(step.pveNode !== undefined && { pveNode: step.pveNode }),
+    ...stepRef(step),
     needs: [...step.needs],
     ...(step.limits !== undefined && step.limits.length > 0 && { limits: [...step.limits] }),
   };

@@ -5,6 +5,7 @@ import type { Host, Inventory } from "../../inventory/types.ts";
 import type { ProxmoxClient } from "../../proxmox/index.ts";
 import type { RenderSecrets } from "../../render/index.ts";
 import { type ImageSource, resolveImage } from "./image-source.ts";
+import { Once, remembered } from "../memo.ts";
 import { Facts } from "./facts.ts";
 import { buildSeedImage, type SeedImage } from "./seed-image.ts";
 
@@ -48,23 +49,13 @@ export function createInfraRun(opts: InfraRunOptions): InfraRun {
     },
   };
   const withNewFacts = (): InfraRun => {
-    const onces = new Map<string, Promise<void>>();
+    const onces = new Map<string, Once<void>>();
     return {
       inv: opts.inv,
       client: opts.client,
       facts: new Facts(opts.client),
       ...wanted,
-      once(key, work) {
-        let done = onces.get(key);
-        if (done === undefined) {
-          done = work().catch((err: unknown) => {
-            onces.delete(key);
-            throw err;
-          });
-          onces.set(key, done);
-        }
-        return done;
-      },
+      once: (key, work) => remembered(onces, key, false, work),
       refreshed: withNewFacts,
     };
   };

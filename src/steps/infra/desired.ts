@@ -1,14 +1,9 @@
-// The VM a host should be, spelled as Proxmox options, and the tags that mark it as starbase's:
-// `starbase`, `starbase-<cluster>` and `starbase-<role>`. A fixed set, so that an administrator
-// who restricts tags (datacenter option user-tag-access) can allow them once; the VM's config
-// itself, read on every run, says whether it is what the spec wants.
+// The VM a host should be, spelled as Proxmox options: what create sets and update compares.
 
 import type { Params } from "../../proxmox/index.ts";
 import type { Host, Inventory, Nic } from "../../inventory/types.ts";
+import { vmTags } from "./tags.ts";
 
-export const MANAGED_TAG = "starbase";
-/** Earlier versions also tagged each VM starbase-cfg-<hash of its config>; apply removes that tag. */
-const LEGACY_CONFIG_TAG_PREFIX = "starbase-cfg-";
 /** scsi0 options starbase sets besides the volume and its size. */
 export const DISK_OPTIONS: Readonly<Record<string, string>> = { discard: "on", iothread: "1" };
 /** DISK_OPTIONS as property-string items: "discard=on", "iothread=1". */
@@ -25,35 +20,6 @@ export interface DesiredVm {
   diskGiB: number;
   /** Managed tags, lower case and sorted (Proxmox stores them so). */
   tags: string[];
-}
-
-export function clusterTag(cluster: string): string {
-  return `${MANAGED_TAG}-${cluster}`.toLowerCase();
-}
-
-/** Carries both `starbase` and `starbase-<cluster>`: a VM of this cluster, the only kind starbase changes or destroys. */
-export function isClusterVm(vm: { tags: readonly string[] }, cluster: string): boolean {
-  return vm.tags.includes(MANAGED_TAG) && vm.tags.includes(clusterTag(cluster));
-}
-
-/** Tags starbase owns on a VM: "starbase" and every "starbase-…" tag; others belong to the user and are kept. */
-export function isManagedTag(tag: string): boolean {
-  return tag === MANAGED_TAG || tag.startsWith(`${MANAGED_TAG}-`);
-}
-
-export function isLegacyConfigTag(tag: string): boolean {
-  return tag.startsWith(LEGACY_CONFIG_TAG_PREFIX);
-}
-
-/** The tags starbase gives a VM of this role in this cluster, lower case and sorted. */
-export function vmTags(cluster: string, role: string): string[] {
-  return [MANAGED_TAG, clusterTag(cluster), `${MANAGED_TAG}-${role}`.toLowerCase()].sort();
-}
-
-/** The tags of a VM as Proxmox reports them ("a;b", or split by "," or spaces), lower case. */
-export function tagsOf(value: string | number | undefined): string[] {
-  if (value === undefined) return [];
-  return String(value).split(/[;,\s]+/).filter((t) => t !== "").map((t) => t.toLowerCase());
 }
 
 /** "virtio,bridge=vmbr0,mtu=1500,tag=20": the NIC without a MAC, which Proxmox generates. */

@@ -8,12 +8,13 @@ import type { Inventory } from "../../inventory/types.ts";
 import { apiPath, NotFoundError } from "../../proxmox/index.ts";
 import { type ActContext, type Change, unchanged, type Observed } from "../observed.ts";
 import type { InfraRun } from "./context.ts";
-import { clusterTag, isClusterVm, MANAGED_TAG, tagsOf } from "./desired.ts";
-import { configVolumes, describeUsers, type IsoUsers, isoUsers } from "./iso-users.ts";
+import { clusterTag, isClusterVm, MANAGED_TAG, tagsOf } from "./tags.ts";
+import { configVolumes, describeUsers } from "./iso-users.ts";
 import type { ClusterVm } from "./facts.ts";
 import { imageNodes } from "./nodes.ts";
 import { eachLimited } from "../parallel.ts";
-import { keptLegacySeed, legacySeedOwners, seedOwner, volumeFileName } from "./seed-image.ts";
+import { legacySeedOwners, seedOwner, volumeFileName } from "./seed-image.ts";
+import { claimedSeedIsos, type SeedClaim } from "./seed-isos.ts";
 import { awaitTask } from "../../proxmox/task.ts";
 import { configText, type VmConfig } from "./vm-diff.ts";
 import { removeVolumes } from "./volumes.ts";
@@ -135,29 +136,19 @@ export interface SeedRemoval {
  */
 export async function observeSeedRemoval(run: InfraRun, node: string, { hostNames, check }: SeedRemoval, fresh: boolean): Promise<Observed> {
   const cluster = run.inv.spec.name;
-  const storage = run.inv.spec.proxmox.storage.cloudInit;
-  const kept: Change[] = [];
-  const candidates: string[] = [];
-  for (const v of await run.facts.volumes(node, storage, fresh)) {
-    if (v.content !== "iso") continue;
-    const fileName = volumeFileName(v.volid);
-    if (seedOwner(fileName)?.cluster === cluster) {
-      candidates.push(v.volid);
-      continue;
-    }
+  const claim = (volid: string): SeedClaim => {
+    const fileName = volumeFileName(volid);
+    if (seedOwner(fileName)?.cluster === cluster) return "own";
     const readings = legacySeedOwners(fileName);
-    if (!readings.some((o) => o.cluster === cluster && hostNames.includes(o.host))) continue;
-    if (readings.length === 1 || check.used.has(v.volid)) {
-      candidates.push(v.volid);
-    } else {
-      kept.push(keptLegacySeed(v.volid, node, cluster));
-    }
-  }
+    if (!readings.some((o) => o.cluster === cluster && hostNames.includes(o.host))) return undefined;
+    return readings.length === 1 || check.used.has(volid) ? "own" : "ambiguous";
+  };
+  const { claimed, ambiguous } = await claimedSeedIsos(run, node, fresh, claim);
+  const kept: Change[] = [...ambiguous];
   const going = new Set(check.vms.map((vm) => vm.vmid));
-  const users: IsoUsers = candidates.length === 0 ? new Map() : await isoUsers(run, node, storage, fresh);
   const removals: string[] = [];
-  for (const volid of candidates) {
-    const staying = (users.get(volid) ?? []).filter((vm) => !going.has(vm.vmid));
+  for (const { volid, users } of claimed) {
+    const staying = users.filter((vm) => !going.has(vm.vmid));
     if (staying.length > 0) kept.push(unchanged(`seed ISO ${volid} on ${node}`, `kept: ${describeUsers(staying)}`));
     else removals.push(volid);
   }

@@ -6,7 +6,8 @@
 
 import { apiPath, type ProxmoxClient } from "../../proxmox/index.ts";
 import { retrying } from "../../proxmox/retrying.ts";
-import { tagsOf } from "./desired.ts";
+import { Once, remembered } from "../memo.ts";
+import { tagsOf } from "./tags.ts";
 import { type PendingConfigs, type PendingItem, pendingConfigs, type VmConfig } from "./vm-diff.ts";
 
 export interface ClusterNode {
@@ -47,6 +48,11 @@ export interface ClusterFacts {
   storages: ClusterStorage[];
   vms: ClusterVm[];
   containers: ClusterContainer[];
+}
+
+/** A shared storage shows every node the same files: one download, one listing, for all of them. */
+export function isSharedStorage(facts: Pick<ClusterFacts, "storages">, storage: string, node: string): boolean {
+  return facts.storages.find((s) => s.storage === storage && s.node === node)?.shared === true;
 }
 
 export interface StoredVolume {
@@ -141,56 +147,22 @@ function volumeOf(r: Resource): StoredVolume | undefined {
   return volume;
 }
 
-/** A memo of one read; a failed read is forgotten so that the next caller tries again. */
-class Once<T> {
-  #value: Promise<T> | undefined;
-  constructor(private readonly read: () => Promise<T>) {}
-
-  get(): Promise<T> {
-    return this.#value ?? this.set(this.read());
-  }
-
-  /** Replaces the memo with a newer read. */
-  set(value: Promise<T>): Promise<T> {
-    const memo: Promise<T> = value.catch((err: unknown) => {
-      if (this.#value === memo) this.#value = undefined;
-      throw err;
-    });
-    this.#value = memo;
-    return memo;
-  }
-}
-
-/** The memo of `key` in `memos`: read once, or again when `fresh`. */
-function remembered<T>(memos: Map<string, Once<T>>, key: string, fresh: boolean, read: () => Promise<T>): Promise<T> {
-  const memo = memos.get(key);
-  if (memo === undefined) {
-    const first = new Once(read);
-    memos.set(key, first);
-    return first.get();
-  }
-  return fresh ? memo.set(read()) : memo.get();
-}
-
 export class Facts {
-  readonly #version: Once<PveVersion>;
-  readonly #cluster: Once<ClusterFacts>;
+  readonly #version = new Once<PveVersion>();
+  readonly #cluster = new Once<ClusterFacts>();
   readonly #volumes = new Map<string, Once<StoredVolume[]>>();
   readonly #configs = new Map<string, Once<PendingConfigs>>();
   readonly #volumeInfos = new Map<string, Once<VolumeInfo>>();
 
-  constructor(private readonly client: ProxmoxClient) {
-    this.#version = new Once(() => retrying(() => client.get<PveVersion>("/version")));
-    this.#cluster = new Once(() => this.#readCluster());
-  }
+  constructor(private readonly client: ProxmoxClient) {}
 
   version(): Promise<PveVersion> {
-    return this.#version.get();
+    return this.#version.get(() => retrying(() => this.client.get<PveVersion>("/version")));
   }
 
   /** Nodes, storages and VMs as of the first call in this run. */
   cluster(): Promise<ClusterFacts> {
-    return this.#cluster.get();
+    return this.#cluster.get(() => this.#readCluster());
   }
 
   /** The datacenter options (read when a tag starbase sets may be restricted). */

@@ -5,6 +5,7 @@ import { apiPath, PermissionError } from "../../proxmox/index.ts";
 import { type StepFamily, stepField } from "../family.ts";
 import { type ActContext, unchanged, type Observed } from "../observed.ts";
 import type { InfraRun } from "./context.ts";
+import { isSharedStorage } from "./facts.ts";
 import { importVolid } from "./image-source.ts";
 import { PrivilegeError } from "./privileges.ts";
 import { awaitTask } from "../../proxmox/task.ts";
@@ -28,7 +29,7 @@ export async function observeImage(run: InfraRun, node: string, fresh: boolean):
   // download-url renames the file into place only after the checksum matched: a present file is complete.
   if (stored !== undefined && stored.size > 0) return { changes: [unchanged(subject, "present; its name carries the checksum Proxmox verified")] };
 
-  const shared = (await run.facts.cluster()).storages.find((s) => s.storage === storage && s.node === node)?.shared === true;
+  const shared = isSharedStorage(await run.facts.cluster(), storage, node);
   const download = async (ctx: ActContext) => {
     let upid: string;
     try {

@@ -8,6 +8,7 @@ import { NotFoundError } from "../../proxmox/index.ts";
 import { eachLimited } from "../parallel.ts";
 import { parsePropertyString } from "../../proxmox/property-string.ts";
 import type { InfraRun } from "./context.ts";
+import { isSharedStorage } from "./facts.ts";
 import { configText, type VmConfig } from "./vm-diff.ts";
 
 /** A VM that uses a volume, named as its config names it (/cluster/resources may not have sampled the name yet). */
@@ -40,7 +41,7 @@ export function configVolumes(config: VmConfig): string[] {
  */
 export async function isoUsers(run: InfraRun, node: string, storage: string, fresh: boolean): Promise<IsoUsers> {
   const facts = fresh ? await run.facts.freshVms() : await run.facts.cluster();
-  const shared = facts.storages.find((s) => s.storage === storage && s.node === node)?.shared === true;
+  const shared = isSharedStorage(facts, storage, node);
   const candidates = facts.vms.filter((vm) => shared || vm.node === node);
   const users: IsoUsers = new Map();
   await eachLimited(candidates, async (vm) => {

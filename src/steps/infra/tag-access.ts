@@ -7,7 +7,7 @@
 // the exact setting or privilege that lets them pass.
 
 import type { Inventory } from "../../inventory/types.ts";
-import { isClusterVm, isManagedTag, vmTags } from "./desired.ts";
+import { isClusterVm, isManagedTag, vmTags } from "./tags.ts";
 import type { ClusterFacts, DatacenterOptions, Facts } from "./facts.ts";
 
 export interface TagAccessFindings {

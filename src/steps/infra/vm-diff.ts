@@ -5,7 +5,8 @@
 // never sent again.
 
 import type { Change } from "../observed.ts";
-import { BOOT_DISK, type DesiredVm, DISK_OPTION_ITEMS, DISK_OPTIONS, isLegacyConfigTag, isManagedTag, SEED_DRIVE, tagsOf } from "./desired.ts";
+import { BOOT_DISK, type DesiredVm, DISK_OPTION_ITEMS, DISK_OPTIONS, SEED_DRIVE } from "./desired.ts";
+import { isLegacyConfigTag, isManagedTag, tagsOf } from "./tags.ts";
 import { GIB, parseDiskSize, parseNetDevice, parsePropertyString } from "../../proxmox/property-string.ts";
 
 export type VmConfig = Record<string, string | number | undefined>;

@@ -7,15 +7,17 @@ import { apiPath, NotFoundError } from "../../proxmox/index.ts";
 import type { Host } from "../../inventory/types.ts";
 import { counted } from "../../ui/words.ts";
 import { type StepFamily, stepHost } from "../family.ts";
-import { type ActContext, BlockedChangeError, type Change, ObserveAgainError, unchanged, type Observed } from "../observed.ts";
+import { type ActContext, type Change, ObserveAgainError, unchanged, type Observed } from "../observed.ts";
 import type { InfraRun } from "./context.ts";
-import { desiredVm, isClusterVm, MANAGED_TAG } from "./desired.ts";
+import { desiredVm } from "./desired.ts";
+import { isClusterVm, MANAGED_TAG } from "./tags.ts";
 import { importVolid } from "./image-source.ts";
-import type { ClusterVm } from "./facts.ts";
+import { type ClusterVm, isSharedStorage } from "./facts.ts";
 import { imageNodes } from "./nodes.ts";
 import { clusterVmsOffSpec } from "./not-in-spec.ts";
-import { configVolumes, describeUsers, isoUsers } from "./iso-users.ts";
-import { keptLegacySeed, legacySeedOwners, seedOwner, volumeFileName } from "./seed-image.ts";
+import { configVolumes, describeUsers } from "./iso-users.ts";
+import { legacySeedOwners, seedOwner, volumeFileName } from "./seed-image.ts";
+import { claimedSeedIsos, type SeedClaim } from "./seed-isos.ts";
 import { awaitTask } from "../../proxmox/task.ts";
 import { createVm, diskTooSmall, resizeDisk, startVm, waitUnlocked } from "./vm-actions.ts";
 import { configText, diffWithPending, type VmConfig } from "./vm-diff.ts";
@@ -28,7 +30,8 @@ interface SeedCleanup {
 }
 
 /** Whether a seed ISO name is this host's: current names say so; a legacy one only when it reads no other way or the host's VM uses it. */
-function seedOfHost(fileName: string, cluster: string, host: string, ownVolumes: ReadonlySet<string>, volid: string): "own" | "ambiguous" | undefined {
+function seedOfHost(volid: string, cluster: string, host: string, ownVolumes: ReadonlySet<string>): SeedClaim {
+  const fileName = volumeFileName(volid);
   const owner = seedOwner(fileName);
   if (owner !== undefined) return owner.cluster === cluster && owner.host === host ? "own" : undefined;
   const readings = legacySeedOwners(fileName);
@@ -47,23 +50,16 @@ async function seedCleanup(run: InfraRun, host: Host, fresh: boolean, ownConfig?
   const storage = run.inv.spec.proxmox.storage.cloudInit;
   const current = run.seed(host);
   const ownVolumes = new Set(ownConfig === undefined ? [] : configVolumes(ownConfig));
-  const { storages } = await run.facts.cluster();
+  const facts = await run.facts.cluster();
   const cleanup: SeedCleanup = { changes: [], remove: [] };
   for (const node of imageNodes(run.inv)) {
     // A shared storage shows every node the same files: looking from the host's node is enough.
-    const shared = storages.find((s) => s.storage === storage && s.node === node)?.shared === true;
-    if (shared && node !== host.pveNode) continue;
-    const candidates: string[] = [];
-    for (const v of await run.facts.volumes(node, storage, fresh)) {
-      if (v.content !== "iso" || (v.volid === current.volid && node === host.pveNode)) continue;
-      const whose = seedOfHost(volumeFileName(v.volid), cluster, host.name, ownVolumes, v.volid);
-      if (whose === "own") candidates.push(v.volid);
-      if (whose === "ambiguous") cleanup.changes.push(keptLegacySeed(v.volid, node, cluster));
-    }
-    if (candidates.length === 0) continue;
-    const users = await isoUsers(run, node, storage, fresh);
-    for (const volid of candidates) {
-      const others = (users.get(volid) ?? []).filter((vm) => vm.vmid !== host.vmid);
+    if (isSharedStorage(facts, storage, node) && node !== host.pveNode) continue;
+    const isCurrent = (volid: string) => volid === current.volid && node === host.pveNode;
+    const { claimed, ambiguous } = await claimedSeedIsos(run, node, fresh, (volid) => (isCurrent(volid) ? undefined : seedOfHost(volid, cluster, host.name, ownVolumes)));
+    cleanup.changes.push(...ambiguous);
+    for (const { volid, users } of claimed) {
+      const others = users.filter((vm) => vm.vmid !== host.vmid);
       if (others.length > 0) {
         cleanup.changes.push(unchanged(`seed ISO ${volid} on ${node}`, `kept: ${describeUsers(others)}`));
       } else {
@@ -131,7 +127,7 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
     };
   }
 
-  if (vm.lock !== undefined) return waitForLock(run, host, vm, vm.lock, subject);
+  if (vm.lock !== undefined) return waitForLock(run, vm, vm.lock, subject);
   // /cluster/resources takes tags and lock from the config, so they are current; name, status and
   // sizes come from pvestatd's last sample, up to 10 s old (absent, or "VM <vmid>", for a VM created
   // since). The tags say whose VM it is; the config says the rest.
@@ -140,7 +136,7 @@ export async function observeVm(run: InfraRun, host: Host, fresh: boolean): Prom
   const config = configs.next;
   // A lock taken since the listing (a backup, another run's update).
   const lock = configText(config.lock);
-  if (lock !== undefined && lock !== "") return waitForLock(run, host, vm, lock, subject);
+  if (lock !== undefined && lock !== "") return waitForLock(run, vm, lock, subject);
   const name = configText(config.name);
   if (name !== host.name || !isClusterVm(vm, spec.name)) return blocked(subject, takenVmid(run, host, vm, name));
   if (vm.node !== host.pveNode) {
@@ -189,15 +185,16 @@ async function currentStatus(run: InfraRun, vm: ClusterVm): Promise<string> {
   return current.status ?? "unknown";
 }
 
-/** A Proxmox task holds the VM: apply waits for it, then observes again. */
-function waitForLock(run: InfraRun, host: Host, vm: ClusterVm, lock: string, subject: string): Observed {
+/**
+ * A Proxmox task holds the VM: apply waits for it, then the step observes again (a new attempt,
+ * which reads the VM afresh and is checked like the first: blocked changes, unconfirmed removals).
+ */
+function waitForLock(run: InfraRun, vm: ClusterVm, lock: string, subject: string): Observed {
   return {
     changes: [{ op: "~", subject, field: "lock", from: lock, reason: "a Proxmox task holds the VM; apply waits for it, then looks again" }],
     async apply(ctx) {
       await waitUnlocked(run, vm, ctx);
-      const again = await observeVm(run, host, true);
-      if (again.changes.some((c) => c.op === "!")) throw new BlockedChangeError(again.changes.filter((c) => c.op === "!"));
-      await again.apply?.(ctx);
+      throw new ObserveAgainError(`VM ${vm.vmid} is no longer locked (${lock}): looking again`);
     },
   };
 }
