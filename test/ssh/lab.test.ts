@@ -349,6 +349,24 @@ describe("timeouts", () => {
   });
 });
 
+describe("a silent network", () => {
+  test("keep-alive notices a peer that stopped answering; the command in flight fails as retryable, the next one reconnects", async () => {
+    const d = driver({ hosts: [NODE1], keepaliveIntervalMs: 300, connectRetry: { deadlineMs: 30_000, initialDelayMs: 200, maxDelayMs: 500 } });
+    expect((await d.value<ExecResult>({ op: "exec", host: "node1", command: "hostname" })).stdout).toBe("node1\n");
+    const inFlight = d.call({ op: "exec", host: "node1", command: "sleep 60" });
+    await Bun.sleep(200);
+    // The host's NIC goes down: no FIN, no RST, the connection just goes quiet.
+    await onHost("node1", "ip link set ens18 down");
+    const dropped = await inFlight;
+    await onHost("node1", "ip link set ens18 up");
+    expect(dropped.ok).toBe(false);
+    if (!dropped.ok) expect(dropped.error).toMatchObject({ kind: "connection-lost", retryable: true, host: "node1" });
+    expect(dropped.ms).toBeLessThan(10_000); // keep-alive (3 × 0.3 s), not TCP's minutes of retransmission
+    expect((await d.value<ExecResult>({ op: "exec", host: "node1", command: "hostname" })).stdout).toBe("node1\n");
+    expect(await d.value({ op: "connections" })).toEqual({ node1: 2 });
+  }, 60_000);
+});
+
 describe("reboot", () => {
   test("a command in flight fails as retryable naming the host; the next one reconnects with backoff", async () => {
     const d = driver({ hosts: [NODE1], connectRetry: { deadlineMs: 90_000, initialDelayMs: 200, maxDelayMs: 1000 }, keepaliveIntervalMs: 1000 });
