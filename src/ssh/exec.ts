@@ -51,17 +51,44 @@ export function remoteCommand(command: string, user: string, timeoutMs: number):
   return user === "root" ? limited : `sudo -n ${limited}`;
 }
 
-/** Runs `command` (already made by remoteCommand) on a new channel of `client`. */
-export function runOnChannel(client: Client, host: string, command: string, options: ChannelOptions): Promise<ExecResult> {
+/**
+ * sshd refuses a new session while it still holds MaxSessions (10) of them, and it frees one only
+ * after the client's close reached it, just after the client saw the channel end: a burst of
+ * commands can meet a refusal that a short wait cures.
+ */
+const CHANNEL_OPEN_RETRIES = 5;
+const CHANNEL_OPEN_RETRY_MS = 50;
+
+class ChannelOpenError {
+  constructor(readonly error: Error & { reason?: number }) {}
+}
+
+/** One channel; its listeners are attached in ssh2's callback, before any later packet (exit) can be missed. */
+function runOnce(client: Client, host: string, command: string, options: ChannelOptions): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     client.exec(command, (error, channel) => {
-      if (error) {
-        reject(new SshError(host, "connection-lost", `cannot open a channel for ${options.description}: ${error.message}`, true));
-        return;
-      }
-      collect(channel, host, options).then(resolve, reject);
+      if (error) reject(new ChannelOpenError(error));
+      else collect(channel, host, options).then(resolve, reject);
     });
   });
+}
+
+/** Runs `command` (already made by remoteCommand) on a new channel of `client`. */
+export async function runOnChannel(client: Client, host: string, command: string, options: ChannelOptions): Promise<ExecResult> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await runOnce(client, host, command, options);
+    } catch (failure) {
+      if (!(failure instanceof ChannelOpenError)) throw failure;
+      const refused = failure.error.reason !== undefined; // the server answered: a refusal, not a dead connection
+      if (refused && attempt < CHANNEL_OPEN_RETRIES) {
+        await new Promise((resolve) => setTimeout(resolve, CHANNEL_OPEN_RETRY_MS * 2 ** attempt));
+        continue;
+      }
+      const why = refused ? "the host refused a new session (sshd MaxSessions?)" : "the connection is gone";
+      throw new SshError(host, "connection-lost", `cannot run ${options.description}: ${why}: ${failure.error.message}`, true);
+    }
+  }
 }
 
 function collect(channel: ClientChannel, host: string, options: ChannelOptions): Promise<ExecResult> {

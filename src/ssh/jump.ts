@@ -1,5 +1,6 @@
 // ssh.jumpHost as OpenSSH's ProxyJump: hops `user@host[:port]` separated by commas, in the order
 // the connection passes them. The spec's schema already checked the syntax; this splits it.
+import type { JumpHop } from "./pool.ts";
 
 export interface JumpAddress {
   user: string;
@@ -18,4 +19,13 @@ export function parseJumpHosts(chain: string, defaultUser: string): JumpAddress[
     const host = match[2] ?? "";
     return { user: match[1] ?? defaultUser, host: host.startsWith("[") ? host.slice(1, -1) : host, port };
   });
+}
+
+/**
+ * The pool's jump chain for ssh.jumpHost: every hop is verified against the known_hosts file
+ * (starbase did not create it), with accept-new only when the spec says so.
+ */
+export function jumpChain(chain: string | undefined, defaultUser: string, knownHosts: { file: string; acceptNew: boolean }): JumpHop[] {
+  if (chain === undefined) return [];
+  return parseJumpHosts(chain, defaultUser).map((hop) => ({ ...hop, hostKey: { kind: "known-hosts", file: knownHosts.file, acceptNew: knownHosts.acceptNew } }));
 }

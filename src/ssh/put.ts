@@ -32,7 +32,8 @@ export function putScript(path: string, sha256: string, options: PutOptions): st
   const lines = [
     "set -eu",
     `p=${shellQuote(path)}`,
-    'd=$(dirname "$p")',
+    'd=${p%/*}',
+    'd=${d:-/}',
     ...(options.createParent === true ? ['mkdir -p -m 0755 "$d"'] : []),
     't=$(mktemp "$d/.starbase-put.XXXXXXXX")',
     `trap 'rm -f "$t"' EXIT`,

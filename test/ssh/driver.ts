@@ -21,6 +21,7 @@ export interface DriverConfig {
   commandTimeoutMs?: number;
   keepaliveIntervalMs?: number;
   connectRetry?: ConnectRetry;
+  maxChannelsPerHost?: number;
 }
 
 export type DriverRequest =
@@ -49,6 +50,7 @@ const pool = new SshPool({
   ...(config.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: config.commandTimeoutMs }),
   ...(config.keepaliveIntervalMs === undefined ? {} : { keepaliveIntervalMs: config.keepaliveIntervalMs }),
   ...(config.connectRetry === undefined ? {} : { connectRetry: config.connectRetry }),
+  ...(config.maxChannelsPerHost === undefined ? {} : { maxChannelsPerHost: config.maxChannelsPerHost }),
 });
 const hosts = new Map(config.hosts.map((target) => [target.name, pool.host(target)]));
 

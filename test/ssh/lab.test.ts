@@ -105,10 +105,13 @@ afterAll(async () => {
 }, 120_000);
 
 describe("authentication", () => {
-  test("a key file: every command on a host shares one connection", async () => {
-    const d = driver({ hosts: [NODE1] });
-    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => d.value<ExecResult>({ op: "exec", host: "node1", command: `echo ${i}; hostname` })));
-    expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 12 }, (_, i) => `${i}\nnode1\n`));
+  test("a key file: every command on a host shares one connection, also beyond sshd's MaxSessions", async () => {
+    // 10 channels at once is sshd's MaxSessions: a channel that just ended still holds its session
+    // for a moment, so some opens are refused and must be retried, and no exit status may be lost.
+    const d = driver({ hosts: [NODE1], maxChannelsPerHost: 10 });
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => d.value<ExecResult>({ op: "exec", host: "node1", command: `echo ${i}; hostname` })));
+    expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 40 }, (_, i) => `${i}\nnode1\n`));
+    expect(results.every((r) => r.code === 0)).toBe(true);
     const failing = await d.value<ExecResult>({ op: "exec", host: "node1", command: "echo out; echo err >&2; exit 7" });
     expect(failing).toEqual({ code: 7, stdout: "out\n", stderr: "err\n" });
     expect(await d.value({ op: "connections" })).toEqual({ node1: 1 });
@@ -344,6 +347,24 @@ describe("timeouts", () => {
       await silent.exited;
     }
   });
+});
+
+describe("a silent network", () => {
+  test("keep-alive notices a peer that stopped answering; the command in flight fails as retryable, the next one reconnects", async () => {
+    const d = driver({ hosts: [NODE1], keepaliveIntervalMs: 300, connectRetry: { deadlineMs: 30_000, initialDelayMs: 200, maxDelayMs: 500 } });
+    expect((await d.value<ExecResult>({ op: "exec", host: "node1", command: "hostname" })).stdout).toBe("node1\n");
+    const inFlight = d.call({ op: "exec", host: "node1", command: "sleep 60" });
+    await Bun.sleep(200);
+    // The host's NIC goes down: no FIN, no RST, the connection just goes quiet.
+    await onHost("node1", "ip link set ens18 down");
+    const dropped = await inFlight;
+    await onHost("node1", "ip link set ens18 up");
+    expect(dropped.ok).toBe(false);
+    if (!dropped.ok) expect(dropped.error).toMatchObject({ kind: "connection-lost", retryable: true, host: "node1" });
+    expect(dropped.ms).toBeLessThan(10_000); // keep-alive (3 × 0.3 s), not TCP's minutes of retransmission
+    expect((await d.value<ExecResult>({ op: "exec", host: "node1", command: "hostname" })).stdout).toBe("node1\n");
+    expect(await d.value({ op: "connections" })).toEqual({ node1: 2 });
+  }, 60_000);
 });
 
 describe("reboot", () => {

@@ -8,7 +8,7 @@ import { hostKey } from "../../src/render/hostkeys.ts";
 import { authFailureMessage, Credentials } from "../../src/ssh/auth.ts";
 import { CommandTimeoutError, HostKeyMismatchError, SshError } from "../../src/ssh/errors.ts";
 import { remoteCommand, shellCommand, shellQuote } from "../../src/ssh/exec.ts";
-import { parseJumpHosts } from "../../src/ssh/jump.ts";
+import { jumpChain, parseJumpHosts } from "../../src/ssh/jump.ts";
 import { fingerprint } from "../../src/ssh/known-hosts.ts";
 import { backoffDelay, DEFAULT_CONNECT_RETRY } from "../../src/ssh/pool.ts";
 import { PUT_HASH_MISMATCH, putScript, sha256Hex } from "../../src/ssh/put.ts";
@@ -201,6 +201,13 @@ describe("jump chains (ProxyJump syntax)", () => {
       { user: "ops", host: "bastion.lan", port: 22 },
       { user: "root", host: "inner", port: 2222 },
       { user: "root", host: "fd00::1", port: 22 },
+    ]);
+  });
+  test("the pool's chain checks every hop against known_hosts", () => {
+    expect(jumpChain(undefined, "root", { file: "/k", acceptNew: false })).toEqual([]);
+    expect(jumpChain("a,ops@b:2", "root", { file: "/k", acceptNew: true })).toEqual([
+      { user: "root", host: "a", port: 22, hostKey: { kind: "known-hosts", file: "/k", acceptNew: true } },
+      { user: "ops", host: "b", port: 2, hostKey: { kind: "known-hosts", file: "/k", acceptNew: true } },
     ]);
   });
   test("a malformed hop is refused naming it", () => {
