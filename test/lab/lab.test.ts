@@ -143,6 +143,30 @@ describe("npm run lab with a spec", () => {
     expect(spawn([...exec, "ip", "route", "get", "192.0.2.1"]).stderr).toContain("unreachable");
   });
 
+  test("keepalived and haproxy are Debian's daemons under real systemd units: the rendered configs bring the VIP up on the spec's NIC", async () => {
+    const inLb = (script: string, stdin?: string) => {
+      const result = Bun.spawnSync([process.execPath, "scripts/lab.ts", "exec", "--dir", dir, "lb01", "--", "sh", "-c", script], {
+        cwd: ROOT,
+        stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+    };
+    for (const path of ["/etc/keepalived/keepalived.conf", "/etc/haproxy/haproxy.cfg"]) {
+      expect(inLb(`cat > ${path}`, readFileSync(join(dir, "render", "lb01", path), "utf8")).code).toBe(0);
+    }
+    expect(inLb("systemctl start haproxy keepalived && systemctl is-active haproxy keepalived")).toMatchObject({ code: 0, stdout: "active\nactive\n" });
+    let vip = "";
+    for (let i = 0; i < 100 && !vip.includes("198.18.40.10/24"); i++) {
+      await Bun.sleep(100);
+      vip = inLb("ip -br -4 address show dev eth7").stdout;
+    }
+    expect(vip).toContain("198.18.40.10/24");
+    // From the control side, haproxy answers on the VIP.
+    expect(spawn([...exec, "socat", "-u", "/dev/null", "TCP:198.18.40.10:6443,connect-timeout=2"]).code).toBe(0);
+  }, 60_000);
+
   test("down removes every namespace, process, mount and file of the lab", () => {
     expect(leftovers(dir).length).toBeGreaterThan(0);
     const down = spawn([process.execPath, "scripts/lab.ts", "down", "--dir", dir]);
