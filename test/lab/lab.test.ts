@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { labPrefix, labUp, type Lab } from "./lab.ts";
+import { useLab } from "./fixture.ts";
+import { labPrefix, type Lab } from "./lab.ts";
 import { run } from "./netns.ts";
 
 const ROOT = resolve(import.meta.dir, "..", "..");
@@ -202,38 +203,31 @@ describe("npm run lab refuses what it cannot build", () => {
 });
 
 describe("a jump topology from the library", () => {
-  let scratch = "";
-  let dir = "";
+  const fixture = useLab("lab-jump", {
+    networks: [
+      { name: "mgmt", cidr: "198.18.50.0/24" },
+      { name: "front", cidr: "198.18.51.0/24" },
+      { name: "back", cidr: "198.18.52.0/24" },
+    ],
+    hosts: [
+      { name: "hop-a", nics: [{ network: "mgmt", ip: "198.18.50.11" }, { network: "front", ip: "198.18.51.11" }] },
+      { name: "hop-b", nics: [{ network: "front", ip: "198.18.51.12" }, { network: "back", ip: "198.18.52.12", interface: "eth1" }] },
+      { name: "target-c", nics: [{ network: "back", ip: "198.18.52.13" }] },
+    ],
+    control: [{ network: "mgmt" }],
+  });
   let lab: Lab;
+  let scratch = "";
 
-  beforeAll(async () => {
-    scratch = mkdtempSync(join(tmpdir(), "lab-jump-"));
-    dir = join(scratch, "lab");
-    lab = await labUp(dir, {
-      networks: [
-        { name: "mgmt", cidr: "198.18.50.0/24" },
-        { name: "front", cidr: "198.18.51.0/24" },
-        { name: "back", cidr: "198.18.52.0/24" },
-      ],
-      hosts: [
-        { name: "hop-a", nics: [{ network: "mgmt", ip: "198.18.50.11" }, { network: "front", ip: "198.18.51.11" }] },
-        { name: "hop-b", nics: [{ network: "front", ip: "198.18.51.12" }, { network: "back", ip: "198.18.52.12", interface: "eth1" }] },
-        { name: "target-c", nics: [{ network: "back", ip: "198.18.52.13" }] },
-      ],
-      control: [{ network: "mgmt" }],
-    });
+  beforeAll(() => {
+    lab = fixture.lab();
+    scratch = fixture.scratch();
     // -J passes no command-line options to the jump hops, a config file it does.
     writeFileSync(
       join(scratch, "ssh_config"),
       `Host *\n  User root\n  IdentityFile ${lab.clientKey}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${lab.knownHosts}\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  BatchMode yes\n  ConnectTimeout 5\n`,
     );
-  }, 240_000);
-
-  afterAll(async () => {
-    if (scratch === "") return;
-    await lab?.down();
-    rmSync(scratch, { recursive: true, force: true });
-  }, 60_000);
+  });
 
   const ssh = (...args: string[]) => spawn([...lab.controlExec, "ssh", "-F", join(scratch, "ssh_config"), ...args]);
 
@@ -253,6 +247,6 @@ describe("a jump topology from the library", () => {
 
   test("down leaves nothing behind", async () => {
     await lab.down();
-    expect(leftovers(dir)).toEqual([]);
+    expect(leftovers(lab.dir)).toEqual([]);
   }, 60_000);
 });
