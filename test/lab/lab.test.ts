@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { labPrefix, labUp, type Lab } from "./lab.ts";
+import { useLab } from "./fixture.ts";
+import { labPrefix, type Lab } from "./lab.ts";
 import { run } from "./netns.ts";
 
 const ROOT = resolve(import.meta.dir, "..", "..");
@@ -143,6 +144,30 @@ describe("npm run lab with a spec", () => {
     expect(spawn([...exec, "ip", "route", "get", "192.0.2.1"]).stderr).toContain("unreachable");
   });
 
+  test("keepalived and haproxy are Debian's daemons under real systemd units: the rendered configs bring the VIP up on the spec's NIC", async () => {
+    const inLb = (script: string, stdin?: string) => {
+      const result = Bun.spawnSync([process.execPath, "scripts/lab.ts", "exec", "--dir", dir, "lb01", "--", "sh", "-c", script], {
+        cwd: ROOT,
+        stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+    };
+    for (const path of ["/etc/keepalived/keepalived.conf", "/etc/haproxy/haproxy.cfg"]) {
+      expect(inLb(`cat > ${path}`, readFileSync(join(dir, "render", "lb01", path), "utf8")).code).toBe(0);
+    }
+    expect(inLb("systemctl start haproxy keepalived && systemctl is-active haproxy keepalived")).toMatchObject({ code: 0, stdout: "active\nactive\n" });
+    let vip = "";
+    for (let i = 0; i < 100 && !vip.includes("198.18.40.10/24"); i++) {
+      await Bun.sleep(100);
+      vip = inLb("ip -br -4 address show dev eth7").stdout;
+    }
+    expect(vip).toContain("198.18.40.10/24");
+    // From the control side, haproxy answers on the VIP.
+    expect(spawn([...exec, "socat", "-u", "/dev/null", "TCP:198.18.40.10:6443,connect-timeout=2"]).code).toBe(0);
+  }, 60_000);
+
   test("down removes every namespace, process, mount and file of the lab", () => {
     expect(leftovers(dir).length).toBeGreaterThan(0);
     const down = spawn([process.execPath, "scripts/lab.ts", "down", "--dir", dir]);
@@ -178,38 +203,31 @@ describe("npm run lab refuses what it cannot build", () => {
 });
 
 describe("a jump topology from the library", () => {
-  let scratch = "";
-  let dir = "";
+  const fixture = useLab("lab-jump", {
+    networks: [
+      { name: "mgmt", cidr: "198.18.50.0/24" },
+      { name: "front", cidr: "198.18.51.0/24" },
+      { name: "back", cidr: "198.18.52.0/24" },
+    ],
+    hosts: [
+      { name: "hop-a", nics: [{ network: "mgmt", ip: "198.18.50.11" }, { network: "front", ip: "198.18.51.11" }] },
+      { name: "hop-b", nics: [{ network: "front", ip: "198.18.51.12" }, { network: "back", ip: "198.18.52.12", interface: "eth1" }] },
+      { name: "target-c", nics: [{ network: "back", ip: "198.18.52.13" }] },
+    ],
+    control: [{ network: "mgmt" }],
+  });
   let lab: Lab;
+  let scratch = "";
 
-  beforeAll(async () => {
-    scratch = mkdtempSync(join(tmpdir(), "lab-jump-"));
-    dir = join(scratch, "lab");
-    lab = await labUp(dir, {
-      networks: [
-        { name: "mgmt", cidr: "198.18.50.0/24" },
-        { name: "front", cidr: "198.18.51.0/24" },
-        { name: "back", cidr: "198.18.52.0/24" },
-      ],
-      hosts: [
-        { name: "hop-a", nics: [{ network: "mgmt", ip: "198.18.50.11" }, { network: "front", ip: "198.18.51.11" }] },
-        { name: "hop-b", nics: [{ network: "front", ip: "198.18.51.12" }, { network: "back", ip: "198.18.52.12", interface: "eth1" }] },
-        { name: "target-c", nics: [{ network: "back", ip: "198.18.52.13" }] },
-      ],
-      control: [{ network: "mgmt" }],
-    });
+  beforeAll(() => {
+    lab = fixture.lab();
+    scratch = fixture.scratch();
     // -J passes no command-line options to the jump hops, a config file it does.
     writeFileSync(
       join(scratch, "ssh_config"),
       `Host *\n  User root\n  IdentityFile ${lab.clientKey}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${lab.knownHosts}\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  BatchMode yes\n  ConnectTimeout 5\n`,
     );
-  }, 240_000);
-
-  afterAll(async () => {
-    if (scratch === "") return;
-    await lab?.down();
-    rmSync(scratch, { recursive: true, force: true });
-  }, 60_000);
+  });
 
   const ssh = (...args: string[]) => spawn([...lab.controlExec, "ssh", "-F", join(scratch, "ssh_config"), ...args]);
 
@@ -229,6 +247,6 @@ describe("a jump topology from the library", () => {
 
   test("down leaves nothing behind", async () => {
     await lab.down();
-    expect(leftovers(dir)).toEqual([]);
+    expect(leftovers(lab.dir)).toEqual([]);
   }, 60_000);
 });

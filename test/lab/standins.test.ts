@@ -2,31 +2,19 @@
 // not usable before the next boot and is after it; the host's reboot really restarts it (sshd
 // goes away and comes back); rebootmgrctl, semanage, getenforce and rpm keep the state the real
 // ones keep; every call lands in the call log.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { labUp, type Lab } from "./lab.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { useLab } from "./fixture.ts";
+import type { Lab } from "./lab.ts";
 
 const HOST = "micro01";
 const IP = "198.18.60.11";
-let scratch = "";
+const fixture = useLab("lab-standins", {
+  networks: [{ name: "cluster", cidr: "198.18.60.0/24", gateway: "198.18.60.1" }],
+  hosts: [{ name: HOST, nics: [{ network: "cluster", ip: IP }] }],
+  control: [{ network: "cluster" }],
+});
 let lab: Lab;
-
-beforeAll(async () => {
-  scratch = mkdtempSync(join(tmpdir(), "lab-standins-"));
-  lab = await labUp(join(scratch, "lab"), {
-    networks: [{ name: "cluster", cidr: "198.18.60.0/24", gateway: "198.18.60.1" }],
-    hosts: [{ name: HOST, nics: [{ network: "cluster", ip: IP }] }],
-    control: [{ network: "cluster" }],
-  });
-}, 240_000);
-
-afterAll(async () => {
-  if (scratch === "") return;
-  await lab?.down();
-  rmSync(scratch, { recursive: true, force: true });
-}, 60_000);
+beforeAll(() => (lab = fixture.lab()));
 
 /** sh -c SCRIPT inside the host. */
 async function sh(script: string): Promise<{ code: number; stdout: string; stderr: string }> {
