@@ -6,6 +6,7 @@ import type { NodeFacts, NodeOs } from "../../nodeos/index.ts";
 import { type RenderedFile, type RenderSecrets, renderHost } from "../../render/index.ts";
 import type { SshHost } from "../../ssh/pool.ts";
 import type { ObserveContext } from "../family.ts";
+import { Once, remembered } from "../memo.ts";
 import { factsQuery } from "./node-facts.ts";
 
 export interface ClusterRun {
@@ -41,25 +42,15 @@ export function createClusterRun(opts: ClusterRunOptions): ClusterRun {
     return mine;
   };
   const withNothingRead = (): ClusterRun => {
-    const facts = new Map<string, Promise<NodeFacts>>();
-    const onces = new Map<string, Promise<unknown>>();
-    const remember = <T>(memo: Map<string, Promise<T>>, key: string, fresh: boolean, work: () => Promise<T>): Promise<T> => {
-      const kept = memo.get(key);
-      if (kept !== undefined && !fresh) return kept;
-      const value = work();
-      memo.set(key, value);
-      value.catch(() => {
-        if (memo.get(key) === value) memo.delete(key);
-      });
-      return value;
-    };
+    const facts = new Map<string, Once<NodeFacts>>();
+    const onces = new Map<string, Once<unknown>>();
     return {
       inv: opts.inv,
       os: opts.os,
       files,
       ssh: opts.ssh,
       facts(host, ctx) {
-        return remember(facts, host.name, ctx.fresh, async () => {
+        return remembered(facts, host.name, ctx.fresh, async () => {
           const query = factsQuery(opts.inv, host, files(host));
           const result = await opts.ssh(host).exec(opts.os.factsScript(query), { description: "read the node's facts" });
           if (result.code !== 0) throw new Error(`${host.name}: reading the node's facts failed (exit ${result.code}): ${result.stderr.trim()}`);
@@ -67,7 +58,7 @@ export function createClusterRun(opts: ClusterRunOptions): ClusterRun {
         });
       },
       once<T>(key: string, work: () => Promise<T>): Promise<T> {
-        return remember(onces as Map<string, Promise<T>>, key, false, work);
+        return remembered(onces as Map<string, Once<T>>, key, false, work);
       },
       refreshed: withNothingRead,
     };

@@ -4,7 +4,7 @@
 import type { Host, Inventory } from "../../inventory/types.ts";
 import type { FactsQuery } from "../../nodeos/index.ts";
 import type { RenderedFile } from "../../render/index.ts";
-import { isFirstServer, RKE2_JOIN_TOKEN_PATH } from "../../render/rke2-config.ts";
+import { RKE2_JOIN_TOKEN_PATH } from "../../render/rke2-config.ts";
 
 /** The ports haproxy binds on a load balancer: the API and RKE2's registration (SELinux labels). */
 export const LOAD_BALANCER_PORTS = [6443, 9345] as const;
@@ -36,7 +36,7 @@ export function factsQuery(inv: Inventory, host: Host, files: readonly RenderedF
   }
   return {
     // Joining nodes hold the first server's token; its hash tells a stale one from the current one.
-    files: isFirstServer(inv, host) ? paths : [...paths, RKE2_JOIN_TOKEN_PATH],
+    files: inv.firstServer.name === host.name ? paths : [...paths, RKE2_JOIN_TOKEN_PATH],
     exists: host.role === "server" ? [RKE2_NODE_TOKEN_PATH, RKE2_KUBECONFIG_PATH, RKE2_ETCD_WAL] : [],
     units: [rke2Unit(host)],
     packages: [rke2Package(host), "rke2-selinux"],
