@@ -1,9 +1,11 @@
-// The cluster phase's run lock is a file on the first server, for runs that reach the nodes but
-// not Proxmox (a jump host). Every operation is one shell script run over SSH, inside flock(1)
-// on a guard file beside the lock, so "look, then create or take over" is atomic among runs;
-// the lock itself is created with noclobber (O_EXCL). Its mtime is the heartbeat and its age is
-// measured by the node's own clock, so the runs' clocks never need to agree.
+// The cluster phase's run lock: a file on the first server, for runs that reach the nodes but
+// not Proxmox (a jump host). A LockStore (../lock.ts holds the taking over, heartbeat and
+// expiry every store shares). Each operation is one shell script over SSH, run under flock(1)
+// on a guard file beside the lock, so that no reader sees a half-written holder and two
+// creates never both succeed; the create itself uses noclobber (O_EXCL).
 import { shellQuote } from "../../nodeos/shell.ts";
+import type { SshHost } from "../../ssh/pool.ts";
+import { holderText, type LockRead, type LockStore, parseHolder, type RunLock, storeLock } from "../lock.ts";
 
 export const LOCK_DIR = "/var/lib/starbase";
 
@@ -11,23 +13,11 @@ export function lockFilePath(cluster: string): string {
   return `${LOCK_DIR}/run-${cluster}.lock`;
 }
 
-/** What the node says about the lock file after an operation. */
-export type LockFileAnswer =
-  | { state: "acquired" }
-  | { state: "held"; content: string; ageSeconds: number }
-  | { state: "beat" }
-  | { state: "released" }
-  /** The file is gone or names another run: this run does not hold it. */
-  | { state: "lost"; content: string | undefined; ageSeconds: number | undefined };
-
-/** Seconds the guard may be waited for; a run holds it only for a few file operations. */
+/** Seconds the guard may be waited for; a run holds it only for a file operation. */
 const GUARD_WAIT_SECONDS = 10;
-
-/** Prints the lock's content between markers and its age in the node's seconds. */
-const SHOW_LOCK = [
-  `printf 'content\\n'; cat "$lock"; printf '\\nend-content\\n'`,
-  `printf 'age\\t%s\\n' $(( $(date +%s) - $(stat -c %Y "$lock") ))`,
-].join("; ");
+/** The script's answer when the lock file exists (create) or is missing (read). */
+const EXISTS = "exists";
+const MISSING = "missing";
 
 function guarded(path: string, body: string[]): string {
   return [
@@ -35,79 +25,75 @@ function guarded(path: string, body: string[]): string {
     `lock=${shellQuote(path)}`,
     `mkdir -p -m 0700 "$(dirname "$lock")"`,
     `exec 9>>"$lock.guard"`,
-    `flock -w ${GUARD_WAIT_SECONDS} 9 || { echo 'guard busy' >&2; exit 75; }`,
+    `flock -w ${GUARD_WAIT_SECONDS} 9 || { echo 'the lock file is busy' >&2; exit 75; }`,
     ...body,
   ].join("\n");
 }
 
-/** Whether the lock names this run: its token is a UUID, written as JSON `"run":"<token>"`. */
-function mine(token: string): string {
-  if (!/^[0-9a-f-]{36}$/.test(token)) throw new Error("a run token is a UUID");
-  return `grep -qF ${shellQuote(`"run":"${token}"`)} "$lock"`;
-}
-
-/** Writes the holder through a temporary file and rename, so a reader never sees half of it. */
-function writeHolder(holder: string): string[] {
-  return [`printf '%s\\n' ${shellQuote(holder)} > "$lock.new"`, `chmod 0600 "$lock.new"`, `mv -f "$lock.new" "$lock"`];
-}
-
-/** Creates the lock when there is none; otherwise shows who holds it. */
-export function acquireScript(path: string, holder: string): string {
+/** Creates the lock file only when there is none; prints "created" or "exists". */
+export function createScript(path: string, text: string): string {
   return guarded(path, [
-    `if [ -e "$lock" ]; then printf 'held\\n'; ${SHOW_LOCK}; exit 0; fi`,
-    `(umask 077; set -C; printf '%s\\n' ${shellQuote(holder)} > "$lock")`,
-    "printf 'acquired\\n'",
+    `if [ -e "$lock" ]; then echo ${EXISTS}; exit 0; fi`,
+    `(umask 077; set -C; printf '%s\\n' ${shellQuote(text)} > "$lock")`,
+    "echo created",
   ]);
 }
 
-/** Replaces a gone run's lock, but only if it still names that run (another run may have been faster). */
-export function takeOverScript(path: string, goneToken: string, holder: string): string {
+/** Prints "exists" and the holder's text, or "missing". */
+export function readScript(path: string): string {
+  return guarded(path, [`if [ -e "$lock" ]; then echo ${EXISTS}; cat "$lock"; else echo ${MISSING}; fi`]);
+}
+
+/** Replaces the holder through a temporary file and a rename. */
+export function writeScript(path: string, text: string): string {
   return guarded(path, [
-    `if [ -e "$lock" ] && ${mine(goneToken)}; then`,
-    ...writeHolder(holder).map((line) => `  ${line}`),
-    "  printf 'acquired\\n'",
-    `elif [ -e "$lock" ]; then printf 'held\\n'; ${SHOW_LOCK}`,
-    "else printf 'lost\\n'; fi",
+    `(umask 077; printf '%s\\n' ${shellQuote(text)} > "$lock.new")`,
+    `mv -f "$lock.new" "$lock"`,
+    "echo written",
   ]);
 }
 
-/** Refreshes the heartbeat (mtime) and the holder text if the lock is still this run's. */
-export function heartbeatScript(path: string, token: string, holder: string): string {
-  return guarded(path, [
-    `if [ -e "$lock" ] && ${mine(token)}; then`,
-    ...writeHolder(holder).map((line) => `  ${line}`),
-    "  printf 'beat\\n'",
-    `elif [ -e "$lock" ]; then printf 'lost\\n'; ${SHOW_LOCK}`,
-    "else printf 'lost\\n'; fi",
-  ]);
+export function removeScript(path: string): string {
+  return guarded(path, [`rm -f "$lock"`, "echo removed"]);
 }
 
-/** Removes the lock only if it is this run's: a lock another run took over stays. */
-export function releaseScript(path: string, token: string): string {
-  return guarded(path, [`if [ -e "$lock" ] && ${mine(token)}; then rm -f "$lock"; printf 'released\\n'; else printf 'lost\\n'; fi`]);
+export class LockFileError extends Error {
+  override readonly name = "LockFileError";
 }
 
-export class LockFileAnswerError extends Error {
-  override readonly name = "LockFileAnswerError";
+/** A lock store in `path`, where `run` runs a script on the node and returns its standard output. */
+export function fileLockStore(path: string, run: (script: string, what: string) => Promise<string>): LockStore {
+  const answer = async (script: string, what: string, expected: readonly string[]): Promise<string[]> => {
+    const lines = (await run(script, what)).split("\n");
+    if (!expected.includes(lines[0] ?? "")) {
+      throw new LockFileError(`unexpected answer to ${what} ${path}: ${JSON.stringify(lines.slice(0, 2).join(" "))}`);
+    }
+    return lines;
+  };
+  return {
+    async create(holder) {
+      const [state] = await answer(createScript(path, holderText(holder)), "create", ["created", EXISTS]);
+      return state === "created";
+    },
+    async read(): Promise<LockRead> {
+      const [state, ...text] = await answer(readScript(path), "read", [EXISTS, MISSING]);
+      return state === MISSING ? { exists: false } : { exists: true, holder: parseHolder(text.join("\n").trim()) };
+    },
+    async write(holder) {
+      await answer(writeScript(path, holderText(holder)), "write", ["written"]);
+    },
+    async remove() {
+      await answer(removeScript(path), "remove", ["removed"]);
+    },
+  };
 }
 
-/** Reads a script's output; anything else than the shapes above is an error, never a lock state. */
-export function parseLockAnswer(output: string): LockFileAnswer {
-  const lines = output.split("\n");
-  const state = lines[0];
-  let content: string | undefined;
-  let ageSeconds: number | undefined;
-  const start = lines.indexOf("content");
-  const end = lines.lastIndexOf("end-content");
-  if (start !== -1 && end > start) {
-    content = lines.slice(start + 1, end).join("\n").trim();
-    const age = lines.slice(end + 1).find((line) => line.startsWith("age\t"));
-    ageSeconds = age === undefined ? undefined : Number(age.slice(4));
-  }
-  if (state === "acquired" || state === "beat" || state === "released") return { state };
-  if (state === "held" && content !== undefined && ageSeconds !== undefined && Number.isFinite(ageSeconds)) {
-    return { state, content, ageSeconds };
-  }
-  if (state === "lost") return { state, content, ageSeconds };
-  throw new LockFileAnswerError(`unexpected answer about the lock file: ${JSON.stringify(output.slice(0, 200))}`);
+/** The cluster phase's RunLock: a file on the first server, reached over its SSH connection. */
+export function firstServerLock(cluster: string, firstServer: SshHost): RunLock {
+  const path = lockFilePath(cluster);
+  return storeLock(cluster, fileLockStore(path, async (script, what) => {
+    const result = await firstServer.exec(script, { description: `${what} the run lock ${path}` });
+    if (result.code !== 0) throw new LockFileError(`${firstServer.name}: ${what} the run lock ${path} failed (exit ${result.code}): ${result.stderr.trim()}`);
+    return result.stdout;
+  }));
 }
