@@ -130,7 +130,7 @@ class Link {
 
   private async connectOnce(): Promise<Client> {
     const { label, host, port } = this.endpoint;
-    const sock = this.via === undefined ? undefined : await forward(this.via, label, host, port);
+    const sock = this.via === undefined ? undefined : await forward(this.via, label, host, port, this.pool.connectTimeoutMs);
     const check = hostKeyCheck(label, host, port, this.endpoint.hostKey);
     const client = new Client();
     const tried: string[] = [];
@@ -212,11 +212,25 @@ class Link {
   }
 }
 
-/** A channel from the jump hop `via` to host:port, the socket for the next connection. */
-async function forward(via: Link, label: string, host: string, port: number): Promise<ClientChannel> {
+/**
+ * A channel from the jump hop `via` to host:port, the socket for the next connection. The jump
+ * host's own TCP connect may take minutes to fail (a VM that is not up yet): the connect timeout
+ * covers it.
+ */
+async function forward(via: Link, label: string, host: string, port: number, timeoutMs: number): Promise<ClientChannel> {
   const jump = await via.client();
   return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new SshError(label, "jump", `jump host ${via.endpoint.label} did not reach ${host}:${port} within ${formatMs(timeoutMs)}`, true));
+    }, timeoutMs);
     jump.forwardOut("127.0.0.1", 0, host, port, (error, channel) => {
+      clearTimeout(timer);
+      if (late) {
+        channel?.destroy();
+        return;
+      }
       if (!error) {
         resolve(channel);
         return;

@@ -230,6 +230,24 @@ describe("jump hosts", () => {
     expect((await strictAgain.value<ExecResult>({ op: "exec", host: "far", command: "hostname" })).stdout).toBe("far\n");
   });
 
+  test("a target the last hop cannot reach (a VM not up yet) is retried until the deadline; the hops stay up", async () => {
+    const ghost = target("ghost", `${BACK}.99`);
+    const d = driver({
+      hosts: [ghost],
+      jumpHosts: [hop(`${FRONT}.21`, hashedKnownHosts), hop(`${MID}.22`, hashedKnownHosts)],
+      connectTimeoutMs: 1000,
+      connectRetry: { deadlineMs: 2500, initialDelayMs: 200, maxDelayMs: 400 },
+    });
+    const response = await d.call({ op: "exec", host: "ghost", command: "hostname" });
+    expect(response.ok).toBe(false);
+    if (response.ok) return;
+    expect(response.error).toMatchObject({ kind: "jump", retryable: true, host: "ghost" });
+    expect(response.error.message).toMatch(new RegExp(`^ghost: jump host jump host root@${MID}.22 (did not reach|cannot reach) ${BACK}.99:22.*\\(gave up after \\d+ attempts in `));
+    expect(response.ms).toBeLessThan(8000);
+    // The hops stay connected for the hosts that are up.
+    expect(await d.value({ op: "connections" })).toEqual({ [`jump host root@${FRONT}.21`]: 1, [`jump host root@${MID}.22`]: 1, ghost: 0 });
+  });
+
   test("a jump host with a changed key stops the chain before the target", async () => {
     const wrong = join(scratch, "known_hosts.wrong");
     writeFileSync(wrong, `${FRONT}.21 ${derived("node1").publicKey}\n`);
