@@ -382,6 +382,17 @@ describe("a silent network", () => {
     expect(dropped.ms).toBeLessThan(10_000); // keep-alive (3 × 0.3 s), not TCP's minutes of retransmission
     expect((await d.value<ExecResult>({ op: "exec", host: "node1", command: "hostname" })).stdout).toBe("node1\n");
     expect(await d.value({ op: "connections" })).toEqual({ node1: 2 });
+
+    // A command issued while the connection is quiet: its channel never opens, so it did not run
+    // and is sent again on a new connection once the host answers.
+    await onHost("node1", "ip link set ens18 down");
+    const issued = d.call({ op: "exec", host: "node1", command: "echo once >> /root/issued; hostname" });
+    await Bun.sleep(2000);
+    await onHost("node1", "ip link set ens18 up");
+    const result = await issued;
+    expect(result).toMatchObject({ ok: true, value: { code: 0, stdout: "node1\n" } });
+    expect(await onHost("node1", "cat /root/issued")).toBe("once\n");
+    expect(await d.value({ op: "connections" })).toEqual({ node1: 3 });
   }, 60_000);
 });
 
