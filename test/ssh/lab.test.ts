@@ -6,7 +6,7 @@
 //                      └── j1 ── mid ── j2 ── back ── far (derived key)
 //
 // j1 and j2 are jump hosts starbase did not create: their keys come from known_hosts.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,9 @@ import { sha256Hex } from "../../src/ssh/put.ts";
 import { type Lab, labUp } from "../lab/lab.ts";
 import type { DriverConfig } from "./driver.ts";
 import { type Driver, startDriver } from "./driver-client.ts";
+
+// Each test starts a client process and logs in; on a loaded machine that alone can take seconds.
+setDefaultTimeout(30_000);
 
 const SECRET = "ssh-lab-test-secret-0123456789";
 const CLUSTER = "sshlab";
@@ -51,7 +54,7 @@ function keygen(path: string, passphrase = ""): string {
 }
 
 function driver(config: Partial<DriverConfig> & { hosts: HostTarget[] }): Driver {
-  const started = startDriver(lab.controlExec, { user: "root", privateKeyFile: keyFiles.plain, connectRetry: { deadlineMs: 3000, initialDelayMs: 200, maxDelayMs: 1000 }, ...config });
+  const started = startDriver(lab.controlExec, { user: "root", privateKeyFile: keyFiles.plain, connectRetry: { deadlineMs: 20_000, initialDelayMs: 200, maxDelayMs: 1000 }, ...config });
   drivers.push(started);
   return started;
 }
