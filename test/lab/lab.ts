@@ -181,6 +181,24 @@ function isProcess(pid: number, marks: string[]): boolean {
   }
 }
 
+/**
+ * The host's PID 1 as recorded by its supervisor, if that process is still it: a child of the
+ * host's own systemd-nspawn, with PID 1 in its namespace (a recycled PID fails both checks).
+ */
+function containerInit(host: HostState): number | undefined {
+  const pid = pidFrom(join(host.dir, "init.pid"));
+  const nspawn = pidFrom(join(host.dir, "nspawn.pid"));
+  if (pid === undefined || nspawn === undefined || !isProcess(nspawn, ["systemd-nspawn", host.root])) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const parent = /^PPid:\s*(\d+)/m.exec(status)?.[1];
+    const nspid = /^NSpid:\s*(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/);
+    return Number(parent) === nspawn && nspid?.at(-1) === "1" ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether something in pid's network namespace listens on TCP port. */
 function listens(pid: number, port: number): boolean {
   const hexPort = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
@@ -229,8 +247,7 @@ export class Lab {
 
   /** The host's systemd (PID 1) as the machine sees it; undefined while it is down. */
   initPid(name: string): number | undefined {
-    const pid = pidFrom(join(this.host(name).dir, "init.pid"));
-    return pid !== undefined && isProcess(pid, []) ? pid : undefined;
+    return containerInit(this.host(name));
   }
 
   /** How often the host has booted (1 after `up`). */
@@ -549,12 +566,14 @@ export async function labDown(dir: string): Promise<void> {
   const state = hasLabState(dir) ? readLabState(dir) : undefined;
   const hosts = state?.hosts ?? [];
   const supervisors = hosts.map((host) => ({ pid: host.supervisorPid ?? pidFrom(join(host.dir, "supervisor.pid")), marks: [SUPERVISOR, dir] }));
+  // Supervisors first (so that none boots its host again), then each host's PID 1: SIGKILL to a
+  // PID namespace's init ends every process in it at once; an orderly poweroff would take
+  // seconds per host on a loaded machine and nothing of a lab host needs to be saved.
   for (const { pid, marks } of supervisors) signal(pid, marks, "SIGTERM");
+  for (const pid of hosts.map(containerInit)) signal(pid, [], "SIGKILL");
   if (!(await waitGone(supervisors, STOP_TIMEOUT_MS))) {
     for (const host of hosts) {
       signal(pidFrom(join(host.dir, "nspawn.pid")), ["systemd-nspawn", host.root], "SIGKILL");
-      // SIGKILL to a PID namespace's init ends every process in it.
-      signal(pidFrom(join(host.dir, "init.pid")), [], "SIGKILL");
     }
     for (const { pid, marks } of supervisors) signal(pid, marks, "SIGKILL");
     await waitGone(supervisors, 5_000);
