@@ -14,7 +14,7 @@ import { run } from "./netns.ts";
 const ROOT = resolve(import.meta.dir, "..", "..");
 const SECRET_ENV = { LAB_TEST_HOSTKEY_SECRET: "lab-test-secret-0123456789abcdef" };
 
-/** Everything of the lab in dir that could be left behind: namespaces, processes, mounts, files. */
+/** Everything of the lab in dir that could be left behind: namespaces, processes, mounts, files, cgroups. */
 function leftovers(dir: string): string[] {
   const prefix = labPrefix(dir);
   const found: string[] = [];
@@ -29,6 +29,11 @@ function leftovers(dir: string): string[] {
   }
   for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) if (line.includes(dir)) found.push(`mount ${line}`);
   if (existsSync(dir)) found.push(`files ${dir}: ${readdirSync(dir).join(" ")}`);
+  for (const root of ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"]) {
+    const group = join(root, "starbase-lab");
+    if (existsSync(group)) for (const entry of readdirSync(group)) if (entry.startsWith(`${prefix}-`)) found.push(`cgroup ${join(group, entry)}`);
+  }
+  if (existsSync("/run/systemd/nspawn/propagate")) for (const entry of readdirSync("/run/systemd/nspawn/propagate")) if (entry.startsWith(`${prefix}-`)) found.push(`nspawn ${entry}`);
   return found;
 }
 
@@ -203,7 +208,7 @@ describe("npm run lab refuses what it cannot build", () => {
     expect(result.stderr).toContain("10.0.40.0/24 is not inside 198.18.0.0/15");
     expect(result.stderr).not.toContain("    at ");
     expect(leftovers(dir)).toEqual([]);
-  });
+  }, 30_000);
 
   test("ssh.jumpHost: refused with the reason and what to use instead", () => {
     const dir = join(scratch, "lab");
@@ -213,7 +218,7 @@ describe("npm run lab refuses what it cannot build", () => {
     expect(result.stderr).toContain("ssh.jumpHost is set");
     expect(result.stderr).toContain("test/lab/lab.ts");
     expect(leftovers(dir)).toEqual([]);
-  });
+  }, 30_000);
 });
 
 describe("cloud-init errors on the first boot", () => {

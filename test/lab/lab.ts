@@ -25,7 +25,8 @@ import { cidrContains, formatIpv4, parseCidr, parseIpv4 } from "../../src/net/ip
 import { generateKeyPair, GUEST, loginUserData, prepareRoot, userDataFacts, type HostInfo, type HostKeyPair, type HostSetup, type LoginUser } from "./host-setup.ts";
 import { ensureLabRangeUnreachable, LAB_RANGE, run, runOrThrow, type CommandResult } from "./netns.ts";
 import { ensureRootfs } from "./rootfs.ts";
-import { hasLabState, readLabState, writeLabState, type HostState, type LabState } from "./state.ts";
+import { removeHostCgroups } from "./cgroups.ts";
+import { hasLabState, machineName, readLabState, writeLabState, type HostState, type LabState } from "./state.ts";
 
 export type { CommandResult } from "./netns.ts";
 export type { HostInfo, HostKeyPair, LoginUser } from "./host-setup.ts";
@@ -596,8 +597,8 @@ export async function labDown(dir: string): Promise<void> {
       if (unmounted.code !== 0) runOrThrow(["umount", "--lazy", host.root]);
     }
     // nspawn leaves its (empty) propagation directory for the machine name behind.
-    const machine = host.nspawn.find((arg) => arg.startsWith("--machine="))?.slice("--machine=".length);
-    if (machine !== undefined) rmSync(`/run/systemd/nspawn/propagate/${machine}`, { recursive: true, force: true });
+    rmSync(`/run/systemd/nspawn/propagate/${machineName(host)}`, { recursive: true, force: true });
+    removeHostCgroups(machineName(host));
   }
   for (const netns of namespaces) runOrThrow(["ip", "netns", "delete", netns]);
   // Only what the lab wrote; DIR itself goes when nothing else is in it.
