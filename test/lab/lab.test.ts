@@ -2,7 +2,7 @@
 // spec's login user with sudo, the host key starbase derives, the spec's NIC name and address),
 // `exec` runs inside a host and passes its exit status on, `down` leaves nothing behind; the
 // library builds a jump topology in which the control side reaches only the first hop.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -10,6 +10,9 @@ import { useLab } from "./fixture.ts";
 import { generateKeyPair, loginUserData } from "./host-setup.ts";
 import { labPrefix, labUp, type Lab } from "./lab.ts";
 import { run } from "./netns.ts";
+
+// Every step starts processes in and around real hosts; on a loaded machine that takes seconds.
+setDefaultTimeout(30_000);
 
 const ROOT = resolve(import.meta.dir, "..", "..");
 const SECRET_ENV = { LAB_TEST_HOSTKEY_SECRET: "lab-test-secret-0123456789abcdef" };
