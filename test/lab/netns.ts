@@ -3,7 +3,8 @@
 // Each interface is one end of a veth pair whose other end stays in the namespace too: the
 // kernel here has no dummy driver, and veth needs no module beyond what netns tests need anyway.
 
-const LAB_RANGE = "198.18.0.0/15";
+/** The only addresses lab hosts and clients use (RFC 2544 benchmarking range). */
+export const LAB_RANGE = "198.18.0.0/15";
 
 export interface CommandResult {
   code: number;
@@ -11,12 +12,14 @@ export interface CommandResult {
   stderr: string;
 }
 
-function run(argv: string[]): CommandResult {
+/** Runs argv to completion, capturing its output. */
+export function run(argv: string[]): CommandResult {
   const result = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
   return { code: result.exitCode ?? -1, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
 
-function runOrThrow(argv: string[]): void {
+/** Runs argv; a non-zero exit throws with its stderr. */
+export function runOrThrow(argv: string[]): void {
   const result = run(argv);
   if (result.code !== 0) throw new Error(`${argv.join(" ")} failed (${result.code}): ${result.stderr.trim()}`);
 }
