@@ -14,8 +14,22 @@ function describe(error: unknown, url: string): string {
   return `Get "${url}": ${e.code ? `${e.code}: ` : ""}${e.message}`;
 }
 
+/** Connection-level failures (nothing listening yet, haproxy with no server up): RKE2 keeps waiting. */
+function isNetworkError(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? "";
+  return !/CERT|TLS|SIGNATURE|SELF_SIGNED|ISSUER/.test(code);
+}
+
 async function get(url: string, tls: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { tls, headers, signal: AbortSignal.timeout(10_000) } as RequestInit);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(url, { tls, headers, signal: AbortSignal.timeout(10_000) } as RequestInit);
+    } catch (error) {
+      if (!isNetworkError(error)) throw error;
+      if (attempt % 5 === 0) log("info", `Waiting for ${url}; server is not ready: ${describe(error, url)}`);
+      await Bun.sleep(2000);
+    }
+  }
 }
 
 async function bodyOrError(response: Response, url: string): Promise<string> {

@@ -137,5 +137,7 @@ export function startEtcd(options: EtcdProcessOptions): Subprocess {
   // A restart with data ignores the initial-cluster flags (etcd reads its WAL), as RKE2 does.
   if (options.state !== "restart") args.push(`--initial-cluster=${options.initialCluster}`, `--initial-cluster-state=${options.state}`);
   for (const extra of options.extraArgs) args.push(extra.startsWith("--") ? extra : `--${extra}`);
-  return Bun.spawn(args, { stdout: "inherit", stderr: "inherit" });
+  // Without NOTIFY_SOCKET: etcd would tell systemd it is ready on its own (k3s unsets it too).
+  const { NOTIFY_SOCKET: _notify, ...env } = process.env;
+  return Bun.spawn(args, { stdout: "inherit", stderr: "inherit", env });
 }
