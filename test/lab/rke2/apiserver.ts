@@ -33,8 +33,11 @@ const fail = (error: StatusError): never => {
 export interface ApiContext {
   etcd: EtcdClient;
   advertise: string;
-  /** Removes a server's etcd member (RemovePeer); throws etcd's error. */
-  removeMember(name: string, address: string): Promise<void>;
+  /**
+   * Removes a server's etcd member (RemovePeer); throws etcd's error. Returns the etcd client to
+   * use afterwards: another member's when this server removed itself (its own etcd stops).
+   */
+  removeMember(name: string, address: string): Promise<EtcdClient>;
 }
 
 const NODE_RESOURCE = { name: "nodes", singularName: "node", namespaced: false, kind: "Node", verbs: ["create", "delete", "get", "list", "patch", "update", "watch"], shortNames: ["no"] };
@@ -232,9 +235,10 @@ export class Api {
     const annotations = node.metadata.annotations ?? {};
     const member = annotations[MEMBER_NAME_ANNOTATION];
     const address = annotations[MEMBER_ADDRESS_ANNOTATION];
+    let store = this.ctx.etcd;
     if (node.metadata.labels?.["node-role.kubernetes.io/etcd"] === "true" && member !== undefined && address !== undefined) {
       try {
-        await this.ctx.removeMember(member, address);
+        store = await this.ctx.removeMember(member, address);
         record({ event: "etcd-member-remove", node: name, member, ok: true });
       } catch (error) {
         const message = (error as Error).message;
@@ -242,7 +246,7 @@ export class Api {
         return fail({ code: 500, reason: "InternalError", message: `Internal error occurred: removing etcd member ${member} of node ${name}: ${message}` });
       }
     }
-    await this.ctx.etcd.delete(NODE_PREFIX + name);
+    await store.delete(NODE_PREFIX + name);
     return json(200, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details: { name, kind: "nodes", uid: node.metadata.uid } });
   }
 

@@ -77,6 +77,24 @@ export class Rke2Lab {
     }
   }
 
+  /**
+   * Waits until haproxy on every load balancer reports server's last state as `state` in both
+   * backends (its health checks: inter 5s, rise 2, fall 3 in the rendered config), so that requests
+   * through the VIP no longer reach a stopped server, or reach a started one.
+   */
+  async haproxySees(server: string, state: "UP" | "DOWN", timeoutMs = 40_000): Promise<void> {
+    for (const lb of this.inv.loadBalancers) {
+      await this.until(`haproxy on ${lb.name} to see ${server} ${state}`, timeoutMs, async () => {
+        const journal = (await this.exec(lb.name, ["journalctl", "-u", "haproxy", "--no-pager", "-o", "cat"])).stdout;
+        const last = (backend: string) => {
+          const lines = journal.split("\n").filter((l) => l.includes(`Server ${backend}/${server} is `));
+          return lines.at(-1)?.includes(`/${server} is ${state}`) ?? state === "UP";
+        };
+        return last("rke2-api-servers") && last("rke2-registration-servers") ? true : undefined;
+      });
+    }
+  }
+
   /** kubectl on the control namespace with KUBECONFIG (the rke2.yaml of `from`, pointed at server). */
   async kubectl(kubeconfig: string, args: string[]) {
     return this.lab.control(["kubectl", "--kubeconfig", kubeconfig, "--request-timeout=10s", ...args]);

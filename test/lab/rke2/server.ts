@@ -288,9 +288,10 @@ export async function runServer(host: LabHost, config: Rke2Config, startedAt: nu
     etcdProcess = startEtcd({ name, ip, dataDir, initialCluster: joined.initialCluster, state: "existing", extraArgs: config.etcdArg });
   }
   const etcdPid = etcdProcess.pid;
-  etcdProcess.exited.then((code) => {
+  etcdProcess.exited.then(async (code) => {
     record({ event: "exit", reason: `etcd exited with ${code}`, code: 1 });
     log("fatal", `etcd exited with ${code}`);
+    await Bun.sleep(1000); // let a response in flight (our own removal) go out
     process.exit(1);
   });
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -319,8 +320,14 @@ export async function runServer(host: LabHost, config: Rke2Config, startedAt: nu
     etcd,
     advertise: `${ip}:6443`,
     removeMember: async (member, address) => {
-      const target = (await etcd.members()).find((m) => m.name === member && (m.peerURLs ?? []).some((u) => new URL(u).hostname === address));
-      if (target !== undefined) await etcd.remove(target.ID);
+      const all = await etcd.members();
+      const target = all.find((m) => m.name === member && (m.peerURLs ?? []).some((u) => new URL(u).hostname === address));
+      if (target === undefined) return etcd;
+      // Removing ourselves: ask another voting member, which stays to take the Node's deletion.
+      const other = address === ip ? all.find((m) => m !== target && !m.isLearner && (m.clientURLs ?? []).length > 0) : undefined;
+      const via = other === undefined ? etcd : new EtcdClient(other.clientURLs![0]!);
+      await via.remove(target.ID);
+      return via;
     },
   });
   await serve({ ...apiCert, clientCA: bootstrap.clientCA.cert }, "0.0.0.0", 6443, (r) => api.handle(r));
