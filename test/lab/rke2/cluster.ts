@@ -23,6 +23,8 @@ export interface Rke2LabOptions {
   servers: number;
   agents: number;
   readyAfterMs: number;
+  /** Per-host exceptions to readyAfterMs. */
+  readyAfterMsOf?: Record<string, number>;
 }
 
 export interface RecordLine {
@@ -143,7 +145,7 @@ export async function rke2LabUp(dir: string, options: Rke2LabOptions): Promise<R
         loadBalancers: inv.loadBalancers.map((lb) => lb.ip),
         servers: inv.servers.map((s) => s.ip),
         firstServer: inv.servers[0]!.ip,
-        readyAfterMs: options.readyAfterMs,
+        readyAfterMs: options.readyAfterMsOf?.[h.name] ?? options.readyAfterMs,
       },
     })),
     control: [{ network: "cluster" }],

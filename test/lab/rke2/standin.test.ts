@@ -3,7 +3,7 @@
 // namespace. One lab for the file; the tests run in order and build on each other:
 //   1. the first server: token, rke2.yaml, node-ip, /ping; kubectl through the VIP fails while the
 //      serving certificate lacks the VIP and works once tls-san has it
-//   2. a join that bypasses haproxy fails
+//   2. configs RKE2 refuses, a token for another CA and a join that bypasses haproxy fail
 //   3. joins one after the other succeed (learner, then promoted), through haproxy
 //   4. removing an etcd member that would lose quorum fails (etcd's refusal); the others succeed
 //   5. two joins at once: one fails with etcd's "too many learner members in cluster"
@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { rke2LabUp, type RecordLine, type Rke2Lab } from "./cluster.ts";
 
 const STEP_MS = 240_000;
+const AGENT_READY_AFTER_MS = 10_000;
 let c: Rke2Lab;
 let scratch: string;
 let kubeconfig: string;
@@ -68,7 +69,7 @@ async function wipe(name: string): Promise<void> {
 beforeAll(async () => {
   if (!Bun.which("kubectl")) throw new Error("kubectl is missing on this machine (apt-get install kubernetes-client): the stand-in is tested with the real kubectl");
   scratch = mkdtempSync(join(tmpdir(), "sb-rke2-"));
-  c = await rke2LabUp(join(scratch, "lab"), { subnet: 44, servers: 3, agents: 1, readyAfterMs: 3000 });
+  c = await rke2LabUp(join(scratch, "lab"), { subnet: 44, servers: 3, agents: 1, readyAfterMs: 3000, readyAfterMsOf: { agent01: AGENT_READY_AFTER_MS } });
 }, 120_000);
 
 afterAll(async () => {
@@ -118,7 +119,24 @@ describe("RKE2 stand-in on the lab", () => {
     expect(anonymous.stdout).toBe("401");
   }, STEP_MS);
 
-  test("a join that bypasses haproxy fails", async () => {
+  test("configs RKE2 refuses, a token for another CA and a join that bypasses haproxy fail", async () => {
+    // No token-file yet: joining without a token.
+    await startNoBlock("server02");
+    expect((await firstExit("server02")).reason).toBe("token-file: open /etc/rancher/rke2/join-token: no such file or directory");
+    await wipe("server02");
+    await c.write("server02", "/etc/rancher/rke2/config.yaml.d/40-broken.yaml", "node-label: [a=b\n");
+    await startNoBlock("server02");
+    const broken = await firstExit("server02");
+    expect(String(broken.reason)).toStartWith("failed to parse /etc/rancher/rke2/config.yaml.d/40-broken.yaml");
+    expect((await c.records("server02")).map((r) => r.event)).toEqual(["config-refused", "exit"]);
+    await c.exec("server02", ["rm", "/etc/rancher/rke2/config.yaml.d/40-broken.yaml"]);
+    await wipe("server02");
+    // A well-formed token for another cluster's CA.
+    await c.write("server02", "/etc/rancher/rke2/join-token", `K10${"0".repeat(64)}::server:wrong\n`, "0600");
+    await startNoBlock("server02");
+    expect(String((await firstExit("server02")).reason)).toStartWith(`token CA hash does not match the Cluster CA certificate hash: ${"0".repeat(64)} != `);
+    await wipe("server02");
+
     await c.shareJoinToken("server01", "server02");
     await c.write("server02", "/etc/rancher/rke2/config.yaml.d/50-direct.yaml", "server: https://198.18.44.21:9345\n");
     await startNoBlock("server02");
@@ -234,16 +252,23 @@ describe("RKE2 stand-in on the lab", () => {
     });
     const charts = JSON.parse(listed.stdout) as { items: Array<{ metadata: { name: string }; spec: { chart: string; version: string } }> };
     expect(charts.items.map((i) => [i.metadata.name, i.spec.chart, i.spec.version])).toEqual([["kured", "kured", "5.6.0"]]);
-    const rejected = (await c.records("server01")).filter((r) => r.event === "manifest-rejected");
+    const rejected = await c.until("the broken manifest reported", 30_000, async () => {
+      const found = (await c.records("server01")).filter((r) => r.event === "manifest-rejected");
+      return found.length > 0 ? found : undefined;
+    });
     expect(rejected.map((r) => r.file)).toEqual([`${dir}/broken.yaml`]);
     expect(String(rejected[0]!.reason)).toContain("not a valid DNS-1123 subdomain");
   }, STEP_MS);
 
   test("an agent joins through the VIP and becomes a Ready node with its node-ip", async () => {
     await c.shareJoinToken("server01", "agent01");
+    const t0 = Date.now();
     const started = await start("agent01", "rke2-agent");
     expect(started.code).toBe(0);
+    // Registered (the unit is up) but not Ready before readyAfterMs.
+    expect((await nodes()).find((n) => n.name === "agent01")?.ready).toBe("False");
     await c.until("agent01 Ready", 30_000, async () => ((await nodes()).find((n) => n.name === "agent01" && n.ready === "True") ? true : undefined));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(AGENT_READY_AFTER_MS);
     expect((await nodes()).find((n) => n.name === "agent01")?.ip).toBe("198.18.44.31");
     const requests = (await Promise.all(["server01", "server02", "server03"].map((s) => c.records(s)))).flat();
     const certs = requests.filter((r) => r.event === "supervisor-request" && r.path === "/v1-rke2/client-kubelet.crt");
