@@ -60,6 +60,7 @@ export function specTopology(file: string, dir: string, readyAfterMs: number): L
     name: host.name,
     nics: [{ network: "cluster", ip: host.ip, interface: spec.network?.interface ?? "ens18" }],
     userData: readFileSync(join(renderDir, host.name, "cidata", "user-data"), "utf8"),
+    metaData: readFileSync(join(renderDir, host.name, "cidata", "meta-data"), "utf8"),
     info: {
       role: host.role,
       ip: host.ip,
@@ -93,7 +94,14 @@ async function main(argv: string[]): Promise<number> {
     const readyAfter = Number(option(args, "--ready-after") ?? "1000");
     if (args.length !== 1 || !Number.isInteger(readyAfter) || readyAfter < 0) throw new UsageError("up takes one FILE");
     const started = performance.now();
-    const lab = await labUp(dir, specTopology(args[0]!, resolve(dir), readyAfter));
+    let lab;
+    try {
+      lab = await labUp(dir, specTopology(args[0]!, resolve(dir), readyAfter));
+    } catch (error) {
+      // The rendered files (private host keys) go too.
+      await labDown(dir);
+      throw error;
+    }
     console.error(`lab up: ${lab.state.hosts.length} hosts in ${((performance.now() - started) / 1000).toFixed(1)} s; down with: npm run lab -- down --dir ${dir}`);
     console.log(JSON.stringify({ ready: true, hosts: lab.state.hosts.length, exec: lab.controlExec }));
     return 0;

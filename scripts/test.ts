@@ -1,6 +1,7 @@
 // `npm test [-- bun test arguments]`: brings what the test suite needs, then runs it.
 //  1. The Debian packages the tests use: as root, the missing ones are installed (apt-get);
-//     otherwise it stops at once and prints the apt-get line that installs them.
+//     otherwise it stops at once and prints the apt-get line that installs them. kubectl comes
+//     from kubernetes-client only when no kubectl is on PATH.
 //  2. Bun's runtime for musl on this machine's architecture, which the musl binary test compiles
 //     against in a network namespace without network (bun keeps it in its install cache).
 //  3. The drift check of the PVE API schema extract (scripts/pve-schema.ts --check).
@@ -30,7 +31,18 @@ export const DEBIAN_PACKAGES: Record<string, string> = {
   openssl: "certificates of the emulator and the TLS tests",
   "musl-tools": "the musl loader and libc, and musl-gcc, for running the musl binary",
   binutils: "readelf, to check what the binaries link",
+  "systemd-container": "systemd-nspawn, which boots the lab hosts (test/lab)",
+  mmdebstrap: "builds the lab hosts' Debian rootfs once (test/lab/rootfs.ts)",
 };
+
+/**
+ * The Debian packages wanted on this machine: DEBIAN_PACKAGES, plus kubernetes-client for the
+ * kubectl the lab's RKE2 tests use, unless a kubectl is already on PATH (it may come from
+ * another package, which Debian's would conflict with).
+ */
+export function wantedPackages(kubectlOnPath: boolean): string[] {
+  return [...Object.keys(DEBIAN_PACKAGES), ...(kubectlOnPath ? [] : ["kubernetes-client"])];
+}
 
 export type PackageStep =
   | { action: "none" }
@@ -79,7 +91,7 @@ function bringPackages(): number {
     console.error(`npm test: no dpkg-query here; the tests run on Debian (or a derivative) with: ${Object.keys(DEBIAN_PACKAGES).join(" ")}`);
     return 1;
   }
-  const step = packageStep(missingPackages(Object.keys(DEBIAN_PACKAGES)), process.getuid?.() === 0);
+  const step = packageStep(missingPackages(wantedPackages(Bun.which("kubectl") !== null)), process.getuid?.() === 0);
   if (step.action === "stop") {
     console.error(step.message);
     return 1;

@@ -2,10 +2,10 @@
 // the missing ones, otherwise it stops at once with the apt-get line. dpkg-query and apt-get are
 // fakes on PATH here, so nothing is installed.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { DEBIAN_PACKAGES, packageStep } from "../../scripts/test.ts";
+import { DEBIAN_PACKAGES, packageStep, wantedPackages } from "../../scripts/test.ts";
 
 const ROOT = resolve(import.meta.dir, "..", "..");
 
@@ -22,9 +22,15 @@ describe("the test runner's package step", () => {
     expect(stop.action === "stop" && stop.message.split("\n")).toContain("  sudo apt-get install -y --no-install-recommends haproxy musl-tools");
   });
 
-  test("the list covers the tools the suite runs and the musl binary test", () => {
-    const needed = ["openssh-server", "haproxy", "keepalived", "cloud-init", "netplan.io", "xorriso", "genisoimage", "file", "graphviz", "openssl", "musl-tools", "binutils"];
+  test("the list covers the tools the suite runs, the musl binary test and the lab", () => {
+    const needed = ["openssh-server", "haproxy", "keepalived", "cloud-init", "netplan.io", "xorriso", "genisoimage", "file", "graphviz", "openssl", "musl-tools", "binutils", "systemd-container", "mmdebstrap"];
     expect(Object.keys(DEBIAN_PACKAGES)).toEqual(expect.arrayContaining(needed));
+  });
+
+  test("kubernetes-client only when no kubectl is on PATH (another package's kubectl would conflict)", () => {
+    expect(wantedPackages(false)).toContain("kubernetes-client");
+    expect(wantedPackages(true)).not.toContain("kubernetes-client");
+    expect(wantedPackages(true)).toEqual(Object.keys(DEBIAN_PACKAGES));
   });
 });
 
@@ -73,5 +79,48 @@ describe("npm test with packages missing", () => {
     expect(run.rc).toBe(1);
     expect(run.stderr).toContain(`apt-get ${install} failed`);
     expect(run.stdout + run.stderr).not.toContain("bun test");
+  });
+});
+
+describe("npm test and kubectl", () => {
+  const scratch = mkdtempSync(join(tmpdir(), "test-runner-kubectl-"));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  chmodSync(scratch, 0o755);
+  const aptLog = join(scratch, "apt-get.log");
+  // Only kubernetes-client is not installed; apt-get records its arguments and fails the install.
+  writeFileSync(
+    join(scratch, "dpkg-query"),
+    `#!/bin/sh\nshift 2\nfor p in "$@"; do [ "$p" = kubernetes-client ] || echo "$p install ok installed"; done\n`,
+  );
+  writeFileSync(join(scratch, "apt-get"), `#!/bin/sh\necho "$*" >> ${aptLog}\n[ "$1" = update ] || exit 100\n`);
+  chmodSync(join(scratch, "dpkg-query"), 0o755);
+  chmodSync(join(scratch, "apt-get"), 0o755);
+
+  /** The runner with PATH = the fakes (+ a kubectl when asked), nothing else, as root (user namespace if need be). */
+  function runner(withKubectl: boolean): { stdout: string } {
+    rmSync(aptLog, { force: true });
+    const bin = join(scratch, withKubectl ? "with" : "without");
+    rmSync(bin, { recursive: true, force: true });
+    mkdirSync(bin);
+    for (const tool of ["dpkg-query", "apt-get"]) symlinkSync(join(scratch, tool), join(bin, tool));
+    if (withKubectl) writeFileSync(join(bin, "kubectl"), "#!/bin/sh\n", { mode: 0o755 });
+    const asRoot = process.getuid?.() === 0 ? [] : ["unshare", "--user", "--map-root-user"];
+    const result = Bun.spawnSync([...asRoot, process.execPath, "scripts/test.ts", "test/does-not-exist"], {
+      cwd: ROOT,
+      env: { PATH: bin, HOME: scratch },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    return { stdout: result.stdout.toString() };
+  }
+
+  test("no kubectl on PATH: Debian's kubernetes-client is installed", () => {
+    expect(runner(false).stdout).toContain("installing the Debian packages the tests need: kubernetes-client");
+    expect(readFileSync(aptLog, "utf8")).toContain("install -y -qq --no-install-recommends kubernetes-client\n");
+  });
+
+  test("a kubectl on PATH (from any package): kubernetes-client is not asked for", () => {
+    expect(runner(true).stdout).not.toContain("kubernetes-client");
+    expect(existsSync(aptLog)).toBe(false);
   });
 });
