@@ -28,6 +28,7 @@ async function start(name: string, unit = "rke2-server"): Promise<{ code: number
   const t0 = Date.now();
   // Type=notify: systemctl start returns once the stand-in said READY=1 (or the start failed).
   const result = await c.exec(name, ["timeout", "120", "systemctl", "start", unit]);
+  if (result.code !== 0) console.log((await c.exec(name, ["journalctl", "-u", unit, "--no-pager", "-n", "25", "-o", "cat"])).stdout);
   return { code: result.code, ms: Date.now() - t0, stderr: result.stderr };
 }
 
@@ -267,7 +268,9 @@ describe("RKE2 stand-in on the lab", () => {
     expect(started.code).toBe(0);
     // Registered (the unit is up) but not Ready before readyAfterMs.
     expect((await nodes()).find((n) => n.name === "agent01")?.ready).toBe("False");
-    await c.until("agent01 Ready", 30_000, async () => ((await nodes()).find((n) => n.name === "agent01" && n.ready === "True") ? true : undefined));
+    // kubectl wait watches the node until its Ready condition turns True.
+    const waited = await c.kubectl(kubeconfig, ["wait", "--for=condition=Ready", "node/agent01", "--timeout=30s"]);
+    expect(waited.stdout.trim()).toBe("node/agent01 condition met");
     expect(Date.now() - t0).toBeGreaterThanOrEqual(AGENT_READY_AFTER_MS);
     expect((await nodes()).find((n) => n.name === "agent01")?.ip).toBe("198.18.44.31");
     const requests = (await Promise.all(["server01", "server02", "server03"].map((s) => c.records(s)))).flat();
