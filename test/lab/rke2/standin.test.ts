@@ -9,17 +9,14 @@
 //   5. two joins at once: one fails with etcd's "too many learner members in cluster"
 //   6. cordon, drain, delete node, HelmCharts from the manifests directory
 //   7. an agent joins through the VIP
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { rke2LabUp, type RecordLine, type Rke2Lab } from "./cluster.ts";
+import { useLab } from "../fixture.ts";
+import { prepareRke2Lab, rke2Topology, type RecordLine, type Rke2Lab } from "./cluster.ts";
 
 const STEP_MS = 240_000;
 const AGENT_READY_AFTER_MS = 10_000;
 let c: Rke2Lab;
-let scratch: string;
 let kubeconfig: string;
 
 const learnerAdds = (records: RecordLine[]) => records.filter((r) => r.event === "etcd-learner-add");
@@ -67,15 +64,11 @@ async function wipe(name: string): Promise<void> {
   await c.sh(name, "rm -rf /var/lib/rancher/rke2/server /etc/rancher/rke2/rke2.yaml /var/lib/starbase-lab/rke2-records.jsonl");
 }
 
+if (!Bun.which("kubectl")) throw new Error("kubectl is missing on this machine (apt-get install kubernetes-client): the stand-in is tested with the real kubectl");
+const { topology, inv } = rke2Topology({ subnet: 44, servers: 3, agents: 1, readyAfterMs: 3000, readyAfterMsOf: { agent01: AGENT_READY_AFTER_MS } });
+const fixture = useLab("sb-rke2", topology);
 beforeAll(async () => {
-  if (!Bun.which("kubectl")) throw new Error("kubectl is missing on this machine (apt-get install kubernetes-client): the stand-in is tested with the real kubectl");
-  scratch = mkdtempSync(join(tmpdir(), "sb-rke2-"));
-  c = await rke2LabUp(join(scratch, "lab"), { subnet: 44, servers: 3, agents: 1, readyAfterMs: 3000, readyAfterMsOf: { agent01: AGENT_READY_AFTER_MS } });
-}, 120_000);
-
-afterAll(async () => {
-  await c?.lab.down();
-  rmSync(scratch, { recursive: true, force: true });
+  c = await prepareRke2Lab(fixture.lab(), inv, fixture.scratch());
 }, 60_000);
 
 describe("RKE2 stand-in on the lab", () => {
