@@ -69,7 +69,7 @@ const { topology, inv } = rke2Topology({ subnet: 44, servers: 3, agents: 1, read
 const fixture = useLab("sb-rke2", topology);
 beforeAll(async () => {
   c = await prepareRke2Lab(fixture.lab(), inv, fixture.scratch());
-}, 60_000);
+}, 120_000);
 
 describe("RKE2 stand-in on the lab", () => {
   test("the first server: token with the CA hash, rke2.yaml, Ready node; kubectl through the VIP needs the VIP among the SANs", async () => {
