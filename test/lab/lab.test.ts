@@ -213,6 +213,15 @@ describe("npm run lab refuses what it cannot build", () => {
     expect(leftovers(dir)).toEqual([]);
   }, 30_000);
 
+  test("not root: refused before anything is rendered or created", () => {
+    const dir = join(scratch, "lab");
+    writeFileSync(join(scratch, "any.yaml"), specYaml("198.18.42", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKLtXREF5t41+F54/6SG4y7EyW3dhpCdzdVLhQfUgIol ops@laptop"));
+    const asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+    const result = spawn([...asNobody, process.execPath, "scripts/lab.ts", "up", join(scratch, "any.yaml"), "--dir", dir], SECRET_ENV);
+    expect(result).toEqual({ code: 1, stdout: "", stderr: "lab: needs root (network namespaces, overlay mounts, systemd-nspawn)\n" });
+    expect(existsSync(dir)).toBe(false);
+  });
+
   test("ssh.jumpHost: refused with the reason and what to use instead", () => {
     const dir = join(scratch, "lab");
     writeFileSync(join(scratch, "jump.yaml"), specYaml("198.18.41", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKLtXREF5t41+F54/6SG4y7EyW3dhpCdzdVLhQfUgIol ops@laptop", "\n  jumpHost: ops@198.18.41.5"));

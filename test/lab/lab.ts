@@ -395,6 +395,7 @@ export async function labUp(dir: string, topology: LabTopology): Promise<Lab> {
   if (/[,:\s]/.test(dir)) fail(`${dir}: the lab directory may not contain commas, colons or spaces (overlay and nspawn options)`);
   if (hasLabState(dir)) fail(`a lab is already up in ${dir} (run down first)`);
   const placed = place(topology);
+  if (process.getuid?.() !== 0) fail("the lab needs root (network namespaces, overlay mounts, systemd-nspawn)");
   if (!Bun.which("systemd-nspawn")) fail("systemd-nspawn is missing: apt-get install systemd-container");
   const prefix = labPrefix(dir);
   const leftovers = run(["ip", "netns", "list"]).stdout.split("\n").filter((line) => line.startsWith(`${prefix}-`));
