@@ -98,7 +98,7 @@ beforeAll(async () => {
     ],
     control: [{ network: "front" }],
   });
-}, 180_000);
+}, 240_000);
 
 afterAll(async () => {
   await Promise.all(drivers.map((d) => d.stop()));
