@@ -93,6 +93,20 @@ const LAB_DIR = import.meta.dir;
 const SUPERVISOR = join(LAB_DIR, "supervisor.ts");
 const GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/** inotify instances per user: each host's systemd takes about 7, and the kernel's default (128) is shared by every lab on the machine. */
+const INOTIFY_INSTANCES = 4096;
+
+/**
+ * Raises the machine's inotify instance limit when it is lower: a host's systemd that finds
+ * none left exits at boot ("Failed to allocate manager object: Too many open files"). Only ever
+ * raised, never lowered; the only machine-wide setting the lab changes besides the guard route.
+ */
+function ensureInotifyInstances(): void {
+  const path = "/proc/sys/fs/inotify/max_user_instances";
+  const current = Number(readFileSync(path, "utf8").trim());
+  if (Number.isFinite(current) && current < INOTIFY_INSTANCES) writeFileSync(path, `${INOTIFY_INSTANCES}\n`);
+}
+
 function fail(message: string): never {
   throw new Error(`lab: ${message}`);
 }
@@ -402,6 +416,7 @@ export async function labUp(dir: string, topology: LabTopology): Promise<Lab> {
   if (leftovers.length > 0) fail(`namespaces of an earlier lab in ${dir} are still there (${leftovers.join(", ")}): run down first`);
   const rootfs = ensureRootfs();
   ensureLabRangeUnreachable();
+  ensureInotifyInstances();
 
   mkdirSync(join(dir, "hosts"), { recursive: true });
   const bun = realCommand(process.execPath) ?? fail("cannot find bun");
