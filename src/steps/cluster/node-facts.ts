@@ -33,6 +33,8 @@ export function factsQuery(inv: Inventory, host: Host, files: readonly RenderedF
       units: ["keepalived.service", "haproxy.service"],
       packages: withSeed(["keepalived", "haproxy"]),
       selinuxPorts: [...LOAD_BALANCER_PORTS],
+      // Whether this load balancer holds the VIP: exactly one of them may.
+      addresses: [inv.spec.loadBalancer.vip],
     };
   }
   return {
