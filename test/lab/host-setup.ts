@@ -199,6 +199,7 @@ const STANDIN_COMMANDS: Record<string, string> = {
   "/usr/sbin/semanage": "semanage",
   "/usr/sbin/getenforce": "getenforce",
   "/usr/bin/rpm": "rpm",
+  "/usr/bin/zypper": "zypper",
 };
 
 const FIRST_BOOT_UNIT = `[Unit]

@@ -8,7 +8,7 @@
 import { buildInventory } from "../../../src/inventory/build.ts";
 import type { Host, Inventory } from "../../../src/inventory/types.ts";
 import { renderHost } from "../../../src/render/index.ts";
-import { RKE2_CONFIG_PATH, RKE2_JOIN_TOKEN_PATH } from "../../../src/render/rke2Config.ts";
+import { RKE2_CONFIG_PATH, RKE2_JOIN_TOKEN_PATH } from "../../../src/render/rke2-config.ts";
 import { countGroup, listedGroup } from "../../inventory/fixture.ts";
 import { realisticSpec, SECRETS } from "../../render/fixtures.ts";
 import { labUp, type Lab } from "../lab.ts";
