@@ -55,6 +55,8 @@ export interface NodeFacts {
   addresses: Map<string, string | null>;
   /** Installed version, or null when the package is not installed. */
   packages: Map<string, string | null>;
+  /** Packages the package manager keeps where they are (updates never move them). */
+  lockedPackages: Set<string>;
   selinux: SelinuxMode;
   /** Port → SELinux type, or null when the port has no type. */
   selinuxPorts: Map<number, string | null>;
@@ -85,6 +87,11 @@ export interface NodeOs {
   /** True when installed packages need a reboot before they can be used. */
   readonly packagesNeedReboot: boolean;
   reboot(): string;
+  /** Keeps installed packages at their version: the system's own updates never move them. */
+  lockPackages(packages: readonly string[]): string;
+  unlockPackages(packages: readonly string[]): string;
+  /** The file that declares a set of package repositories (the file is the node's, the repositories its owner's). */
+  packageRepositoryFile(name: string, repositories: readonly PackageRepository[]): { path: string; content: string };
 
   daemonReload(): string;
   enableUnit(unit: string): string;
@@ -111,6 +118,15 @@ export interface NodeOs {
   factsScript(query: FactsQuery): string;
   /** Parses the script's output; throws `FactsParseError` on output it cannot trust. */
   parseFacts(query: FactsQuery, output: string): NodeFacts;
+}
+
+/** One signed package repository. */
+export interface PackageRepository {
+  id: string;
+  name: string;
+  baseUrl: string;
+  /** The signing key's URL: packages and metadata are checked against it. */
+  gpgKey: string;
 }
 
 export type RebootSetup =

@@ -15,6 +15,10 @@ import { HostKeyMismatchError, SshError } from "../ssh/errors.ts";
 import { jumpChain } from "../ssh/jump.ts";
 import { type ConnectRetry, DEFAULT_CONNECT_RETRY, type HostTarget, SshPool } from "../ssh/pool.ts";
 import { bootFamily, DEFAULT_BOOT_WAIT_MS } from "../steps/cluster/boot.ts";
+import { loadBalancerFamily } from "../steps/cluster/loadbalancer.ts";
+import { agentsFamily } from "../steps/cluster/rke2-agents.ts";
+import { serverFirstFamily } from "../steps/cluster/rke2-server-first.ts";
+import { serverRestFamily } from "../steps/cluster/rke2-server-rest.ts";
 import { type ClusterRun, createClusterRun } from "../steps/cluster/context.ts";
 import { firstServerLock } from "../steps/cluster/lock-file.ts";
 import type { StepFamily } from "../steps/family.ts";
@@ -32,8 +36,10 @@ export interface ClusterPhaseOptions {
 function clusterFamilies(opts: ClusterPhaseOptions): StepFamily<ClusterRun>[] {
   return [
     bootFamily(opts.bootWaitMs ?? DEFAULT_BOOT_WAIT_MS),
-    // c-lb: lb-first, lb-rest
-    // c-rke2: server-first, server-rest, agents
+    loadBalancerFamily,
+    serverFirstFamily(),
+    serverRestFamily(),
+    agentsFamily(),
     // c-kube: kured, kubeconfig
   ];
 }
@@ -124,7 +130,14 @@ export function openClusterSession(cluster: ValidCluster, sink: RunSink, opts: C
       connectRetry: opts.connectRetry ?? { ...DEFAULT_CONNECT_RETRY, deadlineMs: bootWaitMs },
     });
     const targets = new Map(inventory.hosts.map((host) => [host.name, pool.host(vmTarget(host, spec.name, secrets.hostKeySecret))]));
-    run = createClusterRun({ inv: inventory, os: DEFAULT_NODE_OS, secrets, ssh: (host) => targets.get(host.name)! });
+    const open = pool;
+    run = createClusterRun({
+      inv: inventory,
+      os: DEFAULT_NODE_OS,
+      secrets,
+      ssh: (host) => targets.get(host.name)!,
+      connectTcp: (address, port, timeoutMs) => open.connectTcp(address, port, timeoutMs),
+    });
   } catch (err) {
     sink.error(err instanceof SpecReferenceError ? formatDiagnostic(toDiagnostic(cluster, err.issue)) : `${file}: ${errorMessage(err)}`);
     return undefined;

@@ -8,8 +8,9 @@ import { CLOUD_INIT_OUTPUT_LOG, cloudInitLogTailCommand, cloudInitStatusCommand,
 import type { NodeFacts } from "../../nodeos/index.ts";
 import { SshError } from "../../ssh/errors.ts";
 import { type ObserveContext, type StepFamily, stepHost } from "../family.ts";
-import { type ActContext, type Change, unchanged } from "../observed.ts";
+import { type Change, unchanged } from "../observed.ts";
 import type { ClusterRun } from "./context.ts";
+import { rebootAndWait } from "./reboot.ts";
 
 /** How long boot waits for a host: SSH to answer, cloud-init to finish, a reboot to come back. */
 export const DEFAULT_BOOT_WAIT_MS = 300_000;
@@ -76,27 +77,6 @@ function inactivePackages(host: Host, facts: NodeFacts): string[] {
 }
 
 export function bootFamily(waitMs: number = DEFAULT_BOOT_WAIT_MS): StepFamily<ClusterRun> {
-  /** Reboots and waits until the host answers again with no reboot pending. */
-  const rebootAndWait = async (run: ClusterRun, host: Host, act: ActContext): Promise<NodeFacts> => {
-    // The connection drops as the host goes down: the command's own failure says nothing.
-    await run.ssh(host).exec(run.os.reboot(), { description: "reboot", timeoutMs: 30_000 }).catch(() => undefined);
-    const deadline = Date.now() + waitMs;
-    return whileWaiting(act.report, `${host.name}: waiting for the reboot`, async () => {
-      for (;;) {
-        await Bun.sleep(PROGRESS_EVERY_MS);
-        try {
-          const facts = await run.facts(host, { fresh: true });
-          if (!facts.rebootNeeded) return facts;
-        } catch (err) {
-          if (!(err instanceof SshError) || !err.retryable) throw err;
-        }
-        if (Date.now() > deadline) {
-          throw new BootError(host.name, `did not come back from its reboot within ${seconds(waitMs)}`, "the host does not answer on port 22 after its reboot: check its console");
-        }
-      }
-    });
-  };
-
   return {
     kinds: ["boot"],
     async observe(run, step, ctx) {
@@ -131,7 +111,10 @@ export function bootFamily(waitMs: number = DEFAULT_BOOT_WAIT_MS): StepFamily<Cl
             }
           }
           let now = await run.facts(host, { fresh: true });
-          if (now.rebootNeeded) now = await rebootAndWait(run, host, act);
+          if (now.rebootNeeded) {
+            await rebootAndWait(run, host, act, "a transactional update waits for it", { timeoutMs: waitMs, pollMs: PROGRESS_EVERY_MS });
+            now = await run.facts(host, { fresh: true });
+          }
           const still = inactivePackages(host, now);
           if (still.length > 0) {
             throw new BootError(host.name, `packages ${still.join(", ")} are not active after the reboot`, `see ${CLOUD_INIT_OUTPUT_LOG} and transactional-update's log on the host`);

@@ -22,6 +22,11 @@ export function rke2Package(host: Host): string {
   return host.role === "agent" ? "rke2-agent" : "rke2-server";
 }
 
+/** The packages of one RKE2 release on the host: its role's and their common base (same version). */
+export function rke2ReleasePackages(host: Host): string[] {
+  return [rke2Package(host), "rke2-common"];
+}
+
 /** The query for one host: its node files, and what its role's steps look at (boot: the seed's packages). */
 export function factsQuery(inv: Inventory, host: Host, files: readonly RenderedFile[]): FactsQuery {
   const withSeed = (packages: string[]) => [...new Set([...packages, ...host.packages])];
@@ -42,7 +47,7 @@ export function factsQuery(inv: Inventory, host: Host, files: readonly RenderedF
     files: inv.firstServer.name === host.name ? paths : [...paths, RKE2_JOIN_TOKEN_PATH],
     exists: host.role === "server" ? [RKE2_NODE_TOKEN_PATH, RKE2_KUBECONFIG_PATH, RKE2_ETCD_WAL] : [],
     units: [rke2Unit(host)],
-    packages: withSeed([rke2Package(host), "rke2-selinux"]),
+    packages: withSeed([...rke2ReleasePackages(host), "rke2-selinux"]),
     selinuxPorts: [],
   };
 }
