@@ -173,6 +173,11 @@ class Link {
         this.opened++;
         this.clients.add(client);
         this.connected = client;
+        // Through a hop, the host's end of the forward (a reboot, sshd gone) reaches us only as
+        // the channel's EOF. ssh2 then stops its keep-alive but neither closes the channel nor
+        // fails the commands waiting on it, and the jump host's sshd holds its side open until
+        // we close ours: close the channel, so that ssh2 sees it close and the link reconnects.
+        sock?.once("end", () => sock.destroy());
         resolve(client);
       });
       client.on("error", (error: Error & { level?: string; code?: string }) => {

@@ -37,6 +37,13 @@ export interface ClusterLabOptions {
   edit?: (doc: Document) => void;
   /** Changes the lab topology the spec gives (e.g. a host that is never started). */
   topology?: (topology: LabTopology) => LabTopology;
+  /**
+   * A jump topology: the control side is only on a front network (this /24 prefix, e.g.
+   * "198.18.70"), where host `jump` (login `ops` with the agent's key, on the front and the
+   * cluster network, forwarding nothing itself) is the only way in; the spec gets
+   * ssh.jumpHost ops@<jump> and ssh.knownHosts with the jump host's key.
+   */
+  jumpNetwork?: string;
 }
 
 export interface ClusterLab {
@@ -137,9 +144,28 @@ export async function clusterLabUp(name: string, specFile: string, opts: Cluster
     const agentSocket = join(scratch, "agent.sock");
     agentPid = startAgent(agentSocket, clientKey);
     const labDir = join(scratch, "lab");
-    const topology = specTopology(file, labDir, opts.readyAfterMs ?? 300);
+    let topology = specTopology(file, labDir, opts.readyAfterMs ?? 300);
+    const jump = opts.jumpNetwork === undefined ? undefined : `${opts.jumpNetwork}.5`;
+    if (jump !== undefined) {
+      topology = {
+        networks: [...topology.networks, { name: "front", cidr: `${opts.jumpNetwork}.0/24` }],
+        hosts: [...topology.hosts, {
+          name: "jump",
+          nics: [{ network: "front", ip: jump }, { network: "cluster", ip: `${String(doc.getIn(["network", "cidr"])).split(".").slice(0, 3).join(".")}.250` }],
+          defaultRoute: null,
+          login: [{ name: "ops", authorizedKeys: [publicKey] }],
+        }],
+        control: [{ network: "front" }],
+      };
+    }
     lab = await labUp(labDir, opts.topology?.(topology) ?? topology);
     const up = lab;
+    if (jump !== undefined) {
+      // specTopology refuses a spec with a jump host (one flat network): the hop goes in now.
+      doc.setIn(["ssh", "jumpHost"], `ops@${jump}`);
+      doc.setIn(["ssh", "knownHosts"], up.knownHosts);
+      writeFileSync(file, doc.toString());
+    }
     return {
       lab: up,
       file,
