@@ -95,6 +95,8 @@ describe("MicroOS facts: one script, one round trip", () => {
         "rebootmgr/rebootmgr.conf": { content: "[rebootmgr]\nwindow-start=03:30\nwindow-duration=1h30m\nstrategy=best-effort\n", mode: 0o644 },
         "rebootmgr/rebootmgr.conf.d/50-maintenance-window.conf": { content: "[rebootmgr]\nwindow-start=17:15\nwindow-duration=1h\n", mode: 0o644 },
         "transactional-update.conf": { content: "UPDATE_METHOD=up\nREBOOT_METHOD=rebootmgr\n", mode: 0o644 },
+        // libzypp's lock file as `zypper addlock` writes it; a glob lock names no package.
+        "zypp/locks": { content: "type: package\nmatch_type: exact\ncase_sensitive: on\nsolvable_name: rke2-server\n\ntype: package\nmatch_type: glob\nsolvable_name: kernel-*\n\nsolvable_name: rke2-common  \n", mode: 0o644 },
       },
       runFiles: ["/run/reboot-needed"],
     });
@@ -111,6 +113,7 @@ describe("MicroOS facts: one script, one round trip", () => {
     expect(facts.units.get("rke2-server.service")).toEqual({ load: "not-found", active: "inactive", enabled: "", activeSince: 0 });
     expect(facts.packages.get("keepalived")).toBe("2.3.1-1.4");
     expect(facts.packages.get("rke2-server")).toBeNull();
+    expect([...facts.lockedPackages]).toEqual(["rke2-server", "kernel-*", "rke2-common"]);
     expect(facts.selinux).toBe("enforcing");
     expect(facts.selinuxPorts.get(6443)).toBe("http_port_t");
     expect(facts.selinuxPorts.get(9345)).toBeNull();
@@ -131,6 +134,7 @@ describe("MicroOS facts: one script, one round trip", () => {
     expect(facts.rebootWindow).toBeNull();
     expect(facts.rebootStrategy).toBeNull();
     expect(facts.rebootNeeded).toBe(false);
+    expect(facts.lockedPackages.size).toBe(0);
   });
 
   test("paths with spaces and quotes are hashed, not split or run", () => {
@@ -169,6 +173,21 @@ describe("MicroOS commands", () => {
       "transactional-update --non-interactive pkg install 'rke2-server=1.33.5~rke2r1' rke2-selinux",
     );
     expect(microos.packagesNeedReboot).toBe(true);
+  });
+
+  test("package locks through zypper (its lock file is in /etc, read by every later transaction); repositories as zypper .repo files", () => {
+    expect(microos.lockPackages(["rke2-server", "rke2-common"])).toBe("zypper --non-interactive --quiet addlock rke2-server rke2-common");
+    expect(microos.unlockPackages(["rke2-agent"])).toBe("zypper --non-interactive --quiet removelock rke2-agent");
+    expect(() => microos.lockPackages(["x; reboot"])).toThrow("not a package name");
+    const file = microos.packageRepositoryFile("rancher-rke2", [
+      { id: "a", name: "A (stable)", baseUrl: "https://example.test/a", gpgKey: "https://example.test/key" },
+      { id: "b", name: "B", baseUrl: "https://example.test/b", gpgKey: "https://example.test/key" },
+    ]);
+    expect(file.path).toBe("/etc/zypp/repos.d/rancher-rke2.repo");
+    expect(file.content).toBe(
+      "[a]\nname=A (stable)\nbaseurl=https://example.test/a\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=https://example.test/key\n\n"
+        + "[b]\nname=B\nbaseurl=https://example.test/b\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=https://example.test/key\n",
+    );
   });
 
   test("units: RKE2 is started without blocking on its readiness; haproxy is reloaded, not restarted", () => {

@@ -16,8 +16,12 @@ export const plan: Command = {
     { name: "phase", value: "PHASE", choices: phases, description: "only the steps of this phase (default all)" },
   ],
   description: [
-    "Without --offline, every step observes Proxmox and acts on nothing; each prints what it would",
-    "create (+), change (~), remove (-) or leave alone (=). JSON: {type: \"plan\", offline: false, …}.",
+    "Without --offline, every step observes and acts on nothing: the infra steps ask Proxmox, the",
+    "cluster steps (boot onward) look at the nodes over SSH (--phase cluster needs no Proxmox",
+    "credentials). Each prints what it would create (+), change (~), remove (-) or leave alone (=).",
+    "A cluster step whose VM apply would still create or start shows \"known after vm:<host>\"; no",
+    "connection is opened to a VM that is not there. A host that does not answer on SSH within",
+    "10 s is an error of its boot step. JSON: {type: \"plan\", offline: false, phase, …}.",
     "Each VM of the cluster has its config read (one request per VM), so changes made outside",
     "starbase, e.g. a NIC edited in the web UI, show too.",
     "The last line counts steps, as apply does: \"Plan (infra): 25 steps: 6 to change, 19 unchanged\".",
@@ -30,7 +34,7 @@ export const plan: Command = {
     "rebootWindow: {start, end}}], steps: [{id, kind, host?, pveNode?, needs, limits?}]}.",
     "",
     "Exit codes: 0 no change (--offline: valid), 2 changes pending (live only), 1 error (invalid spec,",
-    "unreadable file, Proxmox unreachable), 64 usage error.",
+    "unreadable file, Proxmox unreachable, a step that could not observe), 64 usage error.",
   ].join("\n"),
   async run(ctx) {
     const { args, out, env } = ctx;

@@ -4,7 +4,9 @@
 // says a reboot is due. Packages come from the lab catalogue (packages.ts), not from zypper.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { applied, CATALOGUE, readState, resolve, writeState, type PendingSnapshot } from "./packages.ts";
+import { lockedNames } from "./zypper.ts";
 
+const LOCK_HINT = "zypper removelock";
 const GENERAL = new Set(["cleanup", "dup", "up", "patch", "reboot"]);
 const UPDATE = new Set(["dup", "up", "patch"]);
 
@@ -36,7 +38,7 @@ function pendingFrom(pending: PendingSnapshot | undefined, number: number, cont:
 
 export function transactionalUpdate(argv: string[]): number {
   let cont = false;
-  let dropIfNoChange = false;
+  
   const commands: string[] = [];
   let pkg: { action: string; names: string[] } | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -50,7 +52,7 @@ export function transactionalUpdate(argv: string[]): number {
       cont = true;
       if (/^\d+$/.test(argv[i + 1] ?? "")) i++;
     } else if (arg === "-d" || arg === "--drop-if-no-change") {
-      dropIfNoChange = true;
+      continue;
     } else if (arg === "pkg") {
       const action = argv[++i] ?? "";
       if (!["install", "in", "remove", "rm", "update", "up"].includes(action)) {
@@ -76,8 +78,10 @@ export function transactionalUpdate(argv: string[]): number {
   const number = Math.max(state.snapshot, pendingBefore?.number ?? 0) + 1;
   const next = pendingFrom(pendingBefore, number, cont);
   let changed = false;
+  // zypper inside the snapshot reads /etc/zypp/locks: locked packages are neither updated nor installed.
+  const locked = new Set(lockedNames("/"));
   const mark = (name: string, version: string) => {
-    if (base[name] === version) return;
+    if (base[name] === version || locked.has(name)) return;
     next.install[name] = version;
     next.remove = next.remove.filter((removed) => removed !== name);
     changed = true;
@@ -91,6 +95,12 @@ export function transactionalUpdate(argv: string[]): number {
     console.log(`Calling zypper ${pkg.action} ${pkg.names.join(" ")} (starbase lab catalogue)`);
     if (pkg.action === "install" || pkg.action === "in") {
       const resolution = resolve(pkg.names);
+      const refused = resolution.ok ? Object.keys(resolution.install).filter((name) => locked.has(name) && base[name] !== resolution.install[name]) : [];
+      if (refused.length > 0) {
+        console.error(`Problem: ${refused.map((name) => `'${name}' is locked (${LOCK_HINT})`).join("; ")}`);
+        console.error("transactional-update: zypper failed; the new snapshot is discarded");
+        return 1;
+      }
       if (!resolution.ok) {
         console.error(resolution.message);
         console.error("transactional-update: zypper failed; the new snapshot is discarded");
@@ -125,8 +135,9 @@ export function transactionalUpdate(argv: string[]): number {
 
   const snapshotting = pkg !== undefined || commands.some((command) => UPDATE.has(command));
   if (snapshotting) {
-    if (!changed && (dropIfNoChange || pkg !== undefined)) {
-      // Package commands exit early when nothing changed and skip the combined general commands.
+    if (!changed) {
+      // zypper's dry run found nothing to change: the real tool quits ("zypper: nothing to update")
+      // before making a snapshot and skips the combined general commands (reboot included).
       console.log("Nothing to do. No new snapshot.");
       return 0;
     }
