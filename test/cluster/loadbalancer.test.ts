@@ -76,13 +76,29 @@ async function converge(spec: string): Promise<StepResult[]> {
   return driver!.value<StepResult[]>({ op: "converge", spec: specs[spec]! });
 }
 
-/** What a write or a restart would change: content hash, mode, mtime, inode of both files; each unit's start time and main PID. */
+/**
+ * What a write, a reload or a restart would change: content hash, mode, mtime and inode of both
+ * files; each unit's start time and main PID, its worker processes (haproxy starts new ones on a
+ * reload) and how often systemd logged a reload of it.
+ */
 async function hostState(host: string): Promise<Record<string, string>> {
   const out = await inHost(host, [
     "for f in /etc/keepalived/keepalived.conf /etc/haproxy/haproxy.cfg; do printf '%s %s %s\\n' \"$f\" \"$(sha256sum < $f | cut -c1-16)\" \"$(stat -c '%a %U:%G %Y.%y %i' $f)\"; done",
-    "for u in keepalived haproxy; do printf '%s %s\\n' $u \"$(systemctl show -p ActiveEnterTimestampMonotonic -p MainPID -p ActiveState -p UnitFileState $u | tr '\\n' ' ')\"; done",
+    "for u in keepalived haproxy; do",
+    "  pid=$(systemctl show -P MainPID $u)",
+    "  printf '%s %s children=%s reloads=%s\\n' $u \"$(systemctl show -p ActiveEnterTimestampMonotonic -p MainPID -p ActiveState -p UnitFileState $u | tr '\\n' ' ')\" \"$(pgrep -P $pid | tr '\\n' ,)\" \"$(journalctl -u $u -o cat | grep -c '^Reloaded')\"",
+    "done",
   ].join("\n"));
   return Object.fromEntries(out.trim().split("\n").map((line) => [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)]));
+}
+
+/** The unit's line without its worker PIDs and reload count: what a restart changes and a reload does not. */
+function startOf(unitState: string | undefined): string {
+  return (unitState ?? "").replace(/ children=.*$/, "");
+}
+
+function reloadsOf(unitState: string | undefined): number {
+  return Number(/reloads=(\d+)/.exec(unitState ?? "")?.[1]);
 }
 
 async function holdsVip(host: string): Promise<boolean> {
@@ -188,9 +204,28 @@ describe("lb-first and lb-rest on two lab load balancers", () => {
     const after = await hostState("lb01");
     expect(after["/etc/keepalived/keepalived.conf"]).toBe(before["/etc/keepalived/keepalived.conf"]!);
     expect(after.keepalived).toBe(before.keepalived!);
+    expect(after.haproxy).toBe(before.haproxy!);
     expect(await inHost("lb01", "grep -c eth7 /etc/keepalived/keepalived.conf")).not.toBe("0\n");
     expect(await inHost("lb01", "ls -a /etc/keepalived")).not.toContain("starbase-new");
     expect(await holdsVip("lb01")).toBe(true);
+  }, 120_000);
+
+  test("a haproxy.cfg the node refuses (lb01 has lost its haproxy user) is never installed: the step fails with haproxy's message; haproxy keeps its config and is not reloaded", async () => {
+    const before = await hostState("lb01");
+    await inHost("lb01", "sed -i 's/^haproxy:/haproxx:/' /etc/passwd");
+    let steps: StepResult[];
+    try {
+      steps = await converge("two-servers");
+    } finally {
+      await inHost("lb01", "sed -i 's/^haproxx:/haproxy:/' /etc/passwd");
+    }
+    expect(steps.map((s) => s.id)).toEqual(["lb-first:lb01"]);
+    const error = steps[0]!.error ?? "";
+    expect(error).toContain("lb01 (lb-first): haproxy refused the rendered /etc/haproxy/haproxy.cfg; the running configuration stays");
+    expect(error).toContain("cannot find user id for 'haproxy'");
+    expect(error).not.toContain("starbase-new");
+    expect(await hostState("lb01")).toEqual(before);
+    expect(await inHost("lb01", "ls -a /etc/haproxy")).not.toContain("starbase-new");
   }, 120_000);
 
   test("a server added to the spec: haproxy.cfg rewritten and haproxy reloaded on both (same master PID and start time, a connection through the VIP survives); keepalived untouched", async () => {
@@ -209,8 +244,10 @@ describe("lb-first and lb-rest on two lab load balancers", () => {
       const was = before[host as "lb01" | "lb02"];
       expect(after["/etc/haproxy/haproxy.cfg"]).not.toBe(was["/etc/haproxy/haproxy.cfg"]!);
       expect(await inHost(host, "grep -c 'server server02 " + `${NET}.22` + "' /etc/haproxy/haproxy.cfg")).toBe("2\n");
-      // A reload, not a restart: the unit's start time and master PID stay.
-      expect(after.haproxy).toBe(was.haproxy!);
+      // A reload, not a restart: the unit's start time and master PID stay, its workers are new.
+      expect(startOf(after.haproxy)).toBe(startOf(was.haproxy));
+      expect(reloadsOf(after.haproxy)).toBe(reloadsOf(was.haproxy) + 1);
+      expect(after.haproxy).not.toBe(was.haproxy!);
       expect(after.keepalived).toBe(was.keepalived!);
       expect(after["/etc/keepalived/keepalived.conf"]).toBe(was["/etc/keepalived/keepalived.conf"]!);
     }
