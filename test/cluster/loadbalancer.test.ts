@@ -294,4 +294,23 @@ describe("lb-first and lb-rest on two lab load balancers", () => {
     expect(cutSeconds).toBeLessThan(20);
     await waitFor("lb01 to take the VIP back after the link returns", async () => (await holdsVip("lb01")) && !(await holdsVip("lb02")));
   }, 180_000);
+
+  test("the VIP on both LBs at once (a stray copy on lb02): a run that has nothing to write says so, waits for VRRP to settle and then fails naming both; nothing is written", async () => {
+    expect(await holdsVip("lb01")).toBe(true);
+    const before = { lb01: await hostState("lb01"), lb02: await hostState("lb02") };
+    await inHost("lb02", `ip address add ${VIP}/24 dev eth7`);
+    let steps: StepResult[];
+    try {
+      steps = await converge("two-servers");
+    } finally {
+      await inHost("lb02", `ip address del ${VIP}/24 dev eth7`);
+    }
+    const [first, rest] = steps;
+    expect(first).toMatchObject({ id: "lb-first:lb01", acted: false });
+    expect(rest!.changes.filter((line) => !line.startsWith("= "))).toEqual([
+      `~ VIP ${VIP} (the VIP ${VIP} is held by lb01 and lb02 at once: their VRRP adverts do not reach each other (firewall, virtual_router_id, unicast peers); wait until VRRP settles)`,
+    ]);
+    expect(rest!.error).toMatch(new RegExp(`^lb02 \\(lb-rest\\): after \\d+ s the VIP ${VIP.replaceAll(".", "\\.")} is held by lb01 and lb02 at once`));
+    expect({ lb01: await hostState("lb01"), lb02: await hostState("lb02") }).toEqual(before);
+  }, 120_000);
 });
