@@ -5,7 +5,7 @@
 
 import { hostname, userInfo } from "node:os";
 import type { InfraSession } from "../plan/infra.ts";
-import type { RunIdentity } from "../plan/session.ts";
+import type { RunIdentity, ValidCluster } from "../plan/session.ts";
 import type { RunSink } from "../plan/walk.ts";
 import type { PreflightPurpose } from "../steps/infra/preflight.ts";
 import type { OptionSpec } from "./args.ts";
@@ -24,26 +24,45 @@ function runIdentity(env: CommandContext["env"]): RunIdentity {
   return { user: env.USER || env.LOGNAME || userInfo().username, host: hostname(), pid: process.pid };
 }
 
-/** Opens the infra phase and runs `body` in it; when it cannot be opened, the reason is reported and the exit code is 1. */
-export async function withInfraSession(
+/** Opens a phase's session for a valid cluster, or reports to the sink why it cannot and returns undefined. */
+export type SessionOpener<S> = (cluster: ValidCluster, sink: RunSink, who: RunIdentity) => Promise<S | undefined>;
+
+/**
+ * Loads the cluster, opens a session with `open` and runs `body` in it; when either fails, the
+ * reason is reported and the exit code is 1. `command` is what the summary tells to run again.
+ */
+export async function withSession<S extends { close(): Promise<void> }>(
   { out, env }: CommandContext,
   file: string,
-  purpose: PreflightPurpose,
-  body: (session: InfraSession, sink: RunSink) => Promise<number>,
-  opts: { observeOnly?: boolean } = {},
+  command: "apply" | "destroy",
+  open: SessionOpener<S>,
+  body: (session: S, sink: RunSink) => Promise<number>,
 ): Promise<number> {
   const { loaded, inventory } = await loadReportedCluster(out, file, env);
   if (inventory === undefined) return EXIT_ERROR;
-  const { openInfraSession } = await import("../plan/infra.ts");
-  const sink = runSink(out, purpose === "destroy" ? "destroy" : "apply");
-  const cluster = { file, dir: loaded.dir, positionOf: loaded.positionOf, inventory, env };
-  const session = await openInfraSession(cluster, purpose, sink, { ...opts, who: runIdentity(env) });
+  const sink = runSink(out, command);
+  const session = await open({ file, dir: loaded.dir, positionOf: loaded.positionOf, inventory, env }, sink, runIdentity(env));
   if (session === undefined) return EXIT_ERROR;
   try {
     return await body(session, sink);
   } finally {
     await session.close();
   }
+}
+
+/** The infra phase's session (Proxmox) for plan, apply and destroy. */
+export function withInfraSession(
+  ctx: CommandContext,
+  file: string,
+  purpose: PreflightPurpose,
+  body: (session: InfraSession, sink: RunSink) => Promise<number>,
+  opts: { observeOnly?: boolean } = {},
+): Promise<number> {
+  const open: SessionOpener<InfraSession> = async (cluster, sink, who) => {
+    const { openInfraSession } = await import("../plan/infra.ts");
+    return openInfraSession(cluster, purpose, sink, { ...opts, who });
+  };
+  return withSession(ctx, file, purpose === "destroy" ? "destroy" : "apply", open, body);
 }
 
 function runSink(out: Output, command: string): RunSink {

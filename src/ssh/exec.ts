@@ -5,7 +5,7 @@
 // refuses "signal" requests on root sessions ("session signalling requires privilege
 // separation"), and closing the channel alone leaves the command running.
 import type { Client, ClientChannel } from "ssh2";
-import { CommandTimeoutError, SshError } from "./errors.ts";
+import { CommandNotStartedError, CommandTimeoutError, SshError } from "./errors.ts";
 
 export interface ExecResult {
   code: number;
@@ -57,6 +57,7 @@ export function remoteCommand(command: string, user: string, timeoutMs: number):
  * commands can meet a refusal that a short wait cures.
  */
 const CHANNEL_OPEN_RETRIES = 5;
+const EXEC_REQUEST_FAILED = "Unable to exec";
 const CHANNEL_OPEN_RETRY_MS = 50;
 
 class ChannelOpenError {
@@ -85,8 +86,13 @@ export async function runOnChannel(client: Client, host: string, command: string
         await new Promise((resolve) => setTimeout(resolve, CHANNEL_OPEN_RETRY_MS * 2 ** attempt));
         continue;
       }
-      const why = refused ? "the host refused a new session (sshd MaxSessions?)" : "the connection is gone";
-      throw new SshError(host, "connection-lost", `cannot run ${options.description}: ${why}: ${failure.error.message}`, true);
+      if (refused) throw new SshError(host, "connection-lost", `cannot run ${options.description}: the host refused a new session (sshd MaxSessions?): ${failure.error.message}`, true);
+      // ssh2 reports a failed exec request after the channel opened as "Unable to exec" (lib/client.js
+      // reqExec), also when the connection dropped right after sending it: the command may have started.
+      if (failure.error.message === EXEC_REQUEST_FAILED) {
+        throw new SshError(host, "connection-lost", `the connection dropped while starting ${options.description}`, true);
+      }
+      throw new CommandNotStartedError(host, `cannot run ${options.description}: the connection is gone: ${failure.error.message}`);
     }
   }
 }

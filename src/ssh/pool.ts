@@ -6,7 +6,7 @@
 import { connect as tcpConnect } from "node:net";
 import { Client, type ClientChannel, type ServerHostKeyAlgorithm } from "ssh2";
 import { authFailureMessage, type Credentials } from "./auth.ts";
-import { formatMs, SshError } from "./errors.ts";
+import { CommandNotStartedError, formatMs, SshError } from "./errors.ts";
 import { type ExecResult, remoteCommand, runOnChannel } from "./exec.ts";
 import { PUT_HASH_MISMATCH, type PutOptions, putScript, sha256Hex } from "./put.ts";
 import { type HostKeyCheck, hostKeyCheck, type HostKeyPolicy } from "./verify.ts";
@@ -86,6 +86,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 class Link {
   opened = 0;
   private live: Promise<Client> | undefined;
+  /** The client `live` resolved to, while it is connected. */
+  private connected: Client | undefined;
   private readonly clients = new Set<Client>();
 
   constructor(
@@ -107,7 +109,16 @@ class Link {
 
   close(): void {
     this.live = undefined;
+    this.connected = undefined;
     for (const client of this.clients) client.end();
+  }
+
+  /** `client` is gone: the next use opens a new connection. */
+  drop(client: Client): void {
+    if (this.connected !== client) return;
+    this.connected = undefined;
+    this.live = undefined;
+    client.destroy();
   }
 
   private async connectWithRetry(): Promise<Client> {
@@ -131,7 +142,7 @@ class Link {
 
   private async connectOnce(): Promise<Client> {
     const { label, host, port } = this.endpoint;
-    const sock = this.via === undefined ? undefined : await forward(this.via, label, host, port);
+    const sock = this.via === undefined ? undefined : await forward(this.via, label, host, port, this.pool.connectTimeoutMs);
     const check = hostKeyCheck(label, host, port, this.endpoint.hostKey);
     const client = new Client();
     const tried: string[] = [];
@@ -161,6 +172,7 @@ class Link {
         clearTimeout(timer);
         this.opened++;
         this.clients.add(client);
+        this.connected = client;
         resolve(client);
       });
       client.on("error", (error: Error & { level?: string; code?: string }) => {
@@ -173,7 +185,7 @@ class Link {
       client.on("close", () => {
         this.clients.delete(client);
         if (!settled) fail(classify(label, this.endpoint.user, new Error("the connection closed during the handshake"), check, keyError, tried, agentNote));
-        else if (this.live !== undefined) this.forget(client);
+        else this.drop(client);
       });
       const authHandler = this.pool.credentials.authHandler(label, this.endpoint.user, tried, (error) => {
         keyError = error;
@@ -200,24 +212,27 @@ class Link {
       });
     });
   }
-
-  /** The connection of `client` dropped: the next use opens a new one. */
-  private forget(client: Client): void {
-    const current = this.live;
-    current?.then(
-      (live) => {
-        if (live === client && this.live === current) this.live = undefined;
-      },
-      () => undefined,
-    );
-  }
 }
 
-/** A channel from the jump hop `via` to host:port, the socket for the next connection. */
-async function forward(via: Link, label: string, host: string, port: number): Promise<ClientChannel> {
+/**
+ * A channel from the jump hop `via` to host:port, the socket for the next connection. The jump
+ * host's own TCP connect may take minutes to fail (a VM that is not up yet): the connect timeout
+ * covers it.
+ */
+async function forward(via: Link, label: string, host: string, port: number, timeoutMs: number): Promise<ClientChannel> {
   const jump = await via.client();
   return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new SshError(label, "jump", `jump host ${via.endpoint.label} did not reach ${host}:${port} within ${formatMs(timeoutMs)}`, true));
+    }, timeoutMs);
     jump.forwardOut("127.0.0.1", 0, host, port, (error, channel) => {
+      clearTimeout(timer);
+      if (late) {
+        channel?.destroy();
+        return;
+      }
       if (!error) {
         resolve(channel);
         return;
@@ -285,13 +300,19 @@ export class SshHost {
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const description = options.description ?? describeCommand(command);
     const timeoutMs = options.timeoutMs ?? this.pool.commandTimeoutMs;
+    const channelOptions = { ...(options.stdin === undefined ? {} : { stdin: options.stdin }), timeoutMs, description };
+    const line = remoteCommand(command, this.pool.user, timeoutMs);
     return this.slots.run(async () => {
       const client = await this.link.client();
-      return runOnChannel(client, this.name, remoteCommand(command, this.pool.user, timeoutMs), {
-        ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
-        timeoutMs,
-        description,
-      });
+      try {
+        return await runOnChannel(client, this.name, line, channelOptions);
+      } catch (error) {
+        // The connection died before the command started (no channel opened): safe to run it once
+        // more on a new connection. A command that started is never run twice.
+        if (!(error instanceof CommandNotStartedError)) throw error;
+        this.link.drop(client);
+        return runOnChannel(await this.link.client(), this.name, line, channelOptions);
+      }
     });
   }
 

@@ -2,18 +2,22 @@
 // spec's login user with sudo, the host key starbase derives, the spec's NIC name and address),
 // `exec` runs inside a host and passes its exit status on, `down` leaves nothing behind; the
 // library builds a jump topology in which the control side reaches only the first hop.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { useLab } from "./fixture.ts";
-import { labPrefix, type Lab } from "./lab.ts";
+import { generateKeyPair, loginUserData } from "./host-setup.ts";
+import { labPrefix, labUp, type Lab } from "./lab.ts";
 import { run } from "./netns.ts";
+
+// Every step starts processes in and around real hosts; on a loaded machine that takes seconds.
+setDefaultTimeout(30_000);
 
 const ROOT = resolve(import.meta.dir, "..", "..");
 const SECRET_ENV = { LAB_TEST_HOSTKEY_SECRET: "lab-test-secret-0123456789abcdef" };
 
-/** Everything of the lab in dir that could be left behind: namespaces, processes, mounts, files. */
+/** Everything of the lab in dir that could be left behind: namespaces, processes, mounts, files, cgroups. */
 function leftovers(dir: string): string[] {
   const prefix = labPrefix(dir);
   const found: string[] = [];
@@ -28,6 +32,11 @@ function leftovers(dir: string): string[] {
   }
   for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) if (line.includes(dir)) found.push(`mount ${line}`);
   if (existsSync(dir)) found.push(`files ${dir}: ${readdirSync(dir).join(" ")}`);
+  for (const root of ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"]) {
+    const group = join(root, "starbase-lab");
+    if (existsSync(group)) for (const entry of readdirSync(group)) if (entry.startsWith(`${prefix}-`)) found.push(`cgroup ${join(group, entry)}`);
+  }
+  if (existsSync("/run/systemd/nspawn/propagate")) for (const entry of readdirSync("/run/systemd/nspawn/propagate")) if (entry.startsWith(`${prefix}-`)) found.push(`nspawn ${entry}`);
   return found;
 }
 
@@ -132,6 +141,19 @@ describe("npm run lab with a spec", () => {
     });
   });
 
+  test("Debian's real cloud-init applied the rendered user-data on the first boot (users, sudo rule, host key, per-instance script)", () => {
+    const inside = spawn([process.execPath, "scripts/lab.ts", "exec", "--dir", dir, "lb01", "--", "sh", "-c", "head -1 /etc/sudoers.d/90-cloud-init-users; grep -h '^PasswordAuthentication' /etc/ssh/sshd_config.d/*.conf; ls /etc/ssh | grep host_; test -e /var/lib/cloud/scripts/per-instance/initialize.sh || echo initialize.sh ran; rebootmgrctl get-window"]);
+    expect(inside.stdout).toMatch(/^# Created by cloud-init v\. 22\./);
+    expect(inside.stdout.split("\n").slice(1)).toEqual([
+      "PasswordAuthentication no",
+      "ssh_host_ed25519_key",
+      "ssh_host_ed25519_key.pub",
+      "initialize.sh ran",
+      "Maintenance window is set to 17:00, lasting 1h.",
+      "",
+    ]);
+  });
+
   test("exec runs inside the host (its systemd, its processes) and exits with the command's status", () => {
     const inside = spawn([process.execPath, "scripts/lab.ts", "exec", "--dir", dir, "lb01", "--", "sh", "-c", "hostname; systemctl is-system-running; ps -p 1 -o comm=; exit 7"]);
     expect(inside.code).toBe(7);
@@ -189,6 +211,15 @@ describe("npm run lab refuses what it cannot build", () => {
     expect(result.stderr).toContain("10.0.40.0/24 is not inside 198.18.0.0/15");
     expect(result.stderr).not.toContain("    at ");
     expect(leftovers(dir)).toEqual([]);
+  }, 30_000);
+
+  test("not root: refused before anything is rendered or created", () => {
+    const dir = join(scratch, "lab");
+    writeFileSync(join(scratch, "any.yaml"), specYaml("198.18.42", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKLtXREF5t41+F54/6SG4y7EyW3dhpCdzdVLhQfUgIol ops@laptop"));
+    const asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+    const result = spawn([...asNobody, process.execPath, "scripts/lab.ts", "up", join(scratch, "any.yaml"), "--dir", dir], SECRET_ENV);
+    expect(result).toEqual({ code: 1, stdout: "", stderr: "lab: needs root (network namespaces, overlay mounts, systemd-nspawn)\n" });
+    expect(existsSync(dir)).toBe(false);
   });
 
   test("ssh.jumpHost: refused with the reason and what to use instead", () => {
@@ -199,7 +230,24 @@ describe("npm run lab refuses what it cannot build", () => {
     expect(result.stderr).toContain("ssh.jumpHost is set");
     expect(result.stderr).toContain("test/lab/lab.ts");
     expect(leftovers(dir)).toEqual([]);
-  });
+  }, 30_000);
+});
+
+describe("cloud-init errors on the first boot", () => {
+  test("fail up with cloud-init's own message, and nothing is left", async () => {
+    const scratch = mkdtempSync(join(tmpdir(), "lab-cloud-init-"));
+    const dir = join(scratch, "lab");
+    try {
+      const hostKey = generateKeyPair(scratch, "broken");
+      const userData = `${loginUserData("broken", [{ name: "root", authorizedKeys: [] }], hostKey)}runcmd:\n  - [sh, -c, "exit 3"]\n`;
+      const up = labUp(dir, { networks: [{ name: "n", cidr: "198.18.53.0/24" }], hosts: [{ name: "broken", nics: [{ network: "n", ip: "198.18.53.11" }], userData }], control: [] });
+      expect(up).rejects.toThrow(/host broken: cloud-init reported errors: .*scripts[-_]user/);
+      await up.catch(() => undefined);
+      expect(leftovers(dir)).toEqual([]);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe("a jump topology from the library", () => {

@@ -22,10 +22,11 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, 
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import { cidrContains, formatIpv4, parseCidr, parseIpv4 } from "../../src/net/ip.ts";
-import { generateKeyPair, GUEST, prepareRoot, setupFromUserData, type HostInfo, type HostKeyPair, type HostSetup, type LoginUser } from "./host-setup.ts";
+import { generateKeyPair, GUEST, loginUserData, prepareRoot, userDataFacts, type HostInfo, type HostKeyPair, type HostSetup, type LoginUser } from "./host-setup.ts";
 import { ensureLabRangeUnreachable, LAB_RANGE, run, runOrThrow, type CommandResult } from "./netns.ts";
 import { ensureRootfs } from "./rootfs.ts";
-import { hasLabState, readLabState, writeLabState, type HostState, type LabState } from "./state.ts";
+import { removeHostCgroups } from "./cgroups.ts";
+import { hasLabState, machineName, readLabState, writeLabState, type HostState, type LabState } from "./state.ts";
 
 export type { CommandResult } from "./netns.ts";
 export type { HostInfo, HostKeyPair, LoginUser } from "./host-setup.ts";
@@ -50,10 +51,13 @@ export interface LabHost {
   /** Network whose gateway is the host's default route; default: the first NIC's, if it has one. null: none. */
   defaultRoute?: string | null;
   /**
-   * A rendered #cloud-config (`starbase render`'s user-data): hostname, users, authorized keys,
-   * sudo rules, the SSH host key, packages and write_files come from it.
+   * A rendered #cloud-config (`starbase render`'s user-data) that cloud-init applies on the first
+   * boot: hostname, users, authorized keys, sudo rules, the SSH host key (ssh_keys, required),
+   * write_files, per-instance scripts. Its packages count as installed.
    */
   userData?: string;
+  /** The NoCloud meta-data that goes with userData; default: instance-id lab-<name>, local-hostname. */
+  metaData?: string;
   /** Login users when there is no user-data; default: root with the lab's own client key. */
   login?: LoginUser[];
   /** SSH host key when there is no user-data; default: a fresh one. */
@@ -178,6 +182,24 @@ function isProcess(pid: number, marks: string[]): boolean {
   }
 }
 
+/**
+ * The host's PID 1 as recorded by its supervisor, if that process is still it: a child of the
+ * host's own systemd-nspawn, with PID 1 in its namespace (a recycled PID fails both checks).
+ */
+function containerInit(host: HostState): number | undefined {
+  const pid = pidFrom(join(host.dir, "init.pid"));
+  const nspawn = pidFrom(join(host.dir, "nspawn.pid"));
+  if (pid === undefined || nspawn === undefined || !isProcess(nspawn, ["systemd-nspawn", host.root])) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const parent = /^PPid:\s*(\d+)/m.exec(status)?.[1];
+    const nspid = /^NSpid:\s*(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/);
+    return Number(parent) === nspawn && nspid?.at(-1) === "1" ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether something in pid's network namespace listens on TCP port. */
 function listens(pid: number, port: number): boolean {
   const hexPort = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
@@ -226,8 +248,7 @@ export class Lab {
 
   /** The host's systemd (PID 1) as the machine sees it; undefined while it is down. */
   initPid(name: string): number | undefined {
-    const pid = pidFrom(join(this.host(name).dir, "init.pid"));
-    return pid !== undefined && isProcess(pid, []) ? pid : undefined;
+    return containerInit(this.host(name));
   }
 
   /** How often the host has booted (1 after `up`). */
@@ -268,19 +289,45 @@ export class Lab {
     return pid !== undefined && listens(pid, 22);
   }
 
-  /** Waits until the host has booted at least `boot` times, sshd listens and the first-boot scripts ran. */
+  /**
+   * cloud-init's result of the current boot (written at the end of its last stage, in the
+   * host's /run): undefined while it runs, else the errors it reported.
+   */
+  cloudInitErrors(name: string): string[] | undefined {
+    const pid = this.initPid(name);
+    if (pid === undefined) return undefined;
+    try {
+      const result = JSON.parse(readFileSync(`/proc/${pid}/root${GUEST.cloudInitResult}`, "utf8")) as { v1?: { errors?: string[] } };
+      return result.v1?.errors ?? [];
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Waits until the host has booted at least `boot` times and sshd listens; on the first boot
+   * also until cloud-init finished, without errors. cloud-init then stays off for later boots
+   * (/etc/cloud/cloud-init.disabled): starbase's user-data has nothing per boot, and each run
+   * costs seconds of Python per reboot.
+   */
   async waitReady(name: string, boot = 1, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
     const host = this.host(name);
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.boots(name) >= boot && this.sshListening(name) && existsSync(join(host.root, GUEST.firstBootDone))) return;
+      const booted = this.boots(name);
+      const errors = booted === 1 ? this.cloudInitErrors(name) : [];
+      if (errors !== undefined && errors.length > 0) fail(`host ${name}: cloud-init reported errors: ${errors.join("; ")}`);
+      if (booted >= boot && errors !== undefined && this.sshListening(name)) {
+        if (booted === 1) writeFileSync(join(host.root, "etc/cloud/cloud-init.disabled"), "starbase lab: cloud-init ran on the first boot\n");
+        return;
+      }
       const supervisor = host.supervisorPid ?? pidFrom(join(host.dir, "supervisor.pid"));
       if (supervisor !== undefined && !isProcess(supervisor, [SUPERVISOR])) {
         fail(`host ${name} stopped while booting:\n${tail(join(host.dir, "supervisor.log"))}\n${tail(join(host.dir, "console.log"))}`);
       }
       await Bun.sleep(50);
     }
-    fail(`host ${name} was not ready (sshd, first boot) within ${timeoutMs / 1000} s:\n${tail(join(host.dir, "console.log"))}`);
+    fail(`host ${name} was not ready (sshd, cloud-init) within ${timeoutMs / 1000} s:\n${tail(join(host.dir, "console.log"))}`);
   }
 
   /** Reboots the host from inside (systemctl reboot) and waits until it is back with sshd. */
@@ -308,10 +355,14 @@ function realCommand(path: string): string | undefined {
 }
 
 function buildSetup(state: LabState, host: LabHost, nics: PlacedNic[], clientPublicKey: string): HostSetup {
-  const fromUserData = host.userData === undefined ? undefined : setupFromUserData(host.userData);
-  const hostname = fromUserData?.hostname ?? host.name;
-  const users = fromUserData?.users ?? host.login ?? [{ name: "root", authorizedKeys: [clientPublicKey] }];
-  const hostKey = fromUserData?.hostKey ?? host.hostKey ?? generateKeyPair(state.dir, hostname);
+  let userData = host.userData;
+  if (userData === undefined) {
+    const users = host.login ?? [{ name: "root", authorizedKeys: [clientPublicKey] }];
+    userData = loginUserData(host.name, users, host.hostKey ?? generateKeyPair(state.dir, host.name));
+  }
+  const facts = userDataFacts(userData);
+  const hostname = facts.hostname ?? host.name;
+  if (facts.hostKey === undefined) fail(`host ${host.name}: its user-data has no ssh_keys.ed25519_public (the lab must know the host key)`);
   const first = nics[0]!;
   const info: HostInfo = {
     name: host.name,
@@ -325,11 +376,10 @@ function buildSetup(state: LabState, host: LabHost, nics: PlacedNic[], clientPub
   };
   return {
     hostname,
-    users,
-    hostKey,
-    passwordAuthentication: fromUserData?.passwordAuthentication ?? false,
-    packages: [...new Set([...(fromUserData?.packages ?? []), ...(host.packages ?? [])])],
-    writeFiles: fromUserData?.writeFiles ?? [],
+    userData,
+    metaData: host.metaData ?? `instance-id: lab-${state.prefix}-${host.name}\nlocal-hostname: ${hostname}\n`,
+    hostKey: facts.hostKey,
+    packages: [...new Set([...facts.packages, ...(host.packages ?? [])])],
     nameservers: first.network.gateway !== undefined ? [first.network.gateway] : [],
     info,
   };
@@ -345,6 +395,7 @@ export async function labUp(dir: string, topology: LabTopology): Promise<Lab> {
   if (/[,:\s]/.test(dir)) fail(`${dir}: the lab directory may not contain commas, colons or spaces (overlay and nspawn options)`);
   if (hasLabState(dir)) fail(`a lab is already up in ${dir} (run down first)`);
   const placed = place(topology);
+  if (process.getuid?.() !== 0) fail("the lab needs root (network namespaces, overlay mounts, systemd-nspawn)");
   if (!Bun.which("systemd-nspawn")) fail("systemd-nspawn is missing: apt-get install systemd-container");
   const prefix = labPrefix(dir);
   const leftovers = run(["ip", "netns", "list"]).stdout.split("\n").filter((line) => line.startsWith(`${prefix}-`));
@@ -412,8 +463,8 @@ export async function labUp(dir: string, topology: LabTopology): Promise<Lab> {
       runOrThrow(["mount", "-t", "overlay", "overlay", "-o", `lowerdir=${rootfs},upperdir=${hostState.dir}/upper,workdir=${hostState.dir}/work`, hostState.root]);
       const setup = buildSetup(state, host, nics, clientPublicKey);
       for (const problem of prepareRoot(hostState.root, LAB_DIR, setup)) console.error(`lab: ${host.name}: ${problem.trim()}`);
-      hostState.hostKey = setup.hostKey.publicKey;
-      const [type, key] = setup.hostKey.publicKey.split(/\s+/);
+      hostState.hostKey = setup.hostKey;
+      const [type, key] = setup.hostKey.split(/\s+/);
       knownHosts.push(`${[host.name, ...nics.map((nic) => nic.ip)].join(",")} ${type} ${key}\n`);
     }
     writeFileSync(join(dir, "known_hosts"), knownHosts.join(""));
@@ -517,12 +568,14 @@ export async function labDown(dir: string): Promise<void> {
   const state = hasLabState(dir) ? readLabState(dir) : undefined;
   const hosts = state?.hosts ?? [];
   const supervisors = hosts.map((host) => ({ pid: host.supervisorPid ?? pidFrom(join(host.dir, "supervisor.pid")), marks: [SUPERVISOR, dir] }));
+  // Supervisors first (so that none boots its host again), then each host's PID 1: SIGKILL to a
+  // PID namespace's init ends every process in it at once; an orderly poweroff would take
+  // seconds per host on a loaded machine and nothing of a lab host needs to be saved.
   for (const { pid, marks } of supervisors) signal(pid, marks, "SIGTERM");
+  for (const pid of hosts.map(containerInit)) signal(pid, [], "SIGKILL");
   if (!(await waitGone(supervisors, STOP_TIMEOUT_MS))) {
     for (const host of hosts) {
       signal(pidFrom(join(host.dir, "nspawn.pid")), ["systemd-nspawn", host.root], "SIGKILL");
-      // SIGKILL to a PID namespace's init ends every process in it.
-      signal(pidFrom(join(host.dir, "init.pid")), [], "SIGKILL");
     }
     for (const { pid, marks } of supervisors) signal(pid, marks, "SIGKILL");
     await waitGone(supervisors, 5_000);
@@ -545,8 +598,8 @@ export async function labDown(dir: string): Promise<void> {
       if (unmounted.code !== 0) runOrThrow(["umount", "--lazy", host.root]);
     }
     // nspawn leaves its (empty) propagation directory for the machine name behind.
-    const machine = host.nspawn.find((arg) => arg.startsWith("--machine="))?.slice("--machine=".length);
-    if (machine !== undefined) rmSync(`/run/systemd/nspawn/propagate/${machine}`, { recursive: true, force: true });
+    rmSync(`/run/systemd/nspawn/propagate/${machineName(host)}`, { recursive: true, force: true });
+    removeHostCgroups(machineName(host));
   }
   for (const netns of namespaces) runOrThrow(["ip", "netns", "delete", netns]);
   // Only what the lab wrote; DIR itself goes when nothing else is in it.

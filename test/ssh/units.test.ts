@@ -178,7 +178,7 @@ describe("key files and messages", () => {
 
     const publicOnly = await new Credentials({ privateKeyFile: `${path}.pub` }).privateKey("node1").catch((e: unknown) => e);
     expect((publicOnly as SshError).message).toContain("holds a public key");
-  });
+  }, 30_000); // bcrypt key derivation, several times: seconds on a loaded machine
 
   test("the auth failure names the user and everything tried", () => {
     expect(authFailureMessage("ops", ["ssh-agent at /run/a.sock", "key file /k"])).toBe(
