@@ -426,7 +426,7 @@ export class SshPool {
         });
         socket.once("error", (error: Error & { code?: string }) => reject(new Error(`cannot connect to ${address}:${port}: ${error.code ?? error.message}`)));
       })
-      : forward(jump, `${address}:${port}`, address, port).then((channel) => {
+      : forward(jump, `${address}:${port}`, address, port, timeoutMs).then((channel) => {
         channel.close();
       });
     try {
