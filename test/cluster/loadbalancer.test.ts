@@ -174,7 +174,7 @@ describe("lb-first and lb-rest on two lab load balancers", () => {
     }
     expect(await holdsVip("lb01")).toBe(true);
     expect(await holdsVip("lb02")).toBe(false);
-    const answer = await driver!.value<ProbeResult>({ op: "probe", address: VIP, port: 6443, timeoutMs: 10_000 });
+    const answer = await driver!.value<ProbeResult>({ op: "probe", address: VIP, port: 6443, timeoutMs: 20_000 });
     expect(answer.answer).toBe(`server01 via ${LB1}`);
   }, 120_000);
 
@@ -262,14 +262,19 @@ describe("lb-first and lb-rest on two lab load balancers", () => {
     // A: keepalived stopped on the MASTER (SIGTERM: it sends priority 0).
     const stopProbe = driver!.value<ProbeResult>({ op: "probe", address: VIP, port: 6443, notVia: LB1, timeoutMs: 20_000 });
     const stoppedAt = Date.now();
-    await inHost("lb01", "systemctl stop keepalived");
-    const stopped = await stopProbe;
+    let stopped: ProbeResult;
+    try {
+      await inHost("lb01", "systemctl stop keepalived");
+      stopped = await stopProbe;
+      expect(await holdsVip("lb02")).toBe(true);
+    } finally {
+      // Back to lb01 (higher priority, preempt).
+      await inHost("lb01", "systemctl start keepalived");
+    }
     const stopSeconds = (stopped.at - stoppedAt) / 1000;
     expect(stopped.answer).toBe(`server01 via ${LB2}`);
-    expect(await holdsVip("lb02")).toBe(true);
 
-    // Back to lb01 (higher priority, preempt), then B: lb01's link cut at the switch.
-    await inHost("lb01", "systemctl start keepalived");
+    // B: lb01's link cut at the switch.
     await waitFor("lb01 to take the VIP back", async () => (await holdsVip("lb01")) && !(await holdsVip("lb02")));
     await driver!.value<ProbeResult>({ op: "probe", address: VIP, port: 6443, timeoutMs: 10_000 });
     const cutProbe = driver!.value<ProbeResult>({ op: "probe", address: VIP, port: 6443, notVia: LB1, timeoutMs: 30_000 });
@@ -312,5 +317,25 @@ describe("lb-first and lb-rest on two lab load balancers", () => {
     ]);
     expect(rest!.error).toMatch(new RegExp(`^lb02 \\(lb-rest\\): after \\d+ s the VIP ${VIP.replaceAll(".", "\\.")} is held by lb01 and lb02 at once`));
     expect({ lb01: await hostState("lb01"), lb02: await hostState("lb02") }).toEqual(before);
+  }, 120_000);
+
+  test("a keepalived.conf left readable by everyone is put back to 0600 without a reload; a stopped haproxy is started again", async () => {
+    // (Killed, systemd would restart it itself: the unit has Restart=on-failure.)
+    await inHost("lb02", "chmod 0644 /etc/keepalived/keepalived.conf && systemctl stop haproxy");
+    await waitFor("haproxy on lb02 to be down", async () => (await inHost("lb02", "systemctl is-active haproxy || true")).trim() !== "active");
+    const before = await hostState("lb02");
+    const steps = await converge("two-servers");
+    const rest = steps.find((s) => s.id === "lb-rest:lb02")!;
+    expect(rest.error).toBeUndefined();
+    expect(rest.changes.filter((line) => !line.startsWith("= "))).toEqual([
+      "~ lb02 /etc/keepalived/keepalived.conf mode: 0644 root:root → 0600 root:root (it holds the VRRP password)",
+      "+ lb02 haproxy.service started (is inactive)",
+    ]);
+    expect(steps.find((s) => s.id === "lb-first:lb01")?.acted).toBe(false);
+    const after = await hostState("lb02");
+    expect(after["/etc/keepalived/keepalived.conf"]).toMatch(/^\S+ 600 root:root /);
+    expect(after["/etc/keepalived/keepalived.conf"]!.split(" ")[0]).toBe(before["/etc/keepalived/keepalived.conf"]!.split(" ")[0]!);
+    expect(after.keepalived).toBe(before.keepalived!);
+    expect(after.haproxy).toContain("ActiveState=active");
   }, 120_000);
 });
