@@ -3,8 +3,8 @@
 // JSON-line requests on stdin:
 //   converge {spec}   the LB steps of the spec's graph, observed and applied in graph order
 //                     (lb-first, then every lb-rest) on a fresh ClusterRun over the same pool
-//   probe {address, port, notVia?, timeoutMs}   connects every 50 ms until an answer comes
-//                     (through a load balancer other than notVia); returns when and through whom
+//   probe {address, port, notVia?, timeoutMs, attemptMs?}   a new try every 50 ms until an answer
+//                     comes (through a load balancer other than notVia); returns when and through whom
 //   hold {address, port} / echo {id, text}      a long-lived connection through the VIP
 //   connections       SSH connections opened per host
 //   bun test/cluster/lb-driver.ts '{"privateKeyFile": …}'
@@ -22,7 +22,7 @@ import { formatChange } from "../../src/steps/observed.ts";
 
 export type LbDriverRequest =
   | { id: number; op: "converge"; spec: string }
-  | { id: number; op: "probe"; address: string; port: number; notVia?: string; timeoutMs: number }
+  | { id: number; op: "probe"; address: string; port: number; notVia?: string; timeoutMs: number; attemptMs?: number }
   | { id: number; op: "hold"; address: string; port: number }
   | { id: number; op: "echo"; hold: number; text: string }
   | { id: number; op: "connections" };
@@ -118,22 +118,33 @@ function ask(address: string, port: number, timeoutMs: number): Promise<string> 
   });
 }
 
-async function probe(address: string, port: number, notVia: string | undefined, timeoutMs: number): Promise<ProbeResult> {
+/**
+ * Starts a try every 50 ms, each bounded by attemptMs, without waiting for the ones before (a
+ * connection to a load balancer that just lost its link hangs until its own timeout): the first
+ * answer through a load balancer other than notVia ends the probe, at the time it arrived.
+ */
+async function probe(address: string, port: number, notVia: string | undefined, timeoutMs: number, attemptMs = 2_000): Promise<ProbeResult> {
   const deadline = Date.now() + timeoutMs;
   let attempts = 0;
   let last = "";
-  while (Date.now() < deadline) {
+  let found: ProbeResult | undefined;
+  const running = new Set<Promise<void>>();
+  while (found === undefined && Date.now() < deadline) {
     attempts++;
-    const started = Date.now();
-    try {
-      const answer = await ask(address, port, 250);
-      if (notVia === undefined || !answer.endsWith(` via ${notVia}`)) return { at: Date.now(), answer, attempts };
-      last = answer;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await Bun.sleep(Math.max(0, 50 - (Date.now() - started)));
+    const attempt: Promise<void> = ask(address, port, attemptMs).then(
+      (answer) => {
+        if (notVia === undefined || !answer.endsWith(` via ${notVia}`)) found ??= { at: Date.now(), answer, attempts };
+        else last = answer;
+      },
+      (err: Error) => {
+        last = err.message;
+      },
+    ).finally(() => running.delete(attempt));
+    running.add(attempt);
+    await Bun.sleep(50);
   }
+  await Promise.all(running);
+  if (found !== undefined) return found;
   throw new Error(`no answer on ${address}:${port}${notVia === undefined ? "" : ` other than via ${notVia}`} within ${timeoutMs} ms (last: ${last})`);
 }
 
@@ -172,7 +183,7 @@ async function handle(request: LbDriverRequest): Promise<unknown> {
     case "converge":
       return converge(request.spec);
     case "probe":
-      return probe(request.address, request.port, request.notVia, request.timeoutMs);
+      return probe(request.address, request.port, request.notVia, request.timeoutMs, request.attemptMs);
     case "hold":
       return hold(request.address, request.port);
     case "echo":

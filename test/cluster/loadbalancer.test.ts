@@ -76,13 +76,29 @@ async function converge(spec: string): Promise<StepResult[]> {
   return driver!.value<StepResult[]>({ op: "converge", spec: specs[spec]! });
 }
 
-/** What a write or a restart would change: content hash, mode, mtime, inode of both files; each unit's start time and main PID. */
+/**
+ * What a write, a reload or a restart would change: content hash, mode, mtime and inode of both
+ * files; each unit's start time and main PID, its worker processes (haproxy starts new ones on a
+ * reload) and how often systemd logged a reload of it.
+ */
 async function hostState(host: string): Promise<Record<string, string>> {
   const out = await inHost(host, [
     "for f in /etc/keepalived/keepalived.conf /etc/haproxy/haproxy.cfg; do printf '%s %s %s\\n' \"$f\" \"$(sha256sum < $f | cut -c1-16)\" \"$(stat -c '%a %U:%G %Y.%y %i' $f)\"; done",
-    "for u in keepalived haproxy; do printf '%s %s\\n' $u \"$(systemctl show -p ActiveEnterTimestampMonotonic -p MainPID -p ActiveState -p UnitFileState $u | tr '\\n' ' ')\"; done",
+    "for u in keepalived haproxy; do",
+    "  pid=$(systemctl show -P MainPID $u)",
+    "  printf '%s %s children=%s reloads=%s\\n' $u \"$(systemctl show -p ActiveEnterTimestampMonotonic -p MainPID -p ActiveState -p UnitFileState $u | tr '\\n' ' ')\" \"$(pgrep -P $pid | tr '\\n' ,)\" \"$(journalctl -u $u -o cat | grep -c '^Reloaded')\"",
+    "done",
   ].join("\n"));
   return Object.fromEntries(out.trim().split("\n").map((line) => [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)]));
+}
+
+/** The unit's line without its worker PIDs and reload count: what a restart changes and a reload does not. */
+function startOf(unitState: string | undefined): string {
+  return (unitState ?? "").replace(/ children=.*$/, "");
+}
+
+function reloadsOf(unitState: string | undefined): number {
+  return Number(/reloads=(\d+)/.exec(unitState ?? "")?.[1]);
 }
 
 async function holdsVip(host: string): Promise<boolean> {
@@ -158,7 +174,7 @@ describe("lb-first and lb-rest on two lab load balancers", () => {
     }
     expect(await holdsVip("lb01")).toBe(true);
     expect(await holdsVip("lb02")).toBe(false);
-    const answer = await driver!.value<ProbeResult>({ op: "probe", address: VIP, port: 6443, timeoutMs: 10_000 });
+    const answer = await driver!.value<ProbeResult>({ op: "probe", address: VIP, port: 6443, timeoutMs: 20_000 });
     expect(answer.answer).toBe(`server01 via ${LB1}`);
   }, 120_000);
 
@@ -188,9 +204,28 @@ describe("lb-first and lb-rest on two lab load balancers", () => {
     const after = await hostState("lb01");
     expect(after["/etc/keepalived/keepalived.conf"]).toBe(before["/etc/keepalived/keepalived.conf"]!);
     expect(after.keepalived).toBe(before.keepalived!);
+    expect(after.haproxy).toBe(before.haproxy!);
     expect(await inHost("lb01", "grep -c eth7 /etc/keepalived/keepalived.conf")).not.toBe("0\n");
     expect(await inHost("lb01", "ls -a /etc/keepalived")).not.toContain("starbase-new");
     expect(await holdsVip("lb01")).toBe(true);
+  }, 120_000);
+
+  test("a haproxy.cfg the node refuses (lb01 has lost its haproxy user) is never installed: the step fails with haproxy's message; haproxy keeps its config and is not reloaded", async () => {
+    const before = await hostState("lb01");
+    await inHost("lb01", "sed -i 's/^haproxy:/haproxx:/' /etc/passwd");
+    let steps: StepResult[];
+    try {
+      steps = await converge("two-servers");
+    } finally {
+      await inHost("lb01", "sed -i 's/^haproxx:/haproxy:/' /etc/passwd");
+    }
+    expect(steps.map((s) => s.id)).toEqual(["lb-first:lb01"]);
+    const error = steps[0]!.error ?? "";
+    expect(error).toContain("lb01 (lb-first): haproxy refused the rendered /etc/haproxy/haproxy.cfg; the running configuration stays");
+    expect(error).toContain("cannot find user id for 'haproxy'");
+    expect(error).not.toContain("starbase-new");
+    expect(await hostState("lb01")).toEqual(before);
+    expect(await inHost("lb01", "ls -a /etc/haproxy")).not.toContain("starbase-new");
   }, 120_000);
 
   test("a server added to the spec: haproxy.cfg rewritten and haproxy reloaded on both (same master PID and start time, a connection through the VIP survives); keepalived untouched", async () => {
@@ -209,8 +244,10 @@ describe("lb-first and lb-rest on two lab load balancers", () => {
       const was = before[host as "lb01" | "lb02"];
       expect(after["/etc/haproxy/haproxy.cfg"]).not.toBe(was["/etc/haproxy/haproxy.cfg"]!);
       expect(await inHost(host, "grep -c 'server server02 " + `${NET}.22` + "' /etc/haproxy/haproxy.cfg")).toBe("2\n");
-      // A reload, not a restart: the unit's start time and master PID stay.
-      expect(after.haproxy).toBe(was.haproxy!);
+      // A reload, not a restart: the unit's start time and master PID stay, its workers are new.
+      expect(startOf(after.haproxy)).toBe(startOf(was.haproxy));
+      expect(reloadsOf(after.haproxy)).toBe(reloadsOf(was.haproxy) + 1);
+      expect(after.haproxy).not.toBe(was.haproxy!);
       expect(after.keepalived).toBe(was.keepalived!);
       expect(after["/etc/keepalived/keepalived.conf"]).toBe(was["/etc/keepalived/keepalived.conf"]!);
     }
@@ -225,14 +262,19 @@ describe("lb-first and lb-rest on two lab load balancers", () => {
     // A: keepalived stopped on the MASTER (SIGTERM: it sends priority 0).
     const stopProbe = driver!.value<ProbeResult>({ op: "probe", address: VIP, port: 6443, notVia: LB1, timeoutMs: 20_000 });
     const stoppedAt = Date.now();
-    await inHost("lb01", "systemctl stop keepalived");
-    const stopped = await stopProbe;
+    let stopped: ProbeResult;
+    try {
+      await inHost("lb01", "systemctl stop keepalived");
+      stopped = await stopProbe;
+      expect(await holdsVip("lb02")).toBe(true);
+    } finally {
+      // Back to lb01 (higher priority, preempt).
+      await inHost("lb01", "systemctl start keepalived");
+    }
     const stopSeconds = (stopped.at - stoppedAt) / 1000;
     expect(stopped.answer).toBe(`server01 via ${LB2}`);
-    expect(await holdsVip("lb02")).toBe(true);
 
-    // Back to lb01 (higher priority, preempt), then B: lb01's link cut at the switch.
-    await inHost("lb01", "systemctl start keepalived");
+    // B: lb01's link cut at the switch.
     await waitFor("lb01 to take the VIP back", async () => (await holdsVip("lb01")) && !(await holdsVip("lb02")));
     await driver!.value<ProbeResult>({ op: "probe", address: VIP, port: 6443, timeoutMs: 10_000 });
     const cutProbe = driver!.value<ProbeResult>({ op: "probe", address: VIP, port: 6443, notVia: LB1, timeoutMs: 30_000 });
@@ -257,4 +299,43 @@ describe("lb-first and lb-rest on two lab load balancers", () => {
     expect(cutSeconds).toBeLessThan(20);
     await waitFor("lb01 to take the VIP back after the link returns", async () => (await holdsVip("lb01")) && !(await holdsVip("lb02")));
   }, 180_000);
+
+  test("the VIP on both LBs at once (a stray copy on lb02): a run that has nothing to write says so, waits for VRRP to settle and then fails naming both; nothing is written", async () => {
+    expect(await holdsVip("lb01")).toBe(true);
+    const before = { lb01: await hostState("lb01"), lb02: await hostState("lb02") };
+    await inHost("lb02", `ip address add ${VIP}/24 dev eth7`);
+    let steps: StepResult[];
+    try {
+      steps = await converge("two-servers");
+    } finally {
+      await inHost("lb02", `ip address del ${VIP}/24 dev eth7`);
+    }
+    const [first, rest] = steps;
+    expect(first).toMatchObject({ id: "lb-first:lb01", acted: false });
+    expect(rest!.changes.filter((line) => !line.startsWith("= "))).toEqual([
+      `~ VIP ${VIP} (the VIP ${VIP} is held by lb01 and lb02 at once: their VRRP adverts do not reach each other (firewall, virtual_router_id, unicast peers); wait until VRRP settles)`,
+    ]);
+    expect(rest!.error).toMatch(new RegExp(`^lb02 \\(lb-rest\\): after \\d+ s the VIP ${VIP.replaceAll(".", "\\.")} is held by lb01 and lb02 at once`));
+    expect({ lb01: await hostState("lb01"), lb02: await hostState("lb02") }).toEqual(before);
+  }, 120_000);
+
+  test("a keepalived.conf left readable by everyone is put back to 0600 without a reload; a stopped haproxy is started again", async () => {
+    // (Killed, systemd would restart it itself: the unit has Restart=on-failure.)
+    await inHost("lb02", "chmod 0644 /etc/keepalived/keepalived.conf && systemctl stop haproxy");
+    await waitFor("haproxy on lb02 to be down", async () => (await inHost("lb02", "systemctl is-active haproxy || true")).trim() !== "active");
+    const before = await hostState("lb02");
+    const steps = await converge("two-servers");
+    const rest = steps.find((s) => s.id === "lb-rest:lb02")!;
+    expect(rest.error).toBeUndefined();
+    expect(rest.changes.filter((line) => !line.startsWith("= "))).toEqual([
+      "~ lb02 /etc/keepalived/keepalived.conf mode: 0644 root:root → 0600 root:root (it holds the VRRP password)",
+      "+ lb02 haproxy.service started (is inactive)",
+    ]);
+    expect(steps.find((s) => s.id === "lb-first:lb01")?.acted).toBe(false);
+    const after = await hostState("lb02");
+    expect(after["/etc/keepalived/keepalived.conf"]).toMatch(/^\S+ 600 root:root /);
+    expect(after["/etc/keepalived/keepalived.conf"]!.split(" ")[0]).toBe(before["/etc/keepalived/keepalived.conf"]!.split(" ")[0]!);
+    expect(after.keepalived).toBe(before.keepalived!);
+    expect(after.haproxy).toContain("ActiveState=active");
+  }, 120_000);
 });

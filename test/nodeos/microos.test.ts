@@ -137,6 +137,18 @@ describe("MicroOS facts: one script, one round trip", () => {
     expect(facts.lockedPackages.size).toBe(0);
   });
 
+  test("addresses: the interface that holds each asked address, null when none does; a listing that did not run is an error", () => {
+    const query: FactsQuery = { files: [], exists: [], units: [], packages: [], selinuxPorts: [], addresses: ["127.0.0.1", "198.18.255.254"] };
+    const run = runFacts("addresses", query, { etc: {} });
+    expect(run.code).toBe(0);
+    const facts = microos.parseFacts(query, run.stdout);
+    expect([...facts.addresses]).toEqual([["127.0.0.1", "lo"], ["198.18.255.254", null]]);
+    const unlisted = run.stdout.split("\n").filter((line) => line !== "addresses" && !line.startsWith("addr\t")).join("\n");
+    expect(() => microos.parseFacts(query, unlisted)).toThrow("did not list its addresses");
+    // Not asked: not listed, and the map is empty.
+    expect(microos.factsScript({ ...query, addresses: [] })).not.toContain("ip -o");
+  });
+
   test("paths with spaces and quotes are hashed, not split or run", () => {
     const odd = "/etc/starbase test/it's here.conf";
     const query: FactsQuery = { files: [odd], exists: [], units: [], packages: [], selinuxPorts: [] };
@@ -212,6 +224,21 @@ describe("MicroOS commands", () => {
       "port -m -t http_port_t -p tcp 6443",
       "port -a -t http_port_t -p tcp 9345",
     ]);
+  });
+
+  test("config checks: haproxy -c, keepalived -t on the given file; a missing file fails although keepalived -t would pass it", () => {
+    expect(microos.checkConfig("haproxy", "/etc/haproxy/.haproxy.cfg.starbase-new")).toBe("haproxy -c -f /etc/haproxy/.haproxy.cfg.starbase-new 2>&1");
+    const root = join(scratch, "check");
+    mkdirSync(root, { recursive: true });
+    // keepalived -t exits 0 for a file that does not exist (ops-facts §3.3): the stub does the same.
+    writeFileSync(join(root, "keepalived"), "#!/bin/sh\necho \"keepalived $*\"\nexit 0\n");
+    chmodSync(join(root, "keepalived"), 0o755);
+    const present = join(root, "it's.conf");
+    writeFileSync(present, "global_defs {}\n");
+    const env = { env: { PATH: `${root}:/usr/bin:/bin` } };
+    expect(runTool(["sh", "-c", microos.checkConfig("keepalived", present)], env)).toMatchObject({ code: 0, stdout: `keepalived -t -l -n -f ${present}\n` });
+    const missing = runTool(["sh", "-c", microos.checkConfig("keepalived", join(root, "missing.conf"))], env);
+    expect(missing).toMatchObject({ code: 1, stdout: `${join(root, "missing.conf")}: no such file\n` });
   });
 
   test("the adapter is picked from os-release; unknown systems get none", () => {

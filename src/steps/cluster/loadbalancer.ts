@@ -3,8 +3,9 @@
 // them before they replace the running ones; the SELinux port type haproxy needs; both units
 // enabled and running. A changed file reloads its daemon (haproxy keeps its connections,
 // keepalived keeps its VRRP state and so the VIP where it is); nothing else restarts anything.
-// The step that completes the pair (lb-rest, or lb-first when it is alone) then waits until
-// the VIP answers from starbase's side and exactly one load balancer holds it.
+// A step that acted then waits until the VIP answers from starbase's side (through the jump
+// chain when there is one) and, once the pair is complete (lb-rest, or lb-first when it is
+// alone), until exactly one load balancer holds it.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { StepNode } from "../../graph/types.ts";
 import type { Host } from "../../inventory/types.ts";
@@ -171,20 +172,24 @@ async function act(run: ClusterRun, step: StepNode, host: Host, work: Work, ctx:
   }
 }
 
-/** The load balancers whose VIP state this step answers for: the pair it completes. */
-function vipPeers(run: ClusterRun, step: StepNode, host: Host): Host[] | undefined {
+/**
+ * The load balancers of which exactly one must hold the VIP once this step acted: the pair an
+ * lb-rest completes, or a lone first LB. lb-first with others to come answers only for the VIP
+ * answering (joins need just it); which of the pair holds it is lb-rest's to check.
+ */
+function vipPeers(run: ClusterRun, step: StepNode, host: Host): Host[] {
   if (step.kind === "lb-rest") return [run.inv.firstLoadBalancer, host];
-  return run.inv.loadBalancers.length === 1 ? [host] : undefined;
+  return run.inv.loadBalancers.length === 1 ? [host] : [];
 }
 
 function describeHolders(vip: string, peers: readonly Host[], holders: readonly Host[]): string {
   const names = (hosts: readonly Host[]) => hosts.map((h) => h.name).join(" and ");
-  if (holders.length === 0) return `the VIP ${vip} is held by neither ${names(peers)}`;
+  if (holders.length === 0) return `the VIP ${vip} is held by none of ${peers.map((h) => h.name).join(", ")}`;
   if (holders.length > 1) return `the VIP ${vip} is held by ${names(holders)} at once: their VRRP adverts do not reach each other (firewall, virtual_router_id, unicast peers)`;
   return `the VIP ${vip} is held by ${holders[0]!.name}`;
 }
 
-/** Waits until the VIP answers on every port from starbase's side and exactly one of `peers` holds it. */
+/** Waits until the VIP answers on every port from starbase's side and exactly one of `peers` (if any) holds it. */
 async function awaitVip(run: ClusterRun, step: StepNode, host: Host, peers: readonly Host[], ctx: ActContext): Promise<void> {
   const vip = run.inv.spec.loadBalancer.vip;
   const query = { files: [], exists: [], units: [], packages: [], selinuxPorts: [], addresses: [vip] };
@@ -196,9 +201,10 @@ async function awaitVip(run: ClusterRun, step: StepNode, host: Host, peers: read
     for (const port of LOAD_BALANCER_PORTS) {
       await run.connectTcp(vip, port, CONNECT_TIMEOUT_MS).catch((err: Error) => silent.push(`${port} (${err.message})`));
     }
-    if (holders.length === 1 && silent.length === 0) return;
+    const held = peers.length === 0 || holders.length === 1;
+    if (held && silent.length === 0) return;
     const problems = [
-      ...(holders.length === 1 ? [] : [describeHolders(vip, peers, holders)]),
+      ...(held ? [] : [describeHolders(vip, peers, holders)]),
       ...(silent.length === 0 ? [] : [`the VIP ${vip} does not answer from here on ${silent.join(", ")}`]),
     ].join("; ");
     const waited = Date.now() - started;
@@ -222,11 +228,11 @@ export const loadBalancerFamily: StepFamily<ClusterRun> = {
         changes,
         async apply(actx) {
           await act(run, step, host, work, actx);
-          if (peers !== undefined) await awaitVip(run, step, host, peers, actx);
+          await awaitVip(run, step, host, peers, actx);
         },
       };
     }
-    if (peers === undefined) return { changes };
+    if (peers.length === 0) return { changes };
     // Nothing to write: what the run read already says who holds the VIP.
     const vip = run.inv.spec.loadBalancer.vip;
     const peerFacts = await Promise.all(peers.map((peer) => run.facts(peer, ctx)));
