@@ -60,6 +60,7 @@ export function specTopology(file: string, dir: string, readyAfterMs: number): L
     name: host.name,
     nics: [{ network: "cluster", ip: host.ip, interface: spec.network?.interface ?? "ens18" }],
     userData: readFileSync(join(renderDir, host.name, "cidata", "user-data"), "utf8"),
+    metaData: readFileSync(join(renderDir, host.name, "cidata", "meta-data"), "utf8"),
     info: {
       role: host.role,
       ip: host.ip,

@@ -3,8 +3,8 @@
 // Sources: ../research/ops-facts.md §1.2, §1.3, §3.7, §4.1–4.3 (transactional-update(8),
 // rebootmgrctl(1) and rebootmgr.conf(5) of rebootmgr 3.x, kured's sentinel).
 import { factRecords, factsScript, parseCommonFacts } from "./facts.ts";
-import { checkPackageName, checkPort, checkUnitName, shellQuote } from "./shell.ts";
-import { type FactsQuery, FactsParseError, type NodeFacts, type NodeOs, type RebootSetup, type SelinuxMode } from "./types.ts";
+import { checkFactPath, checkPackageName, checkPort, checkUnitName, shellQuote } from "./shell.ts";
+import { type ConfigKind, type FactsQuery, FactsParseError, type NodeFacts, type NodeOs, type RebootSetup, type SelinuxMode } from "./types.ts";
 
 const TRANSACTIONAL_UPDATE_CONF = "/etc/transactional-update.conf";
 /** libzypp's lock file (one lock per blank-line separated entry; `solvable_name:` names the package). */
@@ -114,6 +114,7 @@ function parseFacts(query: FactsQuery, output: string): NodeFacts {
     files: common.files,
     exists: common.exists,
     units: common.units,
+    addresses: common.addresses,
     packages,
     lockedPackages,
     selinux,
@@ -123,6 +124,17 @@ function parseFacts(query: FactsQuery, output: string): NodeFacts {
     rebootMethod,
     rebootNeeded,
   };
+}
+
+/**
+ * haproxy -c parses without binding (exit 1 on an error). keepalived -t exits 0 for a missing
+ * file, so the file is checked first; -l sends its diagnostics to the terminal, -n keeps it in
+ * the foreground (ops-facts §3.3, §3.6).
+ */
+function checkConfig(kind: ConfigKind, path: string): string {
+  const file = shellQuote(checkFactPath(path));
+  if (kind === "haproxy") return `haproxy -c -q -f ${file} 2>&1`;
+  return `[ -f ${file} ] || { echo ${shellQuote(`${path}: no such file`)}; exit 1; }\nkeepalived -t -l -n -f ${file} 2>&1`;
 }
 
 function rebootSetup(setup: RebootSetup): string {
@@ -173,6 +185,7 @@ export const microos: NodeOs = {
   startUnit: (name) => `systemctl start --no-block ${unit(name)}`,
   restartUnit: (name) => `systemctl restart ${unit(name)}`,
   reloadUnit: (name) => `systemctl reload ${unit(name)}`,
+  checkConfig,
   // `-a` fails when the port already has a type; `-m` then changes it.
   labelPorts: (ports, type) =>
     ports

@@ -14,6 +14,8 @@ export interface FactsQuery {
   packages: readonly string[];
   /** TCP ports whose SELinux port type is read. */
   selinuxPorts: readonly number[];
+  /** IPv4 addresses for which the interface holding them is read (a VRRP VIP). */
+  addresses?: readonly string[];
 }
 
 export interface FileFact {
@@ -49,6 +51,8 @@ export interface NodeFacts {
   files: Map<string, FileFact | null>;
   exists: Map<string, boolean>;
   units: Map<string, UnitFact>;
+  /** Queried IPv4 address → the interface that holds it, or null when none does. */
+  addresses: Map<string, string | null>;
   /** Installed version, or null when the package is not installed. */
   packages: Map<string, string | null>;
   /** Packages the package manager keeps where they are (updates never move them). */
@@ -64,6 +68,9 @@ export interface NodeFacts {
   /** An installed update waits for a reboot to become active. */
   rebootNeeded: boolean;
 }
+
+/** Configuration files a node can check before they replace the running ones. */
+export type ConfigKind = "haproxy" | "keepalived";
 
 /** How a node may be rebooted after an update. */
 export type RebootMethod = "rebootmgr" | "kured";
@@ -95,6 +102,11 @@ export interface NodeOs {
   /** Reloads a running unit without dropping its connections (haproxy). */
   reloadUnit(unit: string): string;
 
+  /**
+   * Checks a daemon's configuration file as the daemon would read it, on the node (keepalived
+   * resolves interfaces in the node's network namespace); exits non-zero with the tool's message.
+   */
+  checkConfig(kind: ConfigKind, path: string): string;
   /** Lets a confined daemon bind or connect to these TCP ports (SELinux port type). */
   labelPorts(ports: readonly number[], type: string): string;
   /** Who reboots the node after updates, and, for rebootmgr, inside which window. */

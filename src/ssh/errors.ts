@@ -63,3 +63,11 @@ export class CommandTimeoutError extends SshError {
 export function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
 }
+
+/** The connection was gone before the command's channel opened: the command did not run. */
+export class CommandNotStartedError extends SshError {
+  constructor(host: string, detail: string) {
+    super(host, "connection-lost", detail, true);
+    this.name = "CommandNotStartedError";
+  }
+}

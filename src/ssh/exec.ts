@@ -5,7 +5,7 @@
 // refuses "signal" requests on root sessions ("session signalling requires privilege
 // separation"), and closing the channel alone leaves the command running.
 import type { Client, ClientChannel } from "ssh2";
-import { CommandTimeoutError, SshError } from "./errors.ts";
+import { CommandNotStartedError, CommandTimeoutError, SshError } from "./errors.ts";
 
 export interface ExecResult {
   code: number;
@@ -85,8 +85,8 @@ export async function runOnChannel(client: Client, host: string, command: string
         await new Promise((resolve) => setTimeout(resolve, CHANNEL_OPEN_RETRY_MS * 2 ** attempt));
         continue;
       }
-      const why = refused ? "the host refused a new session (sshd MaxSessions?)" : "the connection is gone";
-      throw new SshError(host, "connection-lost", `cannot run ${options.description}: ${why}: ${failure.error.message}`, true);
+      if (refused) throw new SshError(host, "connection-lost", `cannot run ${options.description}: the host refused a new session (sshd MaxSessions?): ${failure.error.message}`, true);
+      throw new CommandNotStartedError(host, `cannot run ${options.description}: the connection is gone: ${failure.error.message}`);
     }
   }
 }

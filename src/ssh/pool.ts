@@ -3,9 +3,10 @@
 // no system `ssh` binary is needed. A connection that drops is reopened on the next use, with
 // backoff while the host does not answer (a VM booting or rebooting), but a host-key mismatch
 // or a refused login is never retried.
+import { connect as tcpConnect } from "node:net";
 import { Client, type ClientChannel, type ServerHostKeyAlgorithm } from "ssh2";
 import { authFailureMessage, type Credentials } from "./auth.ts";
-import { formatMs, SshError } from "./errors.ts";
+import { CommandNotStartedError, formatMs, SshError } from "./errors.ts";
 import { type ExecResult, remoteCommand, runOnChannel } from "./exec.ts";
 import { PUT_HASH_MISMATCH, type PutOptions, putScript, sha256Hex } from "./put.ts";
 import { type HostKeyCheck, hostKeyCheck, type HostKeyPolicy } from "./verify.ts";
@@ -85,6 +86,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 class Link {
   opened = 0;
   private live: Promise<Client> | undefined;
+  /** The client `live` resolved to, while it is connected. */
+  private connected: Client | undefined;
   private readonly clients = new Set<Client>();
 
   constructor(
@@ -106,7 +109,16 @@ class Link {
 
   close(): void {
     this.live = undefined;
+    this.connected = undefined;
     for (const client of this.clients) client.end();
+  }
+
+  /** `client` is gone: the next use opens a new connection. */
+  drop(client: Client): void {
+    if (this.connected !== client) return;
+    this.connected = undefined;
+    this.live = undefined;
+    client.destroy();
   }
 
   private async connectWithRetry(): Promise<Client> {
@@ -130,7 +142,7 @@ class Link {
 
   private async connectOnce(): Promise<Client> {
     const { label, host, port } = this.endpoint;
-    const sock = this.via === undefined ? undefined : await forward(this.via, label, host, port);
+    const sock = this.via === undefined ? undefined : await forward(this.via, label, host, port, this.pool.connectTimeoutMs);
     const check = hostKeyCheck(label, host, port, this.endpoint.hostKey);
     const client = new Client();
     const tried: string[] = [];
@@ -160,6 +172,7 @@ class Link {
         clearTimeout(timer);
         this.opened++;
         this.clients.add(client);
+        this.connected = client;
         resolve(client);
       });
       client.on("error", (error: Error & { level?: string; code?: string }) => {
@@ -172,7 +185,7 @@ class Link {
       client.on("close", () => {
         this.clients.delete(client);
         if (!settled) fail(classify(label, this.endpoint.user, new Error("the connection closed during the handshake"), check, keyError, tried, agentNote));
-        else if (this.live !== undefined) this.forget(client);
+        else this.drop(client);
       });
       const authHandler = this.pool.credentials.authHandler(label, this.endpoint.user, tried, (error) => {
         keyError = error;
@@ -199,24 +212,27 @@ class Link {
       });
     });
   }
-
-  /** The connection of `client` dropped: the next use opens a new one. */
-  private forget(client: Client): void {
-    const current = this.live;
-    current?.then(
-      (live) => {
-        if (live === client && this.live === current) this.live = undefined;
-      },
-      () => undefined,
-    );
-  }
 }
 
-/** A channel from the jump hop `via` to host:port, the socket for the next connection. */
-async function forward(via: Link, label: string, host: string, port: number): Promise<ClientChannel> {
+/**
+ * A channel from the jump hop `via` to host:port, the socket for the next connection. The jump
+ * host's own TCP connect may take minutes to fail (a VM that is not up yet): the connect timeout
+ * covers it.
+ */
+async function forward(via: Link, label: string, host: string, port: number, timeoutMs: number): Promise<ClientChannel> {
   const jump = await via.client();
   return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new SshError(label, "jump", `jump host ${via.endpoint.label} did not reach ${host}:${port} within ${formatMs(timeoutMs)}`, true));
+    }, timeoutMs);
     jump.forwardOut("127.0.0.1", 0, host, port, (error, channel) => {
+      clearTimeout(timer);
+      if (late) {
+        channel?.destroy();
+        return;
+      }
       if (!error) {
         resolve(channel);
         return;
@@ -284,13 +300,19 @@ export class SshHost {
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const description = options.description ?? describeCommand(command);
     const timeoutMs = options.timeoutMs ?? this.pool.commandTimeoutMs;
+    const channelOptions = { ...(options.stdin === undefined ? {} : { stdin: options.stdin }), timeoutMs, description };
+    const line = remoteCommand(command, this.pool.user, timeoutMs);
     return this.slots.run(async () => {
       const client = await this.link.client();
-      return runOnChannel(client, this.name, remoteCommand(command, this.pool.user, timeoutMs), {
-        ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
-        timeoutMs,
-        description,
-      });
+      try {
+        return await runOnChannel(client, this.name, line, channelOptions);
+      } catch (error) {
+        // The connection died before the command started (no channel opened): safe to run it once
+        // more on a new connection. A command that started is never run twice.
+        if (!(error instanceof CommandNotStartedError)) throw error;
+        this.link.drop(client);
+        return runOnChannel(await this.link.client(), this.name, line, channelOptions);
+      }
     });
   }
 
@@ -377,6 +399,42 @@ export class SshPool {
     const host = new SshHost(this, target.name, link);
     this.hosts.set(target.name, { target, host, link });
     return host;
+  }
+
+  /**
+   * Opens a TCP connection to address:port from where the hosts are reached (the jump chain's far
+   * end when there is one, else this machine) and closes it at once: whether a service answers
+   * there, e.g. the API VIP. Rejects with the reason (refused, no answer within timeoutMs).
+   */
+  async connectTcp(address: string, port: number, timeoutMs: number): Promise<void> {
+    const jump = this.jumps.at(-1);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let abandon: () => void = () => undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abandon();
+        reject(new Error(`no connection to ${address}:${port} within ${formatMs(timeoutMs)}`));
+      }, timeoutMs);
+    });
+    const opening = jump === undefined
+      ? new Promise<void>((resolve, reject) => {
+        const socket = tcpConnect({ host: address, port });
+        abandon = () => socket.destroy();
+        socket.once("connect", () => {
+          socket.destroy();
+          resolve();
+        });
+        socket.once("error", (error: Error & { code?: string }) => reject(new Error(`cannot connect to ${address}:${port}: ${error.code ?? error.message}`)));
+      })
+      : forward(jump, `${address}:${port}`, address, port, timeoutMs).then((channel) => {
+        channel.close();
+      });
+    try {
+      await Promise.race([opening, timedOut]);
+    } finally {
+      clearTimeout(timer);
+      opening.catch(() => undefined);
+    }
   }
 
   /** Connections opened per host and jump hop: the benchmark's "connections per host". */

@@ -97,7 +97,7 @@ describe("docs/json-events.md", () => {
     const json = (args: string[]) => starbaseInLab(lab, [...args, "--output", "json"]);
 
     test("plan, apply (with retries), a refused apply, destroy, a failing apply", async () => {
-      const plan = await json(["plan", lab.specFile]);
+      const plan = await json(["plan", lab.specFile, "--phase", "infra"]);
       expect(plan.rc).toBe(2);
       checkLines("plan (live)", plan.stdout);
 

@@ -68,6 +68,7 @@ const run: ClusterRun = createClusterRun({
   inv,
   os: microos,
   secrets: { hostKeySecret: config.hostKeySecret },
+  connectTcp: (address, port, timeoutMs) => pool.connectTcp(address, port, timeoutMs),
   ssh: (host) => hosts.get(host.name) ?? (() => { throw new Error(`no host ${host.name}`); })(),
 });
 

@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { useLab } from "./fixture.ts";
-import { labPrefix, type Lab } from "./lab.ts";
+import { generateKeyPair, loginUserData } from "./host-setup.ts";
+import { labPrefix, labUp, type Lab } from "./lab.ts";
 import { run } from "./netns.ts";
 
 const ROOT = resolve(import.meta.dir, "..", "..");
@@ -132,6 +133,19 @@ describe("npm run lab with a spec", () => {
     });
   });
 
+  test("Debian's real cloud-init applied the rendered user-data on the first boot (users, sudo rule, host key, per-instance script)", () => {
+    const inside = spawn([process.execPath, "scripts/lab.ts", "exec", "--dir", dir, "lb01", "--", "sh", "-c", "head -1 /etc/sudoers.d/90-cloud-init-users; grep -h '^PasswordAuthentication' /etc/ssh/sshd_config.d/*.conf; ls /etc/ssh | grep host_; test -e /var/lib/cloud/scripts/per-instance/initialize.sh || echo initialize.sh ran; rebootmgrctl get-window"]);
+    expect(inside.stdout).toMatch(/^# Created by cloud-init v\. 22\./);
+    expect(inside.stdout.split("\n").slice(1)).toEqual([
+      "PasswordAuthentication no",
+      "ssh_host_ed25519_key",
+      "ssh_host_ed25519_key.pub",
+      "initialize.sh ran",
+      "Maintenance window is set to 17:00, lasting 1h.",
+      "",
+    ]);
+  });
+
   test("exec runs inside the host (its systemd, its processes) and exits with the command's status", () => {
     const inside = spawn([process.execPath, "scripts/lab.ts", "exec", "--dir", dir, "lb01", "--", "sh", "-c", "hostname; systemctl is-system-running; ps -p 1 -o comm=; exit 7"]);
     expect(inside.code).toBe(7);
@@ -200,6 +214,23 @@ describe("npm run lab refuses what it cannot build", () => {
     expect(result.stderr).toContain("test/lab/lab.ts");
     expect(leftovers(dir)).toEqual([]);
   });
+});
+
+describe("cloud-init errors on the first boot", () => {
+  test("fail up with cloud-init's own message, and nothing is left", async () => {
+    const scratch = mkdtempSync(join(tmpdir(), "lab-cloud-init-"));
+    const dir = join(scratch, "lab");
+    try {
+      const hostKey = generateKeyPair(scratch, "broken");
+      const userData = `${loginUserData("broken", [{ name: "root", authorizedKeys: [] }], hostKey)}runcmd:\n  - [sh, -c, "exit 3"]\n`;
+      const up = labUp(dir, { networks: [{ name: "n", cidr: "198.18.53.0/24" }], hosts: [{ name: "broken", nics: [{ network: "n", ip: "198.18.53.11" }], userData }], control: [] });
+      expect(up).rejects.toThrow(/host broken: cloud-init reported errors: .*scripts[-_]user/);
+      await up.catch(() => undefined);
+      expect(leftovers(dir)).toEqual([]);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe("a jump topology from the library", () => {

@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, 
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import { cidrContains, formatIpv4, parseCidr, parseIpv4 } from "../../src/net/ip.ts";
-import { generateKeyPair, GUEST, prepareRoot, setupFromUserData, type HostInfo, type HostKeyPair, type HostSetup, type LoginUser } from "./host-setup.ts";
+import { generateKeyPair, GUEST, loginUserData, prepareRoot, userDataFacts, type HostInfo, type HostKeyPair, type HostSetup, type LoginUser } from "./host-setup.ts";
 import { ensureLabRangeUnreachable, LAB_RANGE, run, runOrThrow, type CommandResult } from "./netns.ts";
 import { ensureRootfs } from "./rootfs.ts";
 import { hasLabState, readLabState, writeLabState, type HostState, type LabState } from "./state.ts";
@@ -50,10 +50,13 @@ export interface LabHost {
   /** Network whose gateway is the host's default route; default: the first NIC's, if it has one. null: none. */
   defaultRoute?: string | null;
   /**
-   * A rendered #cloud-config (`starbase render`'s user-data): hostname, users, authorized keys,
-   * sudo rules, the SSH host key, packages and write_files come from it.
+   * A rendered #cloud-config (`starbase render`'s user-data) that cloud-init applies on the first
+   * boot: hostname, users, authorized keys, sudo rules, the SSH host key (ssh_keys, required),
+   * write_files, per-instance scripts. Its packages count as installed.
    */
   userData?: string;
+  /** The NoCloud meta-data that goes with userData; default: instance-id lab-<name>, local-hostname. */
+  metaData?: string;
   /** Login users when there is no user-data; default: root with the lab's own client key. */
   login?: LoginUser[];
   /** SSH host key when there is no user-data; default: a fresh one. */
@@ -268,19 +271,45 @@ export class Lab {
     return pid !== undefined && listens(pid, 22);
   }
 
-  /** Waits until the host has booted at least `boot` times, sshd listens and the first-boot scripts ran. */
+  /**
+   * cloud-init's result of the current boot (written at the end of its last stage, in the
+   * host's /run): undefined while it runs, else the errors it reported.
+   */
+  cloudInitErrors(name: string): string[] | undefined {
+    const pid = this.initPid(name);
+    if (pid === undefined) return undefined;
+    try {
+      const result = JSON.parse(readFileSync(`/proc/${pid}/root${GUEST.cloudInitResult}`, "utf8")) as { v1?: { errors?: string[] } };
+      return result.v1?.errors ?? [];
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Waits until the host has booted at least `boot` times and sshd listens; on the first boot
+   * also until cloud-init finished, without errors. cloud-init then stays off for later boots
+   * (/etc/cloud/cloud-init.disabled): starbase's user-data has nothing per boot, and each run
+   * costs seconds of Python per reboot.
+   */
   async waitReady(name: string, boot = 1, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
     const host = this.host(name);
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.boots(name) >= boot && this.sshListening(name) && existsSync(join(host.root, GUEST.firstBootDone))) return;
+      const booted = this.boots(name);
+      const errors = booted === 1 ? this.cloudInitErrors(name) : [];
+      if (errors !== undefined && errors.length > 0) fail(`host ${name}: cloud-init reported errors: ${errors.join("; ")}`);
+      if (booted >= boot && errors !== undefined && this.sshListening(name)) {
+        if (booted === 1) writeFileSync(join(host.root, "etc/cloud/cloud-init.disabled"), "starbase lab: cloud-init ran on the first boot\n");
+        return;
+      }
       const supervisor = host.supervisorPid ?? pidFrom(join(host.dir, "supervisor.pid"));
       if (supervisor !== undefined && !isProcess(supervisor, [SUPERVISOR])) {
         fail(`host ${name} stopped while booting:\n${tail(join(host.dir, "supervisor.log"))}\n${tail(join(host.dir, "console.log"))}`);
       }
       await Bun.sleep(50);
     }
-    fail(`host ${name} was not ready (sshd, first boot) within ${timeoutMs / 1000} s:\n${tail(join(host.dir, "console.log"))}`);
+    fail(`host ${name} was not ready (sshd, cloud-init) within ${timeoutMs / 1000} s:\n${tail(join(host.dir, "console.log"))}`);
   }
 
   /** Reboots the host from inside (systemctl reboot) and waits until it is back with sshd. */
@@ -308,10 +337,14 @@ function realCommand(path: string): string | undefined {
 }
 
 function buildSetup(state: LabState, host: LabHost, nics: PlacedNic[], clientPublicKey: string): HostSetup {
-  const fromUserData = host.userData === undefined ? undefined : setupFromUserData(host.userData);
-  const hostname = fromUserData?.hostname ?? host.name;
-  const users = fromUserData?.users ?? host.login ?? [{ name: "root", authorizedKeys: [clientPublicKey] }];
-  const hostKey = fromUserData?.hostKey ?? host.hostKey ?? generateKeyPair(state.dir, hostname);
+  let userData = host.userData;
+  if (userData === undefined) {
+    const users = host.login ?? [{ name: "root", authorizedKeys: [clientPublicKey] }];
+    userData = loginUserData(host.name, users, host.hostKey ?? generateKeyPair(state.dir, host.name));
+  }
+  const facts = userDataFacts(userData);
+  const hostname = facts.hostname ?? host.name;
+  if (facts.hostKey === undefined) fail(`host ${host.name}: its user-data has no ssh_keys.ed25519_public (the lab must know the host key)`);
   const first = nics[0]!;
   const info: HostInfo = {
     name: host.name,
@@ -325,11 +358,10 @@ function buildSetup(state: LabState, host: LabHost, nics: PlacedNic[], clientPub
   };
   return {
     hostname,
-    users,
-    hostKey,
-    passwordAuthentication: fromUserData?.passwordAuthentication ?? false,
-    packages: [...new Set([...(fromUserData?.packages ?? []), ...(host.packages ?? [])])],
-    writeFiles: fromUserData?.writeFiles ?? [],
+    userData,
+    metaData: host.metaData ?? `instance-id: lab-${state.prefix}-${host.name}\nlocal-hostname: ${hostname}\n`,
+    hostKey: facts.hostKey,
+    packages: [...new Set([...facts.packages, ...(host.packages ?? [])])],
     nameservers: first.network.gateway !== undefined ? [first.network.gateway] : [],
     info,
   };
@@ -412,8 +444,8 @@ export async function labUp(dir: string, topology: LabTopology): Promise<Lab> {
       runOrThrow(["mount", "-t", "overlay", "overlay", "-o", `lowerdir=${rootfs},upperdir=${hostState.dir}/upper,workdir=${hostState.dir}/work`, hostState.root]);
       const setup = buildSetup(state, host, nics, clientPublicKey);
       for (const problem of prepareRoot(hostState.root, LAB_DIR, setup)) console.error(`lab: ${host.name}: ${problem.trim()}`);
-      hostState.hostKey = setup.hostKey.publicKey;
-      const [type, key] = setup.hostKey.publicKey.split(/\s+/);
+      hostState.hostKey = setup.hostKey;
+      const [type, key] = setup.hostKey.split(/\s+/);
       knownHosts.push(`${[host.name, ...nics.map((nic) => nic.ip)].join(",")} ${type} ${key}\n`);
     }
     writeFileSync(join(dir, "known_hosts"), knownHosts.join(""));

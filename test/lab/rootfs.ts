@@ -33,6 +33,7 @@ export const ROOTFS_PACKAGES = [
   "procps",
   "psmisc",
   "python3",
+  "cloud-init",
 ];
 
 /**

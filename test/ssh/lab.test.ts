@@ -230,6 +230,24 @@ describe("jump hosts", () => {
     expect((await strictAgain.value<ExecResult>({ op: "exec", host: "far", command: "hostname" })).stdout).toBe("far\n");
   });
 
+  test("a target the last hop cannot reach (a VM not up yet) is retried until the deadline; the hops stay up", async () => {
+    const ghost = target("ghost", `${BACK}.99`);
+    const d = driver({
+      hosts: [ghost],
+      jumpHosts: [hop(`${FRONT}.21`, hashedKnownHosts), hop(`${MID}.22`, hashedKnownHosts)],
+      connectTimeoutMs: 1000,
+      connectRetry: { deadlineMs: 2500, initialDelayMs: 200, maxDelayMs: 400 },
+    });
+    const response = await d.call({ op: "exec", host: "ghost", command: "hostname" });
+    expect(response.ok).toBe(false);
+    if (response.ok) return;
+    expect(response.error).toMatchObject({ kind: "jump", retryable: true, host: "ghost" });
+    expect(response.error.message).toMatch(new RegExp(`^ghost: jump host jump host root@${MID}.22 (did not reach|cannot reach) ${BACK}.99:22.*\\(gave up after \\d+ attempts in `));
+    expect(response.ms).toBeLessThan(8000);
+    // The hops stay connected for the hosts that are up.
+    expect(await d.value({ op: "connections" })).toEqual({ [`jump host root@${FRONT}.21`]: 1, [`jump host root@${MID}.22`]: 1, ghost: 0 });
+  });
+
   test("a jump host with a changed key stops the chain before the target", async () => {
     const wrong = join(scratch, "known_hosts.wrong");
     writeFileSync(wrong, `${FRONT}.21 ${derived("node1").publicKey}\n`);
@@ -364,6 +382,17 @@ describe("a silent network", () => {
     expect(dropped.ms).toBeLessThan(10_000); // keep-alive (3 × 0.3 s), not TCP's minutes of retransmission
     expect((await d.value<ExecResult>({ op: "exec", host: "node1", command: "hostname" })).stdout).toBe("node1\n");
     expect(await d.value({ op: "connections" })).toEqual({ node1: 2 });
+
+    // A command issued while the connection is quiet: its channel never opens, so it did not run
+    // and is sent again on a new connection once the host answers.
+    await onHost("node1", "ip link set ens18 down");
+    const issued = d.call({ op: "exec", host: "node1", command: "echo once >> /root/issued; hostname" });
+    await Bun.sleep(2000);
+    await onHost("node1", "ip link set ens18 up");
+    const result = await issued;
+    expect(result).toMatchObject({ ok: true, value: { code: 0, stdout: "node1\n" } });
+    expect(await onHost("node1", "cat /root/issued")).toBe("once\n");
+    expect(await d.value({ op: "connections" })).toEqual({ node1: 3 });
   }, 60_000);
 });
 

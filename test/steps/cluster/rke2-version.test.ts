@@ -53,11 +53,11 @@ describe("RKE2 release and RPM versions", () => {
     const asked: string[] = [];
     let answer = { code: 7, stdout: "", stderr: "curl: (7) Failed to connect" };
     const ssh = (host: { name: string }) => ({ name: host.name, exec: async (command: string) => (asked.push(`${host.name}: ${command}`), answer) }) as unknown as SshHost;
-    const pinned = createClusterRun({ inv: buildInventory(specWith({ version: "v1.33.4+rke2r1" })), os: microos, secrets: SECRETS, ssh });
+    const pinned = createClusterRun({ inv: buildInventory(specWith({ version: "v1.33.4+rke2r1" })), os: microos, secrets: SECRETS, ssh, connectTcp: () => Promise.reject(new Error("no TCP here")) });
     expect(await wantedRelease(pinned)).toBe("v1.33.4+rke2r1");
     expect(asked).toEqual([]);
     const inv = buildInventory(specWith({ channel: "stable" }));
-    const run = createClusterRun({ inv, os: microos, secrets: SECRETS, ssh });
+    const run = createClusterRun({ inv, os: microos, secrets: SECRETS, ssh, connectTcp: () => Promise.reject(new Error("no TCP here")) });
     await expect(wantedRelease(run)).rejects.toThrow(`${inv.firstServer.name}: asking the channel server https://update.rke2.io/v1-release/channels/stable failed (exit 7): curl: (7) Failed to connect`);
     answer = { code: 0, stdout: "302 https://github.com/rancher/rke2/releases/tag/v1.33.5%2Brke2r1\n", stderr: "" };
     expect(await Promise.all([wantedRelease(run), wantedRelease(run)])).toEqual(["v1.33.5+rke2r1", "v1.33.5+rke2r1"]);
