@@ -188,6 +188,13 @@ describe("RKE2 nodes on the lab", () => {
         "baseurl=https://rpm.rancher.io/rke2/stable/common/microos/noarch\nbaseurl=https://rpm.rancher.io/rke2/stable/1.33/microos/x86_64\n",
       );
     }
+    // The install as install.sh's rpm method makes it: in a snapshot, the new repository's key imported, then locked.
+    const calls = (await sh("agent01", "cat /var/log/starbase-lab/calls.jsonl")).split("\n").filter(Boolean).map((l) => JSON.parse(l) as { tool: string; args: string[]; exit: number });
+    expect(calls.filter((c) => c.tool === "transactional-update" || c.tool === "zypper").map((c) => `${c.tool} ${c.args.join(" ")} -> ${c.exit}`)).toEqual([
+      "zypper --non-interactive --quiet removelock rke2-agent rke2-common -> 0",
+      "transactional-update --non-interactive run zypper --non-interactive --gpg-auto-import-keys install -y rke2-agent=1.33.5~rke2r1 rke2-common=1.33.5~rke2r1 -> 0",
+      "zypper --non-interactive --quiet addlock rke2-agent rke2-common -> 0",
+    ]);
     // Every join came through haproxy (the supervisor's peers are the load balancers, the host asked for the VIP), one at a time.
     const first = await records("server01");
     expect(first.filter((r) => r.event === "supervisor-request" && r.path === "/v1-rke2/server-bootstrap").length).toBeGreaterThan(0);
