@@ -5,7 +5,7 @@
 //   1. first apply: server03 has a broken config drop-in (not starbase's) and never gets Ready:
 //      only its branch stops; the channel resolved once; the release installed, locked, Ready;
 //      the joins one at a time through haproxy; the token in no output
-//   2. the drop-in removed: the next apply joins server03 and touches nothing else
+//   2. the drop-in removed (and the unit stopped): the next apply joins server03 and touches nothing else
 //   3. the lock: transactional-update dup leaves a locked node on its release; without the lock
 //      it would move (the control); the next apply puts the lock back
 //   4. a no-op apply: no writes, no restarts (mtimes, hashes, ActiveEnterTimestampMonotonic)
@@ -213,7 +213,8 @@ describe("RKE2 nodes on the lab", () => {
   }, STEP_MS);
 
   test("once the drop-in is gone the next apply joins server03 and changes no other host", async () => {
-    await sh("server03", "rm /etc/rancher/rke2/config.yaml.d/99-broken.yaml");
+    // The operator stops the failing unit while fixing it (else systemd's own restart could join it first).
+    await sh("server03", "systemctl stop rke2-server && rm /etc/rancher/rke2/config.yaml.d/99-broken.yaml");
     const others = ["server01", "server02", "agent01", "agent02"];
     const before = await Promise.all(others.map(hostState));
     const result = await drive("apply", spec(2));
