@@ -163,7 +163,12 @@ export const microos: NodeOs = {
   name: "microos",
   matches: ({ id, idLike }) => id === "opensuse-microos" || (id.startsWith("opensuse") && idLike.includes("microos")),
   // --non-interactive: pkg install asks otherwise; the packages are usable after the next boot.
-  installPackages: (packages) => `transactional-update --non-interactive pkg install ${packageList(packages)}`,
+  // `pkg install` passes only install's own options to zypper; a global one (the key import) needs
+  // `run zypper …` in the snapshot, as install.sh's rpm method does on transactional systems.
+  installPackages: (packages, options = {}) =>
+    options.importNewKeys === true
+      ? `transactional-update --non-interactive run zypper --non-interactive --gpg-auto-import-keys install -y ${packageList(packages)}`
+      : `transactional-update --non-interactive pkg install ${packageList(packages)}`,
   packagesNeedReboot: true,
   reboot: () => "systemctl reboot",
   // zypper's locks live in /etc (writable on the running system) and every later transaction's

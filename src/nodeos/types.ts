@@ -83,7 +83,7 @@ export interface NodeOs {
   matches(osRelease: { id: string; idLike: readonly string[] }): boolean;
 
   /** Installs packages; they become usable only after `reboot()` on a transactional system. */
-  installPackages(packages: readonly string[]): string;
+  installPackages(packages: readonly string[], options?: InstallOptions): string;
   /** True when installed packages need a reboot before they can be used. */
   readonly packagesNeedReboot: boolean;
   reboot(): string;
@@ -118,6 +118,15 @@ export interface NodeOs {
   factsScript(query: FactsQuery): string;
   /** Parses the script's output; throws `FactsParseError` on output it cannot trust. */
   parseFacts(query: FactsQuery, output: string): NodeFacts;
+}
+
+export interface InstallOptions {
+  /**
+   * Trust the signing keys of repositories added for this install, as served by their (TLS
+   * verified) key URLs: install.sh's `--gpg-auto-import-keys`. Without it a non-interactive
+   * install refuses a repository whose key the node does not know yet.
+   */
+  importNewKeys?: boolean;
 }
 
 /** One signed package repository. */

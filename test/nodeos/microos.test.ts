@@ -185,6 +185,10 @@ describe("MicroOS commands", () => {
       "transactional-update --non-interactive pkg install 'rke2-server=1.33.5~rke2r1' rke2-selinux",
     );
     expect(microos.packagesNeedReboot).toBe(true);
+    // A new repository's key: zypper's global option, so through `run zypper` in the snapshot.
+    expect(microos.installPackages(["rke2-agent=1.33.5~rke2r1"], { importNewKeys: true })).toBe(
+      "transactional-update --non-interactive run zypper --non-interactive --gpg-auto-import-keys install -y 'rke2-agent=1.33.5~rke2r1'",
+    );
   });
 
   test("package locks through zypper (its lock file is in /etc, read by every later transaction); repositories as zypper .repo files", () => {

@@ -155,7 +155,8 @@ async function install(run: ClusterRun, host: Host, state: NodeState, ctx: ActCo
   // A lock left by an earlier run would make the package manager refuse the install.
   await must(run.os.unlockPackages(packages), "unlock the RKE2 packages");
   ctx.report(`installing RKE2 ${state.wanted}`);
-  await must(run.os.installPackages(packages.map((name) => `${name}=${rpmVersion(state.wanted)}`)), `install RKE2 ${state.wanted}`);
+  // Rancher's key is new to the node: trusted as served from its repository's HTTPS URL (install.sh does the same).
+  await must(run.os.installPackages(packages.map((name) => `${name}=${rpmVersion(state.wanted)}`), { importNewKeys: true }), `install RKE2 ${state.wanted}`);
   await must(run.os.lockPackages(packages), "lock the RKE2 packages");
   if (run.os.packagesNeedReboot) await rebootAndWait(run, host, ctx, `RKE2 ${state.wanted} becomes active`, waits.reboot);
   const facts = await run.facts(host, { fresh: true });
@@ -186,13 +187,14 @@ export async function observeRke2Node(run: ClusterRun, host: Host, kind: Rke2Nod
       }
       const config = run.files(host).find((file) => file.path === RKE2_CONFIG_PATH);
       if (state.configStale && config !== undefined) await ssh.put(RKE2_CONFIG_PATH, config.content, { mode: 0o600, createParent: true });
-      const run1 = async (command: string, what: string) => {
-        const result = await ssh.exec(command, { description: what });
+      const run1 = async (command: string, what: string, timeoutMs?: number) => {
+        const result = await ssh.exec(command, { description: what, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
         if (result.code !== 0) throw new Rke2NodeError(`${host.name}: ${kind}: ${what} failed (exit ${result.code}): ${result.stderr.trim()}`);
       };
       if (!state.enabled) await run1(run.os.enableUnit(unit), `enable ${unit}`);
       if (!state.active || state.installed === null) await run1(run.os.startUnit(unit), `start ${unit}`);
-      else if (state.configStale || state.tokenStale) await run1(run.os.restartUnit(unit), `restart ${unit}`);
+      // Type=notify without a start timeout: the restart returns once RKE2 is ready again.
+      else if (state.configStale || state.tokenStale) await run1(run.os.restartUnit(unit), `restart ${unit}`, waits.readyTimeoutMs);
       if (kind === "server-first") {
         await waitFor(host, kind, act, waits, "waiting for the supervisor's /ping", async () => {
           const ping = await ssh.exec("curl -sk --max-time 5 https://127.0.0.1:9345/ping", { description: "ping the supervisor" });

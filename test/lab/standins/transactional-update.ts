@@ -53,6 +53,17 @@ export function transactionalUpdate(argv: string[]): number {
       if (/^\d+$/.test(argv[i + 1] ?? "")) i++;
     } else if (arg === "-d" || arg === "--drop-if-no-change") {
       continue;
+    } else if (arg === "run" && argv[i + 1] === "zypper") {
+      // `run zypper [global options] install|in [-y] NAME…` (install.sh's rpm method): a package
+      // install like `pkg install`; the global options (--gpg-auto-import-keys) change nothing here.
+      const rest = argv.slice(i + 2);
+      const at = rest.findIndex((word) => !word.startsWith("-"));
+      if (!["install", "in"].includes(rest[at] ?? "")) {
+        console.error(`transactional-update: the lab stand-in models 'run zypper install', not 'run zypper ${rest.join(" ")}'`);
+        return 1;
+      }
+      pkg = { action: "install", names: [] };
+      i += 2 + at;
     } else if (arg === "pkg") {
       const action = argv[++i] ?? "";
       if (!["install", "in", "remove", "rm", "update", "up"].includes(action)) {
