@@ -1,10 +1,13 @@
 import type { Role } from "../spec/types.ts";
 
-/** What each role cannot run without. */
+/**
+ * What each role cannot run without, installed at first boot. RKE2 is not among them: the
+ * cluster phase installs the spec's release from Rancher's repository (steps/cluster/rke2-install.ts).
+ */
 const ROLE_PACKAGES: Readonly<Record<Role, readonly string[]>> = {
   loadbalancer: ["keepalived", "haproxy"],
-  server: ["rke2", "rke2-selinux"],
-  agent: ["rke2", "rke2-selinux"],
+  server: [],
+  agent: [],
 };
 
 /** Cluster-wide packages, then the role's, then the group's; first occurrence kept. */

@@ -38,6 +38,14 @@ export function factsScript(query: FactsQuery, distroSections: readonly string[]
       `done`,
     );
   }
+  if ((query.addresses ?? []).length > 0) {
+    // `addresses` says the listing ran: without it an address would read as "not held".
+    lines.push(
+      `if a=$(ip -o -4 address show 2>/dev/null); then printf 'addresses\\n'`,
+      `  printf '%s\\n' "$a" | while read -r n d f c r; do [ "$f" = inet ] && printf 'addr\\t%s\\t%s\\n' "\${c%/*}" "\${d%@*}"; done`,
+      "fi",
+    );
+  }
   lines.push(...distroSections, `printf '${END_RECORD}\\n'`);
   return `${lines.join("\n")}\n`;
 }
@@ -58,6 +66,7 @@ export interface CommonFacts {
   files: Map<string, FileFact | null>;
   exists: Map<string, boolean>;
   units: Map<string, UnitFact>;
+  addresses: Map<string, string | null>;
 }
 
 function fileFact(fields: string[]): FileFact | null {
@@ -88,6 +97,9 @@ export function parseCommonFacts(query: FactsQuery, records: string[][], other: 
   const files = new Map<string, FileFact | null>();
   const exists = new Map<string, boolean>();
   const units = new Map<string, UnitFact>();
+  const asked = query.addresses ?? [];
+  const addresses = new Map<string, string | null>(asked.map((address) => [address, null]));
+  let listed = false;
   for (const fields of records) {
     const [tag, key = ""] = fields;
     if (tag === "os") {
@@ -95,12 +107,16 @@ export function parseCommonFacts(query: FactsQuery, records: string[][], other: 
     } else if (tag === "file") files.set(key, fileFact(fields));
     else if (tag === "exists") exists.set(key, fields[2] === "1");
     else if (tag === "unit") addUnitProperty(units, key, fields.slice(2).join("\t"));
-    else other(fields);
+    else if (tag === "addresses") listed = true;
+    else if (tag === "addr") {
+      if (addresses.get(key) === null) addresses.set(key, fields[2] ?? "");
+    } else other(fields);
   }
   if (os === undefined) throw new FactsParseError("the node did not say which operating system it runs (/etc/os-release)");
   for (const path of query.files) if (!files.has(path)) throw new FactsParseError(`no fact for file ${path}`);
   for (const path of query.exists) if (!exists.has(path)) throw new FactsParseError(`no fact for path ${path}`);
   // systemctl prints nothing at all when systemd is unreachable; a unit it does not know still has LoadState=not-found.
   for (const unit of query.units) if (!units.has(unit)) throw new FactsParseError(`systemd said nothing about ${unit}`);
-  return { os, files, exists, units };
+  if (asked.length > 0 && !listed) throw new FactsParseError("the node did not list its addresses (ip -o -4 address show)");
+  return { os, files, exists, units, addresses };
 }

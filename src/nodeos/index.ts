@@ -3,7 +3,7 @@
 import { microos } from "./microos.ts";
 import type { NodeOs } from "./types.ts";
 
-export type { FactsQuery, FileFact, NodeFacts, NodeOs, RebootSetup, RebootWindow, SelinuxMode, UnitFact } from "./types.ts";
+export type { ConfigKind, FactsQuery, FileFact, NodeFacts, NodeOs, PackageRepository, RebootSetup, RebootWindow, SelinuxMode, UnitFact } from "./types.ts";
 export { FactsParseError } from "./types.ts";
 
 const KNOWN: readonly NodeOs[] = [microos];

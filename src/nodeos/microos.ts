@@ -3,10 +3,13 @@
 // Sources: ../research/ops-facts.md §1.2, §1.3, §3.7, §4.1–4.3 (transactional-update(8),
 // rebootmgrctl(1) and rebootmgr.conf(5) of rebootmgr 3.x, kured's sentinel).
 import { factRecords, factsScript, parseCommonFacts } from "./facts.ts";
-import { checkPackageName, checkPort, checkUnitName, shellQuote } from "./shell.ts";
-import { type FactsQuery, FactsParseError, type NodeFacts, type NodeOs, type RebootSetup, type SelinuxMode } from "./types.ts";
+import { checkFactPath, checkPackageName, checkPort, checkUnitName, shellQuote } from "./shell.ts";
+import { type ConfigKind, type FactsQuery, FactsParseError, type NodeFacts, type NodeOs, type RebootSetup, type SelinuxMode } from "./types.ts";
 
 const TRANSACTIONAL_UPDATE_CONF = "/etc/transactional-update.conf";
+/** libzypp's lock file (one lock per blank-line separated entry; `solvable_name:` names the package). */
+const ZYPP_LOCKS = "/etc/zypp/locks";
+const ZYPP_REPOS_DIR = "/etc/zypp/repos.d";
 /** transactional-update writes the reboot a new snapshot needs here (tmpfs: a reboot clears it). */
 const REBOOT_NEEDED = "/run/reboot-needed";
 /** What transactional-update's kured method touches and what kured watches by default. */
@@ -55,7 +58,10 @@ function distroSections(query: FactsQuery): string[] {
       "done",
     );
   }
-  sections.push(`printf 'selinux\\t%s\\n' "$(getenforce 2>/dev/null || echo Disabled)"`);
+  sections.push(
+    `[ -f ${ZYPP_LOCKS} ] && sed -n 's/^solvable_name: *\\(.*[^ ]\\) *$/pkglock\\t\\1/p' ${ZYPP_LOCKS}`,
+    `printf 'selinux\\t%s\\n' "$(getenforce 2>/dev/null || echo Disabled)"`,
+  );
   if (query.selinuxPorts.length > 0) {
     // Only the ports asked for: `semanage port -l` lists hundreds of lines.
     const ports = query.selinuxPorts.map((port) => String(checkPort(port))).join("|");
@@ -78,6 +84,7 @@ const SELINUX_MODES: Record<string, SelinuxMode> = { Enforcing: "enforcing", Per
 
 function parseFacts(query: FactsQuery, output: string): NodeFacts {
   const packages = new Map<string, string | null>();
+  const lockedPackages = new Set<string>();
   const selinuxPorts = new Map<number, string | null>(query.selinuxPorts.map((port) => [port, null]));
   const rebootmgr = new Map<string, string>();
   let selinux: SelinuxMode | undefined;
@@ -86,6 +93,7 @@ function parseFacts(query: FactsQuery, output: string): NodeFacts {
   const common = parseCommonFacts(query, factRecords(output), (fields) => {
     const [tag, key = "", value = ""] = fields;
     if (tag === "pkg") packages.set(key, value === "-" ? null : value);
+    else if (tag === "pkglock") lockedPackages.add(key);
     else if (tag === "selinux") {
       selinux = SELINUX_MODES[key];
       if (selinux === undefined) throw new FactsParseError(`unknown SELinux mode ${JSON.stringify(key)}`);
@@ -106,7 +114,9 @@ function parseFacts(query: FactsQuery, output: string): NodeFacts {
     files: common.files,
     exists: common.exists,
     units: common.units,
+    addresses: common.addresses,
     packages,
+    lockedPackages,
     selinux,
     selinuxPorts,
     rebootWindow: start !== undefined && duration !== undefined ? { start, duration } : null,
@@ -114,6 +124,17 @@ function parseFacts(query: FactsQuery, output: string): NodeFacts {
     rebootMethod,
     rebootNeeded,
   };
+}
+
+/**
+ * haproxy -c parses without binding (exit 1 on an error). keepalived -t exits 0 for a missing
+ * file, so the file is checked first; -l sends its diagnostics to the terminal, -n keeps it in
+ * the foreground (ops-facts §3.3, §3.6).
+ */
+function checkConfig(kind: ConfigKind, path: string): string {
+  const file = shellQuote(checkFactPath(path));
+  if (kind === "haproxy") return `haproxy -c -q -f ${file} 2>&1`;
+  return `[ -f ${file} ] || { echo ${shellQuote(`${path}: no such file`)}; exit 1; }\nkeepalived -t -l -n -f ${file} 2>&1`;
 }
 
 function rebootSetup(setup: RebootSetup): string {
@@ -145,12 +166,26 @@ export const microos: NodeOs = {
   installPackages: (packages) => `transactional-update --non-interactive pkg install ${packageList(packages)}`,
   packagesNeedReboot: true,
   reboot: () => "systemctl reboot",
+  // zypper's locks live in /etc (writable on the running system) and every later transaction's
+  // zypper reads them, so the daily `transactional-update dup` leaves a locked package alone.
+  // addlock needs root but no writable root file system (zypper's AddLocksCmd conditions).
+  lockPackages: (packages) => `zypper --non-interactive --quiet addlock ${packageList(packages)}`,
+  unlockPackages: (packages) => `zypper --non-interactive --quiet removelock ${packageList(packages)}`,
+  packageRepositoryFile: (name, repositories) => ({
+    path: `${ZYPP_REPOS_DIR}/${checkPackageName(name)}.repo`,
+    content: repositories
+      .map((repo) =>
+        [`[${checkPackageName(repo.id)}]`, `name=${repo.name}`, `baseurl=${repo.baseUrl}`, "enabled=1", "gpgcheck=1", "repo_gpgcheck=1", `gpgkey=${repo.gpgKey}`, ""].join("\n"),
+      )
+      .join("\n"),
+  }),
   daemonReload: () => "systemctl daemon-reload",
   enableUnit: (name) => `systemctl enable ${unit(name)}`,
   disableUnit: (name, { now }) => `systemctl disable ${now ? "--now " : ""}${unit(name)}`,
   startUnit: (name) => `systemctl start --no-block ${unit(name)}`,
   restartUnit: (name) => `systemctl restart ${unit(name)}`,
   reloadUnit: (name) => `systemctl reload ${unit(name)}`,
+  checkConfig,
   // `-a` fails when the port already has a type; `-m` then changes it.
   labelPorts: (ports, type) =>
     ports

@@ -14,6 +14,8 @@ export interface FactsQuery {
   packages: readonly string[];
   /** TCP ports whose SELinux port type is read. */
   selinuxPorts: readonly number[];
+  /** IPv4 addresses for which the interface holding them is read (a VRRP VIP). */
+  addresses?: readonly string[];
 }
 
 export interface FileFact {
@@ -49,8 +51,12 @@ export interface NodeFacts {
   files: Map<string, FileFact | null>;
   exists: Map<string, boolean>;
   units: Map<string, UnitFact>;
+  /** Queried IPv4 address → the interface that holds it, or null when none does. */
+  addresses: Map<string, string | null>;
   /** Installed version, or null when the package is not installed. */
   packages: Map<string, string | null>;
+  /** Packages the package manager keeps where they are (updates never move them). */
+  lockedPackages: Set<string>;
   selinux: SelinuxMode;
   /** Port → SELinux type, or null when the port has no type. */
   selinuxPorts: Map<number, string | null>;
@@ -62,6 +68,9 @@ export interface NodeFacts {
   /** An installed update waits for a reboot to become active. */
   rebootNeeded: boolean;
 }
+
+/** Configuration files a node can check before they replace the running ones. */
+export type ConfigKind = "haproxy" | "keepalived";
 
 /** How a node may be rebooted after an update. */
 export type RebootMethod = "rebootmgr" | "kured";
@@ -78,6 +87,11 @@ export interface NodeOs {
   /** True when installed packages need a reboot before they can be used. */
   readonly packagesNeedReboot: boolean;
   reboot(): string;
+  /** Keeps installed packages at their version: the system's own updates never move them. */
+  lockPackages(packages: readonly string[]): string;
+  unlockPackages(packages: readonly string[]): string;
+  /** The file that declares a set of package repositories (the file is the node's, the repositories its owner's). */
+  packageRepositoryFile(name: string, repositories: readonly PackageRepository[]): { path: string; content: string };
 
   daemonReload(): string;
   enableUnit(unit: string): string;
@@ -88,6 +102,11 @@ export interface NodeOs {
   /** Reloads a running unit without dropping its connections (haproxy). */
   reloadUnit(unit: string): string;
 
+  /**
+   * Checks a daemon's configuration file as the daemon would read it, on the node (keepalived
+   * resolves interfaces in the node's network namespace); exits non-zero with the tool's message.
+   */
+  checkConfig(kind: ConfigKind, path: string): string;
   /** Lets a confined daemon bind or connect to these TCP ports (SELinux port type). */
   labelPorts(ports: readonly number[], type: string): string;
   /** Who reboots the node after updates, and, for rebootmgr, inside which window. */
@@ -99,6 +118,15 @@ export interface NodeOs {
   factsScript(query: FactsQuery): string;
   /** Parses the script's output; throws `FactsParseError` on output it cannot trust. */
   parseFacts(query: FactsQuery, output: string): NodeFacts;
+}
+
+/** One signed package repository. */
+export interface PackageRepository {
+  id: string;
+  name: string;
+  baseUrl: string;
+  /** The signing key's URL: packages and metadata are checked against it. */
+  gpgKey: string;
 }
 
 export type RebootSetup =

@@ -112,6 +112,8 @@ export interface LoadBalancerSpec {
 export interface Rke2Spec {
   channel?: string;
   version?: string;
+  /** Channel server (install.sh's INSTALL_RKE2_CHANNEL_URL); the schema's default when absent. */
+  channelUrl?: string;
   cni: string;
   selinux: boolean;
   tlsSan: string[];

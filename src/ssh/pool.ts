@@ -3,6 +3,7 @@
 // no system `ssh` binary is needed. A connection that drops is reopened on the next use, with
 // backoff while the host does not answer (a VM booting or rebooting), but a host-key mismatch
 // or a refused login is never retried.
+import { connect as tcpConnect } from "node:net";
 import { Client, type ClientChannel, type ServerHostKeyAlgorithm } from "ssh2";
 import { authFailureMessage, type Credentials } from "./auth.ts";
 import { CommandNotStartedError, formatMs, SshError } from "./errors.ts";
@@ -398,6 +399,42 @@ export class SshPool {
     const host = new SshHost(this, target.name, link);
     this.hosts.set(target.name, { target, host, link });
     return host;
+  }
+
+  /**
+   * Opens a TCP connection to address:port from where the hosts are reached (the jump chain's far
+   * end when there is one, else this machine) and closes it at once: whether a service answers
+   * there, e.g. the API VIP. Rejects with the reason (refused, no answer within timeoutMs).
+   */
+  async connectTcp(address: string, port: number, timeoutMs: number): Promise<void> {
+    const jump = this.jumps.at(-1);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let abandon: () => void = () => undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abandon();
+        reject(new Error(`no connection to ${address}:${port} within ${formatMs(timeoutMs)}`));
+      }, timeoutMs);
+    });
+    const opening = jump === undefined
+      ? new Promise<void>((resolve, reject) => {
+        const socket = tcpConnect({ host: address, port });
+        abandon = () => socket.destroy();
+        socket.once("connect", () => {
+          socket.destroy();
+          resolve();
+        });
+        socket.once("error", (error: Error & { code?: string }) => reject(new Error(`cannot connect to ${address}:${port}: ${error.code ?? error.message}`)));
+      })
+      : forward(jump, `${address}:${port}`, address, port, timeoutMs).then((channel) => {
+        channel.close();
+      });
+    try {
+      await Promise.race([opening, timedOut]);
+    } finally {
+      clearTimeout(timer);
+      opening.catch(() => undefined);
+    }
   }
 
   /** Connections opened per host and jump hop: the benchmark's "connections per host". */

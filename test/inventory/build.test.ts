@@ -121,8 +121,8 @@ describe("buildInventory: per-host details", () => {
     }, { packages: ["qemu-guest-agent", "keepalived"] });
     const inventory = buildInventory(spec);
     expect(inventory.loadBalancers[0]?.packages).toEqual(["qemu-guest-agent", "keepalived", "haproxy", "tcpdump"]);
-    expect(inventory.servers[0]?.packages).toEqual(["qemu-guest-agent", "keepalived", "rke2", "rke2-selinux"]);
-    expect(inventory.agents[0]?.packages).toEqual(["qemu-guest-agent", "keepalived", "rke2", "rke2-selinux", "nfs-client", "open-iscsi"]);
+    expect(inventory.servers[0]?.packages).toEqual(["qemu-guest-agent", "keepalived"]);
+    expect(inventory.agents[0]?.packages).toEqual(["qemu-guest-agent", "keepalived", "nfs-client", "rke2", "open-iscsi"]);
   });
 
   test("fqdn, vm hardware and pinned node", () => {

@@ -146,6 +146,7 @@ const STANDIN_COMMANDS: Record<string, string> = {
   "/usr/sbin/semanage": "semanage",
   "/usr/sbin/getenforce": "getenforce",
   "/usr/bin/rpm": "rpm",
+  "/usr/bin/zypper": "zypper",
 };
 
 /** rebootmgrd's place: a unit that can be enabled, started and asked about; it never reboots on its own. */

@@ -11,12 +11,14 @@ const scratch = mkdtempSync(join(tmpdir(), "lab-packages-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe("resolve", () => {
-  test("NAME takes the newest version, NAME=VERSION pins it, requirements follow at the same version when they have it", () => {
-    expect(resolve(["rke2-server=1.33.5+rke2r1"])).toEqual({
+  test("NAME takes the newest version, NAME=VERSION pins it (with or without the release), requirements follow at the same version when they have it", () => {
+    expect(resolve(["rke2-server=1.33.5~rke2r1"])).toEqual({
       ok: true,
-      install: { "rke2-server": "1.33.5+rke2r1", "rke2-common": "1.33.5+rke2r1", "rke2-selinux": "0.20-1" },
+      install: { "rke2-server": "1.33.5~rke2r1-0", "rke2-common": "1.33.5~rke2r1-0", "rke2-selinux": "0.20-1" },
     });
-    expect(resolve(["rke2-agent"])).toMatchObject({ ok: true, install: { "rke2-agent": "1.34.1+rke2r1", "rke2-common": "1.34.1+rke2r1" } });
+    expect(resolve(["rke2-server=1.33.4~rke2r1-0"])).toMatchObject({ ok: true, install: { "rke2-server": "1.33.4~rke2r1-0", "rke2-common": "1.33.4~rke2r1-0" } });
+    expect(resolve(["rke2-agent"])).toMatchObject({ ok: true, install: { "rke2-agent": "1.34.1~rke2r1-0", "rke2-common": "1.34.1~rke2r1-0" } });
+    expect(resolve(["rke2-server=1.33.5"])).toEqual({ ok: false, message: "No provider of 'rke2-server=1.33.5' found." });
   });
 
   test("an unknown package or version is zypper's 'No provider'", () => {
@@ -33,7 +35,7 @@ describe("activatePending", () => {
   test("first boot: base packages and cloud-init's, with their files", () => {
     const root = join(scratch, "first");
     expect(writeInstalled(root, labSrc, ["rke2-server", "made-up"])).toEqual([]);
-    expect(readState(root).installed).toMatchObject({ rebootmgr: "3.3-1", "rke2-server": "1.34.1+rke2r1", "made-up": "0-lab" });
+    expect(readState(root).installed).toMatchObject({ rebootmgr: "3.3-1", "rke2-server": "1.34.1~rke2r1-0", "made-up": "0-lab" });
     expect(existsSync(join(root, "usr/lib/systemd/system/rke2-server.service"))).toBe(true);
   });
 

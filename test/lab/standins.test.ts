@@ -75,14 +75,14 @@ describe("transactional-update and the reboot", () => {
     const unknown = await sh("transactional-update -n pkg install rke2-server=9.9.9+rke2r1; echo rc=$?; test -e /var/lib/starbase-lab/packages.json && grep -c pending /var/lib/starbase-lab/packages.json");
     expect(unknown.stdout).toBe("Calling zypper install rke2-server=9.9.9+rke2r1 (starbase lab catalogue)\nrc=1\n0\n");
     expect(unknown.stderr).toContain("No provider of 'rke2-server=9.9.9+rke2r1' found.");
-    expect((await sh("transactional-update -n pkg install rke2-agent=1.33.5+rke2r1")).code).toBe(0);
+    expect((await sh("transactional-update -n pkg install rke2-agent=1.33.5~rke2r1")).code).toBe(0);
     await lab.reboot(HOST);
-    expect((await sh("rpm -q --qf '%{NAME} %{VERSION}\\n' rke2-agent rke2-common")).stdout).toBe("rke2-agent 1.33.5+rke2r1\nrke2-common 1.33.5+rke2r1\n");
+    expect((await sh("rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}\\n' rke2-agent rke2-common")).stdout).toBe("rke2-agent 1.33.5~rke2r1-0\nrke2-common 1.33.5~rke2r1-0\n");
     // An update takes it to the newest the catalogue has, again only after the reboot.
     expect((await sh("transactional-update -n up")).code).toBe(0);
-    expect((await sh("rpm -q --qf '%{VERSION}\\n' rke2-agent")).stdout).toBe("1.33.5+rke2r1\n");
+    expect((await sh("rpm -q --qf '%{VERSION}\\n' rke2-agent")).stdout).toBe("1.33.5~rke2r1\n");
     await lab.reboot(HOST);
-    expect((await sh("rpm -q --qf '%{VERSION}\\n' rke2-agent")).stdout).toBe("1.34.1+rke2r1\n");
+    expect((await sh("rpm -q --qf '%{VERSION}\\n' rke2-agent")).stdout).toBe("1.34.1~rke2r1\n");
   }, 120_000);
 
   test("--drop-if-no-change: nothing to install, no snapshot, no reboot needed", async () => {

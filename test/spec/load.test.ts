@@ -59,7 +59,7 @@ describe("defaults", () => {
     expect(spec?.loadBalancer.vrrp).toEqual({ mode: "multicast", routerId: 51 });
     expect(spec?.updates).toEqual({ rebootSlots: [17, 18, 19, 20, 21, 22], minuteOffsets: [0, 15, 30, 45], windowDuration: "1h", strategy: "best-effort" });
     expect(spec?.kured).toEqual({ enabled: true, startTime: "18:00", endTime: "23:00", timeZone: "UTC", chartVersion: "5.6.1" });
-    expect(spec?.rke2).toEqual({ channel: "stable", cni: "canal", selinux: true, tlsSan: [] });
+    expect(spec?.rke2).toEqual({ channel: "stable", channelUrl: "https://update.rke2.io/v1-release/channels", cni: "canal", selinux: true, tlsSan: [] });
     expect(spec?.image.url).toEndWith("openSUSE-MicroOS.x86_64-OpenStack-Cloud.qcow2");
     expect(spec?.image.checksumUrl).toEndWith("openSUSE-MicroOS.x86_64-OpenStack-Cloud.qcow2.sha256");
   });

@@ -2,7 +2,7 @@
 // files and SSH connection, one batched read of facts per host, and values worked out once per
 // run (the join token, the RKE2 version). Connections outlive `refreshed()`; facts do not.
 import type { Host, Inventory } from "../../inventory/types.ts";
-import type { NodeFacts, NodeOs } from "../../nodeos/index.ts";
+import type { FactsQuery, NodeFacts, NodeOs } from "../../nodeos/index.ts";
 import { type RenderedFile, type RenderSecrets, renderHost } from "../../render/index.ts";
 import type { SshHost } from "../../ssh/pool.ts";
 import type { ObserveContext } from "../family.ts";
@@ -18,6 +18,11 @@ export interface ClusterRun {
   ssh(host: Host): SshHost;
   /** The host's facts, read once per run; `ctx.fresh` reads again (after a change, on a retry). */
   facts(host: Host, ctx: ObserveContext): Promise<NodeFacts>;
+  /**
+   * Opens and closes a TCP connection to address:port from where the hosts are reached (through
+   * the jump chain when there is one): the control side's view of a service such as the VIP.
+   */
+  connectTcp(address: string, port: number, timeoutMs: number): Promise<void>;
   /** Works a value out once per run for every step that asks under `key`; a failure is not kept. */
   once<T>(key: string, work: () => Promise<T>): Promise<T>;
   /** The same run with nothing read yet (under the lock everything is read again). */
@@ -29,6 +34,14 @@ export interface ClusterRunOptions {
   os: NodeOs;
   secrets: RenderSecrets;
   ssh(host: Host): SshHost;
+  connectTcp(address: string, port: number, timeoutMs: number): Promise<void>;
+}
+
+/** Runs one facts query on the host now (no memo): a step that waits for a state reads this way. */
+export async function readFacts(os: NodeOs, ssh: SshHost, query: FactsQuery): Promise<NodeFacts> {
+  const result = await ssh.exec(os.factsScript(query), { description: "read the node's facts" });
+  if (result.code !== 0) throw new Error(`${ssh.name}: reading the node's facts failed (exit ${result.code}): ${result.stderr.trim()}`);
+  return os.parseFacts(query, result.stdout);
 }
 
 export function createClusterRun(opts: ClusterRunOptions): ClusterRun {
@@ -49,13 +62,9 @@ export function createClusterRun(opts: ClusterRunOptions): ClusterRun {
       os: opts.os,
       files,
       ssh: opts.ssh,
+      connectTcp: opts.connectTcp,
       facts(host, ctx) {
-        return remembered(facts, host.name, ctx.fresh, async () => {
-          const query = factsQuery(opts.inv, host, files(host));
-          const result = await opts.ssh(host).exec(opts.os.factsScript(query), { description: "read the node's facts" });
-          if (result.code !== 0) throw new Error(`${host.name}: reading the node's facts failed (exit ${result.code}): ${result.stderr.trim()}`);
-          return opts.os.parseFacts(query, result.stdout);
-        });
+        return remembered(facts, host.name, ctx.fresh, () => readFacts(opts.os, opts.ssh(host), factsQuery(opts.inv, host, files(host))));
       },
       once<T>(key: string, work: () => Promise<T>): Promise<T> {
         return remembered(onces as Map<string, Once<T>>, key, false, work);

@@ -22,6 +22,11 @@ export function rke2Package(host: Host): string {
   return host.role === "agent" ? "rke2-agent" : "rke2-server";
 }
 
+/** The packages of one RKE2 release on the host: its role's and their common base (same version). */
+export function rke2ReleasePackages(host: Host): string[] {
+  return [rke2Package(host), "rke2-common"];
+}
+
 /** The query for one host: its node files, and what its role's steps look at. */
 export function factsQuery(inv: Inventory, host: Host, files: readonly RenderedFile[]): FactsQuery {
   const paths = files.filter((file) => file.scope === "node").map((file) => file.path);
@@ -32,6 +37,8 @@ export function factsQuery(inv: Inventory, host: Host, files: readonly RenderedF
       units: ["keepalived.service", "haproxy.service"],
       packages: ["keepalived", "haproxy"],
       selinuxPorts: [...LOAD_BALANCER_PORTS],
+      // Whether this load balancer holds the VIP: exactly one of them may.
+      addresses: [inv.spec.loadBalancer.vip],
     };
   }
   return {
@@ -39,7 +46,7 @@ export function factsQuery(inv: Inventory, host: Host, files: readonly RenderedF
     files: inv.firstServer.name === host.name ? paths : [...paths, RKE2_JOIN_TOKEN_PATH],
     exists: host.role === "server" ? [RKE2_NODE_TOKEN_PATH, RKE2_KUBECONFIG_PATH, RKE2_ETCD_WAL] : [],
     units: [rke2Unit(host)],
-    packages: [rke2Package(host), "rke2-selinux"],
+    packages: [...rke2ReleasePackages(host), "rke2-selinux"],
     selinuxPorts: [],
   };
 }

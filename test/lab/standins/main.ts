@@ -1,5 +1,5 @@
 // Entry of the MicroOS stand-ins inside a lab host: /usr/sbin/transactional-update,
-// /usr/bin/rebootmgrctl, /usr/sbin/semanage, /usr/sbin/getenforce and /usr/bin/rpm are
+// /usr/bin/rebootmgrctl, /usr/sbin/semanage, /usr/sbin/getenforce, /usr/bin/rpm and /usr/bin/zypper are
 // wrappers that run `bun /opt/starbase-lab/src/standins/main.ts TOOL ARGS…`. Every call is
 // appended to /var/log/starbase-lab/calls.jsonl ({time, tool, args, exit}) for tests to read.
 import { appendFileSync, mkdirSync } from "node:fs";
@@ -8,6 +8,7 @@ import { rebootmgrctl } from "./rebootmgrctl.ts";
 import { rpm } from "./rpm.ts";
 import { getenforce, semanage } from "./selinux.ts";
 import { transactionalUpdate } from "./transactional-update.ts";
+import { zypper } from "./zypper.ts";
 
 export const CALL_LOG = "/var/log/starbase-lab/calls.jsonl";
 
@@ -17,6 +18,7 @@ const TOOLS: Record<string, (args: string[]) => number | Promise<number>> = {
   semanage,
   getenforce,
   rpm,
+  zypper,
 };
 
 const [tool = "", ...args] = process.argv.slice(2);

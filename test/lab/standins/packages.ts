@@ -17,13 +17,19 @@ export interface CataloguePackage {
   files?: { from: string; to: string }[];
 }
 
-const RKE2_VERSIONS = ["1.33.5+rke2r1", "1.34.1+rke2r1"];
+/** openSUSE's unversioned package (`rke2`): its version is the release with the `+`. */
+const OPENSUSE_RKE2_VERSIONS = ["1.33.5+rke2r1", "1.34.1+rke2r1"];
+/**
+ * Rancher's RPMs: VERSION is the release with `~` for `+` (install.sh), then a RELEASE. Several
+ * patch releases of two minors, so that a pin, a newer patch and another minor all exist.
+ */
+const RANCHER_RKE2_VERSIONS = ["1.33.4~rke2r1-0", "1.33.5~rke2r1-0", "1.34.1~rke2r1-0"];
 
 /** What `transactional-update pkg install` can install here. */
 export const CATALOGUE: Record<string, CataloguePackage> = {
   // openSUSE's package (what starbase installs at first boot today): both units, /usr/bin/rke2.
   rke2: {
-    versions: RKE2_VERSIONS,
+    versions: OPENSUSE_RKE2_VERSIONS,
     files: [
       { from: "rke2/units/rke2-server.service", to: "/usr/lib/systemd/system/rke2-server.service" },
       { from: "rke2/units/rke2-agent.service", to: "/usr/lib/systemd/system/rke2-agent.service" },
@@ -31,14 +37,14 @@ export const CATALOGUE: Record<string, CataloguePackage> = {
   },
   // Rancher's RPMs.
   "rke2-selinux": { versions: ["0.20-1"] },
-  "rke2-common": { versions: RKE2_VERSIONS, requires: ["rke2-selinux"] },
+  "rke2-common": { versions: RANCHER_RKE2_VERSIONS, requires: ["rke2-selinux"] },
   "rke2-server": {
-    versions: RKE2_VERSIONS,
+    versions: RANCHER_RKE2_VERSIONS,
     requires: ["rke2-common"],
     files: [{ from: "rke2/units/rke2-server.service", to: "/usr/lib/systemd/system/rke2-server.service" }],
   },
   "rke2-agent": {
-    versions: RKE2_VERSIONS,
+    versions: RANCHER_RKE2_VERSIONS,
     requires: ["rke2-common"],
     files: [{ from: "rke2/units/rke2-agent.service", to: "/usr/lib/systemd/system/rke2-agent.service" }],
   },
@@ -123,6 +129,15 @@ export function writeInstalled(root: string, labSrc: string, names: string[]): s
   return problems;
 }
 
+/**
+ * The catalogue version a request names: exactly, or by VERSION alone (zypper's `name=1.2` matches
+ * any release of 1.2; the newest wins).
+ */
+function matching(versions: readonly string[], requested: string): string | undefined {
+  if (versions.includes(requested)) return requested;
+  return versions.filter((version) => version.slice(0, version.lastIndexOf("-")) === requested).at(-1);
+}
+
 export type Resolution = { ok: true; install: PackageSet } | { ok: false; message: string };
 
 /** NAME or NAME=VERSION → the packages to install with their requirements, as zypper resolves them. */
@@ -131,8 +146,8 @@ export function resolve(requests: string[]): Resolution {
   const add = (name: string, version: string | undefined): string | undefined => {
     const entry = CATALOGUE[name];
     if (entry === undefined) return `No provider of '${name}' found.`;
-    const chosen = version ?? newest(name);
-    if (!entry.versions.includes(chosen)) return `No provider of '${name}=${chosen}' found.`;
+    const chosen = version === undefined ? newest(name) : matching(entry.versions, version);
+    if (chosen === undefined) return `No provider of '${name}=${version}' found.`;
     install[name] = chosen;
     for (const required of entry.requires ?? []) {
       if (install[required] !== undefined) continue;

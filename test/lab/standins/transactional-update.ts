@@ -4,7 +4,9 @@
 // says a reboot is due. Packages come from the lab catalogue (packages.ts), not from zypper.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { applied, CATALOGUE, readState, resolve, writeState, type PendingSnapshot } from "./packages.ts";
+import { lockedNames } from "./zypper.ts";
 
+const LOCK_HINT = "zypper removelock";
 const GENERAL = new Set(["cleanup", "dup", "up", "patch", "reboot"]);
 const UPDATE = new Set(["dup", "up", "patch"]);
 
@@ -76,8 +78,10 @@ export function transactionalUpdate(argv: string[]): number {
   const number = Math.max(state.snapshot, pendingBefore?.number ?? 0) + 1;
   const next = pendingFrom(pendingBefore, number, cont);
   let changed = false;
+  // zypper inside the snapshot reads /etc/zypp/locks: locked packages are neither updated nor installed.
+  const locked = new Set(lockedNames("/"));
   const mark = (name: string, version: string) => {
-    if (base[name] === version) return;
+    if (base[name] === version || locked.has(name)) return;
     next.install[name] = version;
     next.remove = next.remove.filter((removed) => removed !== name);
     changed = true;
@@ -91,6 +95,12 @@ export function transactionalUpdate(argv: string[]): number {
     console.log(`Calling zypper ${pkg.action} ${pkg.names.join(" ")} (starbase lab catalogue)`);
     if (pkg.action === "install" || pkg.action === "in") {
       const resolution = resolve(pkg.names);
+      const refused = resolution.ok ? Object.keys(resolution.install).filter((name) => locked.has(name) && base[name] !== resolution.install[name]) : [];
+      if (refused.length > 0) {
+        console.error(`Problem: ${refused.map((name) => `'${name}' is locked (${LOCK_HINT})`).join("; ")}`);
+        console.error("transactional-update: zypper failed; the new snapshot is discarded");
+        return 1;
+      }
       if (!resolution.ok) {
         console.error(resolution.message);
         console.error("transactional-update: zypper failed; the new snapshot is discarded");
