@@ -88,11 +88,11 @@ try {
 
   // No-op plan and apply through the CLI: first with no VM sampled yet, then in the steady state.
   const beforeUnsampled = lab.emu.requestLog.length;
-  const unsampled = await timedCli(lab, ["plan", lab.specFile], 0);
+  const unsampled = await timedCli(lab, ["plan", lab.specFile, "--phase", "infra"], 0);
   const unsampledRequests = lab.emu.requestLog.length - beforeUnsampled;
   lab.emu.sample();
   const before = lab.emu.requestLog.length;
-  const plan = await timedCli(lab, ["plan", lab.specFile], 0);
+  const plan = await timedCli(lab, ["plan", lab.specFile, "--phase", "infra"], 0);
   const planRequests = lab.emu.requestLog.length - before;
   const beforeApply = lab.emu.requestLog.length;
   const apply = await timedCli(lab, ["apply", lab.specFile, "--phase", "infra"], 0);

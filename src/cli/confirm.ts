@@ -11,12 +11,18 @@ export function canAsk(out: Output, stdin: Stdin): boolean {
   return stdin.isTTY === true && out.progress().isTTY && !out.json;
 }
 
-/** The answer typed on the terminal, trimmed; undefined when the input ends or Ctrl-C aborts. */
-export async function ask(out: Output, stdin: Stdin, question: string, signal: AbortSignal): Promise<string | undefined> {
+/**
+ * The answer typed on the terminal, trimmed; undefined when the input ends or Ctrl-C aborts.
+ * `hidden`: what is typed is not echoed (a passphrase).
+ */
+export async function ask(out: Output, stdin: Stdin, question: string, signal: AbortSignal, opts: { hidden?: boolean } = {}): Promise<string | undefined> {
   const { createInterface } = await import("node:readline/promises");
-  const prompt = createInterface({ input: stdin, output: process.stderr });
+  const { Writable } = await import("node:stream");
+  if (opts.hidden === true) process.stderr.write(question);
+  const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const prompt = createInterface({ input: stdin, output: opts.hidden === true ? silent : process.stderr, ...(opts.hidden === true && { terminal: true }) });
   try {
-    return (await prompt.question(question, { signal })).trim();
+    return (await prompt.question(opts.hidden === true ? "" : question, { signal })).trim();
   } catch {
     return undefined;
   } finally {

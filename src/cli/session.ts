@@ -4,12 +4,14 @@
 // its result.
 
 import { hostname, userInfo } from "node:os";
+import type { ClusterSession } from "../plan/cluster.ts";
 import type { InfraSession } from "../plan/infra.ts";
-import type { RunIdentity } from "../plan/session.ts";
+import type { PhaseRun, RunIdentity, Session, ValidCluster } from "../plan/session.ts";
 import type { RunSink } from "../plan/walk.ts";
 import type { PreflightPurpose } from "../steps/infra/preflight.ts";
 import type { OptionSpec } from "./args.ts";
 import { type CommandContext, EXIT_ERROR } from "./command.ts";
+import { ask, canAsk } from "./confirm.ts";
 import { loadReportedCluster } from "./load-cluster.ts";
 import type { Output } from "./output.ts";
 
@@ -44,6 +46,97 @@ export async function withInfraSession(
   } finally {
     await session.close();
   }
+}
+
+/** Which phases a converge session runs: one, or both as one graph. */
+export type SessionPhase = "infra" | "cluster" | "all";
+
+export interface ConvergeSessionOptions {
+  observeOnly?: boolean;
+  /** How long boot waits for a host (SSH, cloud-init, a reboot). */
+  bootWaitMs?: number;
+  /** Where the kubeconfig step writes (apply -o PATH). */
+  kubeconfigOut?: string;
+}
+
+/**
+ * Opens the phase(s) for plan or apply and runs `body` in the session: infra through the Proxmox
+ * API, cluster over SSH only (no Proxmox credentials), all as one graph of both. When it cannot
+ * be opened, the reason is reported and the exit code is 1.
+ */
+export async function withConvergeSession(
+  ctx: CommandContext,
+  file: string,
+  phase: SessionPhase,
+  body: <Run extends PhaseRun<Run>>(session: Session<Run>, sink: RunSink) => Promise<number>,
+  opts: ConvergeSessionOptions = {},
+): Promise<number> {
+  if (phase === "infra") return withInfraSession(ctx, file, "converge", body, opts);
+  const opened = await openCluster(ctx, file, opts);
+  if (opened === undefined) return EXIT_ERROR;
+  const { cluster, sink, who, session: clusterSession } = opened;
+  if (phase === "cluster") {
+    try {
+      return await body(clusterSession, sink);
+    } finally {
+      await clusterSession.close();
+    }
+  }
+  const { openInfraSession } = await import("../plan/infra.ts");
+  const infraSession = await openInfraSession(cluster, "converge", sink, { ...opts, who });
+  if (infraSession === undefined) {
+    await clusterSession.close();
+    return EXIT_ERROR;
+  }
+  const { combineSessions } = await import("../plan/all.ts");
+  const session = combineSessions(infraSession, clusterSession, sink);
+  try {
+    return await body(session, sink);
+  } finally {
+    await session.close();
+  }
+}
+
+/** Loads the spec and opens the cluster phase's session (SSH only); undefined when it cannot (reported). */
+async function openCluster(ctx: CommandContext, file: string, opts: ConvergeSessionOptions) {
+  const { out, env } = ctx;
+  const { loaded, inventory } = await loadReportedCluster(out, file, env);
+  if (inventory === undefined) return undefined;
+  const sink = runSink(out, "apply");
+  const cluster: ValidCluster = { file, dir: loaded.dir, positionOf: loaded.positionOf, inventory, env };
+  const { openClusterSession } = await import("../plan/cluster.ts");
+  const who = runIdentity(env);
+  const session = openClusterSession(cluster, sink, {
+    who,
+    askPassphrase: passphrasePrompt(ctx),
+    ...(opts.bootWaitMs !== undefined && { bootWaitMs: opts.bootWaitMs }),
+    ...(opts.kubeconfigOut !== undefined && { kubeconfigOut: opts.kubeconfigOut }),
+    // A plan does not wait for a host that does not answer: it says so.
+    ...(opts.observeOnly === true && { connectRetry: { deadlineMs: 10_000, initialDelayMs: 500, maxDelayMs: 4_000 } }),
+  });
+  return session === undefined ? undefined : { cluster, sink, who, session };
+}
+
+/** Opens the cluster phase's session (SSH only, no lock) and runs `body` in it. */
+export async function withClusterSession(
+  ctx: CommandContext,
+  file: string,
+  body: (session: ClusterSession, sink: RunSink) => Promise<number>,
+  opts: ConvergeSessionOptions = {},
+): Promise<number> {
+  const opened = await openCluster(ctx, file, opts);
+  if (opened === undefined) return EXIT_ERROR;
+  try {
+    return await body(opened.session, opened.sink);
+  } finally {
+    await opened.session.close();
+  }
+}
+
+/** On a terminal (not in JSON mode): asks for the key file's passphrase, without echo. */
+function passphrasePrompt({ out, stdin }: CommandContext): ((file: string) => Promise<string | undefined>) | undefined {
+  if (!canAsk(out, stdin)) return undefined;
+  return (file) => ask(out, stdin, `Passphrase for ${file}: `, new AbortController().signal, { hidden: true });
 }
 
 function runSink(out: Output, command: string): RunSink {

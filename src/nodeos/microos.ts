@@ -133,7 +133,7 @@ function parseFacts(query: FactsQuery, output: string): NodeFacts {
  */
 function checkConfig(kind: ConfigKind, path: string): string {
   const file = shellQuote(checkFactPath(path));
-  if (kind === "haproxy") return `haproxy -c -q -f ${file} 2>&1`;
+  if (kind === "haproxy") return `haproxy -c -f ${file} 2>&1`;
   return `[ -f ${file} ] || { echo ${shellQuote(`${path}: no such file`)}; exit 1; }\nkeepalived -t -l -n -f ${file} 2>&1`;
 }
 

@@ -77,7 +77,7 @@ async function observeAndAct(node: StepNode, ctx: StepContext, observer: StepObs
     return "changed";
   }
   // A retry may follow a request whose outcome is unknown: read again, never the cache.
-  const observed = await observer.observe({ fresh: ctx.attempt > 1 });
+  const observed = await observer.observe({ fresh: ctx.attempt > 1, report: ctx.report });
   log.set(node.id, { changes: observed.changes });
   const blocked = observed.changes.filter((c) => c.op === "!");
   if (blocked.length > 0) throw new BlockedChangeError(blocked);

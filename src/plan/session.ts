@@ -30,7 +30,7 @@ export interface PhaseRun<Run> {
 
 /** A phase: its steps, the families that implement them, and how its errors read. */
 export interface Phase<Run> {
-  name: "infra" | "cluster";
+  name: "infra" | "cluster" | "all";
   /** The registry: one entry per step family, which names the kinds it implements. */
   families: readonly StepFamily<Run>[];
   /** The phase's steps in dependency order. */

@@ -10,6 +10,8 @@ import type { Observed } from "./observed.ts";
 export interface ObserveContext {
   /** Ignore what this run has read before: a retry may follow a request whose outcome is unknown. */
   fresh: boolean;
+  /** The live progress line while observing waits (a VM still booting): "lb01: waiting for SSH (12 s)". */
+  report?(message: string): void;
 }
 
 export interface StepFamily<Run> {

@@ -96,8 +96,22 @@ describe("docs/json-events.md", () => {
     afterAll(() => lab.stop());
     const json = (args: string[]) => starbaseInLab(lab, [...args, "--output", "json"]);
 
-    test("plan, apply (with retries), a refused apply, destroy, a failing apply", async () => {
+    test("a live plan of both phases (no --phase): one graph; the cluster steps wait for their VMs and no node is contacted", async () => {
       const plan = await json(["plan", lab.specFile]);
+      const event = checkLines("plan (all phases)", plan.stdout).at(-1)! as { phase: string; steps: { id: string; kind: string; host?: string; knownAfter?: string }[] };
+      expect(plan.rc).toBe(2);
+      expect(event.phase).toBe("all");
+      const boots = event.steps.filter((s) => s.kind === "boot");
+      expect(boots.length).toBeGreaterThan(0);
+      for (const boot of boots) expect({ id: boot.id, knownAfter: boot.knownAfter }).toEqual({ id: boot.id, knownAfter: `vm:${boot.host}` });
+      // What follows boot is not observed either: it waits for what boot would find.
+      const after = event.steps.filter((s) => !["image", "seed", "vm", "vms-not-in-spec", "boot"].includes(s.kind));
+      expect(after.length).toBeGreaterThan(0);
+      for (const step of after) expect({ id: step.id, known: step.knownAfter !== undefined }).toEqual({ id: step.id, known: true });
+    });
+
+    test("plan, apply (with retries), a refused apply, destroy, a failing apply", async () => {
+      const plan = await json(["plan", lab.specFile, "--phase", "infra"]);
       expect(plan.rc).toBe(2);
       checkLines("plan (live)", plan.stdout);
 

@@ -175,3 +175,47 @@ export function useClusterLab(name: string, specFile: string, opts: ClusterLabOp
     return cluster;
   };
 }
+
+export type CloudInitState = "done" | "running" | "error";
+
+/**
+ * Steers what the host's real cloud-init reports (`cloud-init status`), through the files its
+ * status command reads (cloudinit/cmd/status.py: /run/cloud-init/status.json, result.json):
+ * "running" sets a stage and hides result.json (`--wait` then blocks), "error" adds `message`
+ * to the final stage's errors and to /var/log/cloud-init-output.log, "done" restores what the
+ * first boot wrote. The first call keeps the originals beside them.
+ */
+export async function setCloudInit(lab: Lab, host: string, state: CloudInitState, message = "starbase lab: a module failed"): Promise<void> {
+  const script = `
+import json, os, sys
+state, message = sys.argv[1], sys.argv[2]
+run = "/run/cloud-init"
+status, result = run + "/status.json", run + "/result.json"
+for path in (status, result):
+    keep = path + ".lab"
+    if not os.path.exists(keep) and os.path.exists(path):
+        os.link(path, keep)
+original = json.load(open(status + ".lab"))
+now = dict(original["v1"])
+if state == "running":
+    now["stage"] = "modules-final"
+    now["modules-final"] = dict(now["modules-final"], finished=None)
+elif state == "error":
+    now["modules-final"] = dict(now["modules-final"], errors=[message])
+    with open("/var/log/cloud-init-output.log", "a") as log:
+        log.write(message + "\\n")
+with open(status + ".tmp", "w") as out:
+    json.dump({"v1": now}, out)
+os.replace(status + ".tmp", status)
+if state == "running":
+    if os.path.exists(result):
+        os.remove(result)
+else:
+    with open(result + ".tmp", "w") as out:
+        errors = now["modules-final"]["errors"]
+        json.dump({"v1": {"datasource": original["v1"].get("datasource"), "errors": errors}}, out)
+    os.replace(result + ".tmp", result)
+`;
+  const done = await lab.exec(host, ["python3", "-c", script, state, message]);
+  if (done.code !== 0) throw new Error(`harness: cloud-init ${state} on ${host}: ${done.stderr.trim()}`);
+}

@@ -118,7 +118,7 @@ describe("apply --phase infra on examples/cluster.yaml", () => {
     expect((await applyInfra(lab)).stdout).toContain("No changes");
     expect(lab.emu.requestLog.slice(sampled).filter((e) => e.path.endsWith("/status/current"))).toEqual([]);
 
-    const plan = await starbase(lab, ["plan", lab.specFile, "--output", "json"]);
+    const plan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra", "--output", "json"]);
     expect(plan.rc).toBe(0);
     const result = JSON.parse(plan.stdout.trim().split("\n").at(-1)!);
     expect(result).toMatchObject({ type: "plan", offline: false, counts: { create: 0, change: 0, remove: 0, blocked: 0 } });
@@ -134,13 +134,13 @@ describe("apply --phase infra on examples/cluster.yaml", () => {
       doc.setIn(["nodes", "servers", "vm", "memory"], 12288);
       doc.setIn(["ssh", "authorizedKeys"], doc.createNode([...inv.spec.ssh.authorizedKeys, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPr7nh4XVBgm3aT3aDDAs7cRDbkvTM5HaNLbCj/5mjo8 second@laptop"]));
     });
-    const plan = await starbase(lab, ["plan", lab.specFile]);
+    const plan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(plan.rc).toBe(2);
     expect(plan.stdout).toContain("~ VM server01 (210) cores: 4 → 6");
     expect(plan.stdout).toMatch(/\+ seed ISO local:iso\/starbase_homelab_lb01_[0-9a-f]{12}\.iso on node01/);
     expect(plan.stdout).toMatch(/~ VM lb01 \(200\) ide2: local:iso\/starbase_homelab_lb01_[0-9a-f]{12}\.iso,media=cdrom(,size=\d+K)? → local:iso\/starbase_homelab_lb01_[0-9a-f]{12}\.iso,media=cdrom \(differs from the spec\)/);
     expect(plan.stdout).toMatch(/= image local:import\/\S+ on node01/);
-    const planJson = await starbase(lab, ["plan", lab.specFile, "--output", "json"]);
+    const planJson = await starbase(lab, ["plan", lab.specFile, "--phase", "infra", "--output", "json"]);
     const steps = JSON.parse(planJson.stdout.trim().split("\n").at(-1)!).steps as { id: string; changes: Record<string, string>[] }[];
     expect(steps.find((s) => s.id === "vm:server02")!.changes).toContainEqual(expect.objectContaining({ op: "~", field: "cores", from: "4", to: "6" }));
 
@@ -165,7 +165,7 @@ describe("apply --phase infra on examples/cluster.yaml", () => {
     expect(rejected(lab, before)).toEqual([]);
 
     // Pending is not done: plan and apply keep saying so, and apply sends nothing again.
-    const pendingPlan = await starbase(lab, ["plan", lab.specFile]);
+    const pendingPlan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(pendingPlan.rc).toBe(2);
     expect(pendingPlan.stdout).toContain("~ VM server01 (210) cores: 4 → 6 (pending until restart: Proxmox applies it when the VM is next started");
     expect(pendingPlan.stdout).toContain("~ VM server01 (210) memory: 8192 → 12288 (pending until restart");
@@ -178,7 +178,7 @@ describe("apply --phase infra on examples/cluster.yaml", () => {
 
     // An operator restarts the servers: the change is active, and nothing is left to do or to say.
     for (const host of inv.servers) await restartVm(lab, host.pveNode, host.vmid);
-    const settledPlan = await starbase(lab, ["plan", lab.specFile]);
+    const settledPlan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(settledPlan.rc).toBe(0);
     const beforeSettled = lab.emu.requestLog.length;
     const settled = await applyInfra(lab);
@@ -189,7 +189,7 @@ describe("apply --phase infra on examples/cluster.yaml", () => {
 
   test("a disk smaller than the VM's is refused with the reason, and nothing is done", async () => {
     lab.editSpec((doc) => doc.setIn(["nodes", "agents", "vm", "disk"], 90));
-    const plan = await starbase(lab, ["plan", lab.specFile]);
+    const plan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(plan.rc).toBe(1);
     expect(plan.stdout).toContain("! VM agent01 (220) scsi0 size: 100G → 90G (Proxmox cannot shrink a disk");
     const before = lab.emu.requestLog.length;

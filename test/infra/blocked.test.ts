@@ -19,7 +19,7 @@ describe("changes starbase never makes silently", () => {
   test("a VM on another node than the spec's: reported, not moved", async () => {
     lab.editSpec((doc) => hostEntry(doc, 0, { pveNode: "node02" }));
     const before = lab.emu.requestLog.length;
-    const plan = await starbase(lab, ["plan", lab.specFile]);
+    const plan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(plan.rc).toBe(1);
     expect(plan.stdout).toContain("! VM server01 (210) (runs on node01 but the spec places it on node02; starbase never moves a VM");
     const apply = await applyInfra(lab);
@@ -69,7 +69,7 @@ describe("changes starbase never makes silently", () => {
       const hosts = doc.getIn(["nodes", "servers", "hosts"]) as { add(v: unknown): void };
       hosts.add(doc.createNode({ name: "server09", ip: "10.0.20.39", vmid: 270 }));
     });
-    const plan = await starbase(lab, ["plan", lab.specFile]);
+    const plan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(plan.rc).toBe(1);
     expect(plan.stdout).toContain("! VM server09 (270) (VMID 270 is used by container web (CT) on node02");
     const before = lab.emu.requestLog.length;

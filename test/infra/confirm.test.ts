@@ -17,10 +17,10 @@ describe("apply off a terminal", () => {
   test("plan and apply count steps, and say so", async () => {
     // A balloon floor: a change a running VM takes at once (cores would wait for a restart).
     lab.editSpec((doc) => doc.setIn(["nodes", "servers", "vm", "balloon"], 4096));
-    const plan = await starbase(lab, ["plan", lab.specFile]);
+    const plan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(plan.rc).toBe(2);
     expect(plan.stdout).toContain("Plan (infra): 26 steps: 6 to change, 20 unchanged\n");
-    const planJson = jsonLines((await starbase(lab, ["plan", lab.specFile, "--output", "json"])).stdout).at(-1)!;
+    const planJson = jsonLines((await starbase(lab, ["plan", lab.specFile, "--phase", "infra", "--output", "json"])).stdout).at(-1)!;
     expect(planJson.counts).toEqual({ create: 0, change: 6, remove: 0, unchanged: 20, pendingRestart: 0, notInSpec: 0, knownAfter: 0, blocked: 0, failed: 0 });
 
     // Only changes in place: no question, no --yes needed.

@@ -19,7 +19,7 @@ describe("drift outside starbase", () => {
 
   test("plan reads every VM's config once and shows the edited NIC", async () => {
     const before = lab.emu.requestLog.length;
-    const plan = await starbase(lab, ["plan", lab.specFile]);
+    const plan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(plan.rc).toBe(2);
     expect(plan.stdout).toMatch(/~ VM server01 \(210\) net0: \S*bridge=vmbr9\S* → \S*bridge=vmbr0/);
     expect(plan.stdout).toContain("Plan (infra): 26 steps: 1 to change, 25 unchanged");
@@ -32,7 +32,7 @@ describe("drift outside starbase", () => {
     const apply = await applyInfra(lab);
     expect(apply.rc).toBe(0);
     expect(lab.emu.state.vms.get(SERVER01)!.config.net0).toContain("bridge=vmbr0");
-    const plan = await starbase(lab, ["plan", lab.specFile]);
+    const plan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(plan.rc).toBe(0);
   });
 });

@@ -16,7 +16,7 @@ describe("a disk smaller than the image's virtual size", () => {
   afterAll(() => lab.stop());
 
   test("on a fresh cluster plan cannot know the size yet and says when it is checked", async () => {
-    const plan = await starbase(lab, ["plan", lab.specFile]);
+    const plan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(plan.rc).toBe(2);
     expect(plan.stdout).toMatch(/\+ VM lb01 \(200\) on node01 \(not in Proxmox: .*; its disk is checked against the image's virtual size once the image is downloaded\)/);
   });
@@ -32,7 +32,7 @@ describe("a disk smaller than the image's virtual size", () => {
   });
 
   test("with the image on the nodes, plan refuses them with the image's virtual size", async () => {
-    const plan = await starbase(lab, ["plan", lab.specFile]);
+    const plan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(plan.rc).toBe(1);
     expect(plan.stdout).toContain(`! VM lb01 (200) (the image local:import/`);
     expect(plan.stdout).toContain(`has a virtual size of ${IMAGE_GIB} GiB, ${REFUSAL})`);

@@ -95,7 +95,7 @@ describe("preflight", () => {
       expect(mutating(run.lab.emu.requestLog)).toEqual([]);
 
       requests = 0;
-      const plan = await starbase(run.lab, ["plan", run.lab.specFile]);
+      const plan = await starbase(run.lab, ["plan", run.lab.specFile, "--phase", "infra"]);
       expect(plan.rc).toBe(1);
       expect(requests).toBe(1);
       expect((plan.stdout + plan.stderr).split(hint)).toHaveLength(2);

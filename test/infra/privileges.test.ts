@@ -66,7 +66,7 @@ describe("exactly the table, on exactly its paths", () => {
     const changed = await applyInfra(lab, "--yes");
     expect(changed.rc).toBe(0);
     expect(changed.stdout).toContain("scsi0 size: 100G → 110G");
-    expect((await starbase(lab, ["plan", lab.specFile])).rc).toBe(2); // the servers' cores wait for a restart
+    expect((await starbase(lab, ["plan", lab.specFile, "--phase", "infra"])).rc).toBe(2); // the servers' cores wait for a restart
 
     const destroyed = await starbase(lab, ["destroy", lab.specFile, "--yes"]);
     expect(destroyed.rc).toBe(0);
@@ -129,7 +129,7 @@ describe("privileges of plan", () => {
   afterAll(() => lab.stop());
 
   test("plan needs only the reading entries and notes what apply will lack; apply stops before acting", async () => {
-    const plan = await starbase(lab, ["plan", lab.specFile]);
+    const plan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(plan.rc).toBe(2);
     expect(plan.stdout).toContain("+ VM server01 (210) on node01");
     expect(plan.stderr).toContain("apply will stop here: the API token starbase@pve!emulator lacks VM.Allocate");

@@ -26,7 +26,7 @@ describe("run-time references", () => {
   test("an unset token variable: its reference's place and the export that fixes it; no request", async () => {
     lab = await startLab();
     lab.editSpec((doc) => doc.setIn(["proxmox", "tokenSecret"], doc.createNode({ env: "SB_TEST_UNSET_TOKEN" }, { flow: true })));
-    const run = await starbase(lab, ["plan", lab.specFile]);
+    const run = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(run.rc).toBe(1);
     const at = await positionOf(lab, ["proxmox", "tokenSecret"]);
     expect(run.stderr).toContain(
@@ -37,7 +37,7 @@ describe("run-time references", () => {
 
   test("a token secret Proxmox could not read (a space in it): the reference's place, not the client's field", async () => {
     lab = await startLab({ tokenSecret: "5e1f6a2c-0000-4000-8000-000000000000 " });
-    const run = await starbase(lab, ["plan", lab.specFile]);
+    const run = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(run.rc).toBe(1);
     const at = await positionOf(lab, ["proxmox", "tokenSecret"]);
     expect(run.stderr).toContain(`${at}: error: proxmox.tokenSecret: the secret holds a space, line break`);
@@ -48,7 +48,7 @@ describe("run-time references", () => {
   test("a CA file that does not exist: its reference's place and the path it looked at", async () => {
     lab = await startLab();
     lab.editSpec((doc) => doc.setIn(["proxmox", "tls"], doc.createNode({ ca: "missing-ca.pem" }, { flow: true })));
-    const run = await starbase(lab, ["plan", lab.specFile]);
+    const run = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(run.rc).toBe(1);
     const at = await positionOf(lab, ["proxmox", "tls", "ca"]);
     expect(run.stderr).toContain(`${at}: error: proxmox.tls.ca: CA file ${join(lab.dir, "missing-ca.pem")} does not exist`);
@@ -59,7 +59,7 @@ describe("run-time references", () => {
     lab = await startLab();
     writeFileSync(join(lab.dir, "ca.pem"), "not a certificate\n");
     lab.editSpec((doc) => doc.setIn(["proxmox", "tls"], doc.createNode({ ca: "ca.pem" }, { flow: true })));
-    const run = await starbase(lab, ["plan", lab.specFile]);
+    const run = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(run.rc).toBe(1);
     const at = await positionOf(lab, ["proxmox", "tls", "ca"]);
     expect(run.stderr).toContain(`${at}: error: proxmox.tls.ca: CA file ${join(lab.dir, "ca.pem")} holds no PEM certificate`);

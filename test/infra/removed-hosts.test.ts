@@ -15,12 +15,12 @@ describe("VMs of the cluster that the spec no longer names", () => {
     const agent03 = lab.emu.state.vms.get(222)!;
     lab.editSpec((doc) => doc.setIn(["nodes", "agents", "count"], 2));
     const line = `- VM agent03 (222) on ${agent03.node} (not in the spec; scale-in removes it`;
-    const plan = await starbase(lab, ["plan", lab.specFile]);
+    const plan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(plan.stdout).toContain(line);
     expect(plan.stdout).toContain("1 listing VMs not in the spec (left running)");
     expect(plan.rc).toBe(2);
 
-    const json = await starbase(lab, ["plan", lab.specFile, "--output", "json"]);
+    const json = await starbase(lab, ["plan", lab.specFile, "--phase", "infra", "--output", "json"]);
     expect(json.rc).toBe(2);
     const result = JSON.parse(json.stdout.trim().split("\n").at(-1)!);
     const listed = result.steps.flatMap((s: { changes: Record<string, unknown>[] }) => s.changes).filter((c: Record<string, unknown>) => c.op === "-");
@@ -43,7 +43,7 @@ describe("VMs of the cluster that the spec no longer names", () => {
       doc.setIn(["nodes", "servers", "hosts", 5, "name"], "server07");
     });
     const server06 = lab.emu.state.vms.get(215)!;
-    const plan = await starbase(lab, ["plan", lab.specFile]);
+    const plan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(plan.rc).toBe(1);
     expect(plan.stdout).toContain(`! VM server07 (215) (VMID 215 is this cluster's VM server06 on ${server06.node}, which the spec no longer names: `
       + "server06 renamed to server07? starbase never renames a VM: put the name server06 back in the spec, or delete VM 215 first");
@@ -58,7 +58,7 @@ describe("VMs of the cluster that the spec no longer names", () => {
     expect(lab.emu.state.vms.get(215)?.config.name).toBe("server06");
 
     lab.editSpec((doc) => doc.setIn(["nodes", "servers", "hosts", 5, "name"], "server06"));
-    const back = await starbase(lab, ["plan", lab.specFile]);
+    const back = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(back.rc).toBe(0);
   });
 });

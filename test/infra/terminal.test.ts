@@ -28,7 +28,7 @@ describe("on a terminal", () => {
 
   test("plan shows that it is observing, and no outcomes or count of a run", async () => {
     lab.editSpec((doc) => doc.setIn(["nodes", "servers", "vm", "cores"], 6));
-    const run = await onTerminal(lab, ["plan", lab.specFile]);
+    const run = await onTerminal(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(run.rc).toBe(2);
     expect(run.output).toContain("observing 26 steps");
     const shown = screen(run.output);

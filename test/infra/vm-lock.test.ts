@@ -18,7 +18,7 @@ describe("a VM held by a Proxmox task", () => {
     const vm = lab.emu.state.vms.get(SERVER01)!;
     vm.config.lock = "backup";
     vm.config.net0 = vm.config.net0!.replace("bridge=vmbr0", "bridge=vmbr9");
-    const plan = await starbase(lab, ["plan", lab.specFile]);
+    const plan = await starbase(lab, ["plan", lab.specFile, "--phase", "infra"]);
     expect(plan.rc).toBe(2);
     expect(plan.stdout).toContain("~ VM server01 (210) lock: backup");
 
@@ -40,6 +40,6 @@ describe("a VM held by a Proxmox task", () => {
     expect(stderr).toContain("VM 210 is locked (backup); waiting");
     expect(stdout).toContain("Changes made:");
     expect(vm.config.net0).toContain("bridge=vmbr0");
-    expect((await starbase(lab, ["plan", lab.specFile])).rc).toBe(0);
+    expect((await starbase(lab, ["plan", lab.specFile, "--phase", "infra"])).rc).toBe(0);
   }, 60_000);
 });

@@ -95,6 +95,8 @@ describe("MicroOS facts: one script, one round trip", () => {
         "rebootmgr/rebootmgr.conf": { content: "[rebootmgr]\nwindow-start=03:30\nwindow-duration=1h30m\nstrategy=best-effort\n", mode: 0o644 },
         "rebootmgr/rebootmgr.conf.d/50-maintenance-window.conf": { content: "[rebootmgr]\nwindow-start=17:15\nwindow-duration=1h\n", mode: 0o644 },
         "transactional-update.conf": { content: "UPDATE_METHOD=up\nREBOOT_METHOD=rebootmgr\n", mode: 0o644 },
+        // libzypp's lock file as `zypper addlock` writes it; a glob lock names no package.
+        "zypp/locks": { content: "type: package\nmatch_type: exact\ncase_sensitive: on\nsolvable_name: rke2-server\n\ntype: package\nmatch_type: glob\nsolvable_name: kernel-*\n\nsolvable_name: rke2-common  \n", mode: 0o644 },
       },
       runFiles: ["/run/reboot-needed"],
     });
@@ -111,6 +113,7 @@ describe("MicroOS facts: one script, one round trip", () => {
     expect(facts.units.get("rke2-server.service")).toEqual({ load: "not-found", active: "inactive", enabled: "", activeSince: 0 });
     expect(facts.packages.get("keepalived")).toBe("2.3.1-1.4");
     expect(facts.packages.get("rke2-server")).toBeNull();
+    expect([...facts.lockedPackages]).toEqual(["rke2-server", "kernel-*", "rke2-common"]);
     expect(facts.selinux).toBe("enforcing");
     expect(facts.selinuxPorts.get(6443)).toBe("http_port_t");
     expect(facts.selinuxPorts.get(9345)).toBeNull();
@@ -131,6 +134,19 @@ describe("MicroOS facts: one script, one round trip", () => {
     expect(facts.rebootWindow).toBeNull();
     expect(facts.rebootStrategy).toBeNull();
     expect(facts.rebootNeeded).toBe(false);
+    expect(facts.lockedPackages.size).toBe(0);
+  });
+
+  test("addresses: the interface that holds each asked address, null when none does; a listing that did not run is an error", () => {
+    const query: FactsQuery = { files: [], exists: [], units: [], packages: [], selinuxPorts: [], addresses: ["127.0.0.1", "198.18.255.254"] };
+    const run = runFacts("addresses", query, { etc: {} });
+    expect(run.code).toBe(0);
+    const facts = microos.parseFacts(query, run.stdout);
+    expect([...facts.addresses]).toEqual([["127.0.0.1", "lo"], ["198.18.255.254", null]]);
+    const unlisted = run.stdout.split("\n").filter((line) => line !== "addresses" && !line.startsWith("addr\t")).join("\n");
+    expect(() => microos.parseFacts(query, unlisted)).toThrow("did not list its addresses");
+    // Not asked: not listed, and the map is empty.
+    expect(microos.factsScript({ ...query, addresses: [] })).not.toContain("ip -o");
   });
 
   test("paths with spaces and quotes are hashed, not split or run", () => {
@@ -171,6 +187,21 @@ describe("MicroOS commands", () => {
     expect(microos.packagesNeedReboot).toBe(true);
   });
 
+  test("package locks through zypper (its lock file is in /etc, read by every later transaction); repositories as zypper .repo files", () => {
+    expect(microos.lockPackages(["rke2-server", "rke2-common"])).toBe("zypper --non-interactive --quiet addlock rke2-server rke2-common");
+    expect(microos.unlockPackages(["rke2-agent"])).toBe("zypper --non-interactive --quiet removelock rke2-agent");
+    expect(() => microos.lockPackages(["x; reboot"])).toThrow("not a package name");
+    const file = microos.packageRepositoryFile("rancher-rke2", [
+      { id: "a", name: "A (stable)", baseUrl: "https://example.test/a", gpgKey: "https://example.test/key" },
+      { id: "b", name: "B", baseUrl: "https://example.test/b", gpgKey: "https://example.test/key" },
+    ]);
+    expect(file.path).toBe("/etc/zypp/repos.d/rancher-rke2.repo");
+    expect(file.content).toBe(
+      "[a]\nname=A (stable)\nbaseurl=https://example.test/a\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=https://example.test/key\n\n"
+        + "[b]\nname=B\nbaseurl=https://example.test/b\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=https://example.test/key\n",
+    );
+  });
+
   test("units: RKE2 is started without blocking on its readiness; haproxy is reloaded, not restarted", () => {
     expect(microos.startUnit("rke2-server.service")).toBe("systemctl start --no-block rke2-server.service");
     expect(microos.reloadUnit("haproxy.service")).toBe("systemctl reload haproxy.service");
@@ -193,6 +224,21 @@ describe("MicroOS commands", () => {
       "port -m -t http_port_t -p tcp 6443",
       "port -a -t http_port_t -p tcp 9345",
     ]);
+  });
+
+  test("config checks: haproxy -c, keepalived -t on the given file; a missing file fails although keepalived -t would pass it", () => {
+    expect(microos.checkConfig("haproxy", "/etc/haproxy/.haproxy.cfg.starbase-new")).toBe("haproxy -c -f /etc/haproxy/.haproxy.cfg.starbase-new 2>&1");
+    const root = join(scratch, "check");
+    mkdirSync(root, { recursive: true });
+    // keepalived -t exits 0 for a file that does not exist (ops-facts §3.3): the stub does the same.
+    writeFileSync(join(root, "keepalived"), "#!/bin/sh\necho \"keepalived $*\"\nexit 0\n");
+    chmodSync(join(root, "keepalived"), 0o755);
+    const present = join(root, "it's.conf");
+    writeFileSync(present, "global_defs {}\n");
+    const env = { env: { PATH: `${root}:/usr/bin:/bin` } };
+    expect(runTool(["sh", "-c", microos.checkConfig("keepalived", present)], env)).toMatchObject({ code: 0, stdout: `keepalived -t -l -n -f ${present}\n` });
+    const missing = runTool(["sh", "-c", microos.checkConfig("keepalived", join(root, "missing.conf"))], env);
+    expect(missing).toMatchObject({ code: 1, stdout: `${join(root, "missing.conf")}: no such file\n` });
   });
 
   test("the adapter is picked from os-release; unknown systems get none", () => {

@@ -4,17 +4,25 @@ import type { DriverConfig, DriverRequest, DriverResponse } from "./driver.ts";
 
 type Request = DriverRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
 
-export interface Driver {
-  call(request: Request): Promise<DriverResponse>;
+/** A JSON-line driver process: requests with an op, responses in driver.ts's DriverResponse shape. */
+export interface JsonDriver<R extends { op: string }> {
+  call(request: R): Promise<DriverResponse>;
   /** call() that throws on an error response and returns the value. */
-  value<T>(request: Request): Promise<T>;
+  value<T>(request: R): Promise<T>;
   /** Ends the driver by its PID and waits for it. */
   stop(): Promise<void>;
   pid: number;
 }
 
+export type Driver = JsonDriver<Request>;
+
 export function startDriver(controlExec: string[], config: DriverConfig): Driver {
-  const child = Bun.spawn([...controlExec, process.execPath, join(import.meta.dir, "driver.ts"), JSON.stringify(config)], {
+  return spawnDriver<Request>([...controlExec, process.execPath, join(import.meta.dir, "driver.ts"), JSON.stringify(config)]);
+}
+
+/** Starts argv (a driver script, e.g. in the control namespace) and talks JSON lines with it. */
+export function spawnDriver<R extends { op: string }>(argv: string[]): JsonDriver<R> {
+  const child = Bun.spawn(argv, {
     stdin: "pipe",
     stdout: "pipe",
     stderr: "inherit",
@@ -34,7 +42,7 @@ export function startDriver(controlExec: string[], config: DriverConfig): Driver
       }
     }
   })();
-  const call = (request: Request) =>
+  const call = (request: R) =>
     new Promise<DriverResponse>((resolve) => {
       const id = nextId++;
       pending.set(id, resolve);
@@ -44,7 +52,7 @@ export function startDriver(controlExec: string[], config: DriverConfig): Driver
   return {
     pid: child.pid,
     call,
-    async value<T>(request: Request): Promise<T> {
+    async value<T>(request: R): Promise<T> {
       const response = await call(request);
       if (!response.ok) throw new Error(`driver ${request.op}: ${response.error.message}`);
       return response.value as T;

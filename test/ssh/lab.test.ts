@@ -212,6 +212,20 @@ describe("jump hosts", () => {
     expect((await d.value<ExecResult>({ op: "exec", host: "far", command: "echo $SSH_CLIENT" })).stdout).toStartWith(`${BACK}.22 `);
   });
 
+  test("connectTcp goes out where the hosts are reached: through the chain's far end, which reaches what the control side cannot", async () => {
+    const direct = driver({ hosts: [] });
+    const unreachable = await direct.call({ op: "connectTcp", address: `${BACK}.31`, port: 22, timeoutMs: 1000 });
+    expect(unreachable.ok).toBe(false);
+    const d = driver({ hosts: [], jumpHosts: [hop(`${FRONT}.21`, hashedKnownHosts), hop(`${MID}.22`, hashedKnownHosts)] });
+    expect(await d.call({ op: "connectTcp", address: `${BACK}.31`, port: 22, timeoutMs: 5000 })).toMatchObject({ ok: true });
+    // Nothing listens on far:23: j2's sshd reports the refusal, which comes back at once.
+    const closed = await d.call({ op: "connectTcp", address: `${BACK}.31`, port: 23, timeoutMs: 5000 });
+    expect(closed.ok).toBe(false);
+    if (!closed.ok) expect(closed.error.message).toContain(`cannot reach ${BACK}.31:23`);
+    // And straight from the control side to what it does reach.
+    expect(await direct.call({ op: "connectTcp", address: `${FRONT}.11`, port: 22, timeoutMs: 5000 })).toMatchObject({ ok: true });
+  });
+
   test("a jump host whose key is not in known_hosts is refused; accept-new adds it once", async () => {
     const onlyJ1 = join(scratch, "known_hosts.j1-only");
     writeFileSync(onlyJ1, readFileSync(lab.knownHosts, "utf8").split("\n").filter((line) => line.startsWith("j1,")).join("\n"));

@@ -7,31 +7,26 @@ import type { ConvergePlan } from "../../plan/converge.ts";
 import { formatChange } from "../../steps/observed.ts";
 import { formatStepCounts, type StepChanges } from "../../plan/walk.ts";
 import { EXIT_ERROR, EXIT_OK, type CommandContext } from "../command.ts";
-import { withInfraSession } from "../session.ts";
+import { type SessionPhase, withConvergeSession } from "../session.ts";
 import type { Output } from "../output.ts";
 
 const EXIT_CHANGES = 2;
 
 export async function planLive(ctx: CommandContext): Promise<number> {
   const { args, out } = ctx;
-  const phase = args.options.get("phase") ?? "all";
-  if (phase === "cluster") {
-    out.error("a live plan of the cluster phase is not available yet; use plan --offline --phase cluster");
-    return EXIT_ERROR;
-  }
-  return withInfraSession(ctx, args.positionals[0]!, "converge", async (session, sink) => {
+  const phase = (args.options.get("phase") ?? "all") as SessionPhase;
+  return withConvergeSession(ctx, args.positionals[0]!, phase, async (session, sink) => {
     const { planConverge } = await import("../../plan/converge.ts");
-    return showPlan(out, await planConverge(session, sink), phase === "all");
+    return showPlan(out, await planConverge(session, sink), phase);
   }, { observeOnly: true });
 }
 
-function showPlan(out: Output, plan: ConvergePlan, allPhases: boolean): number {
+function showPlan(out: Output, plan: ConvergePlan, phase: SessionPhase): number {
   const { steps, counts, pending, failed } = plan;
-  out.event({ type: "plan", offline: false, phase: "infra", steps, counts });
+  out.event({ type: "plan", offline: false, phase, steps, counts });
   const style = out.outStyle;
   const lines = planLines(style, steps, { all: true });
-  const total = `Plan (infra): ${formatStepCounts(counts)}`;
-  if (allPhases) lines.push(style.dim("The cluster phase (boot onward) is not observed by a live plan yet."));
+  const total = `Plan (${phase}): ${formatStepCounts(counts)}`;
   out.result(`${lines.join("\n")}\n${failed > 0 ? style.red(total) : pending > 0 ? style.yellow(total) : style.green(total)}\n`);
   if (failed > 0) return EXIT_ERROR;
   return pending > 0 ? EXIT_CHANGES : EXIT_OK;

@@ -24,10 +24,10 @@ export interface ClusterRun {
    * the jump chain when there is one): the control side's view of a service such as the VIP.
    */
   connectTcp(address: string, port: number, timeoutMs: number): Promise<void>;
-  /** A TCP stream to address:port from where the hosts are reached (the API through the VIP). */
-  openTcp(address: string, port: number, timeoutMs: number): Promise<Duplex>;
-  /** Where the cluster's kubeconfig is written on this machine (`-o PATH`, or `<cluster>.kubeconfig` beside FILE). */
-  kubeconfigPath: string;
+  /** A TCP stream to address:port from where the hosts are reached (the API through the VIP); absent in runs that never use the API. */
+  openTcp?(address: string, port: number, timeoutMs: number): Promise<Duplex>;
+  /** Where the cluster's kubeconfig is written on this machine (`-o PATH`, or `<cluster>.kubeconfig` beside FILE); absent: not written. */
+  kubeconfigPath?: string;
   /** Works a value out once per run for every step that asks under `key`; a failure is not kept. */
   once<T>(key: string, work: () => Promise<T>): Promise<T>;
   /** The same run with nothing read yet (under the lock everything is read again). */
@@ -40,8 +40,8 @@ export interface ClusterRunOptions {
   secrets: RenderSecrets;
   ssh(host: Host): SshHost;
   connectTcp(address: string, port: number, timeoutMs: number): Promise<void>;
-  openTcp(address: string, port: number, timeoutMs: number): Promise<Duplex>;
-  kubeconfigPath: string;
+  openTcp?(address: string, port: number, timeoutMs: number): Promise<Duplex>;
+  kubeconfigPath?: string;
 }
 
 /** Runs one facts query on the host now (no memo): a step that waits for a state reads this way. */
@@ -70,8 +70,8 @@ export function createClusterRun(opts: ClusterRunOptions): ClusterRun {
       files,
       ssh: opts.ssh,
       connectTcp: opts.connectTcp,
-      openTcp: opts.openTcp,
-      kubeconfigPath: opts.kubeconfigPath,
+      ...(opts.openTcp !== undefined && { openTcp: opts.openTcp }),
+      ...(opts.kubeconfigPath !== undefined && { kubeconfigPath: opts.kubeconfigPath }),
       facts(host, ctx) {
         return remembered(facts, host.name, ctx.fresh, () => readFacts(opts.os, opts.ssh(host), factsQuery(opts.inv, host, files(host))));
       },

@@ -40,10 +40,12 @@ function describeNodes(nodes: readonly NodeState[]): string {
 /** One use of the kubeconfig through the VIP; waits (with progress) while the API does not answer yet. */
 export async function verifyKubeconfig(run: ClusterRun, text: string, what: string, ctx?: ActContext): Promise<NodeState[]> {
   const access = kubeconfigAccess(text, what);
+  const open = run.openTcp;
+  if (open === undefined) throw new Error("internal: the cluster run has no TCP opener for the API check");
   const started = Date.now();
   for (;;) {
     try {
-      return await checkApi(access, (host, port, timeoutMs) => run.openTcp(host, port, timeoutMs), REQUEST_TIMEOUT_MS);
+      return await checkApi(access, open, REQUEST_TIMEOUT_MS);
     } catch (err) {
       const waited = Date.now() - started;
       const reason = (err as Error).message;
@@ -64,6 +66,7 @@ export const kubeconfigFamily: StepFamily<ClusterRun> = {
     const first = run.inv.firstServer;
     const facts = await run.facts(first, ctx);
     const path = run.kubeconfigPath;
+    if (path === undefined) throw new Error("internal: the cluster run has no kubeconfig path");
     const subject = `kubeconfig ${path}`;
     const server = vipServer(run.inv.spec.loadBalancer.vip);
     if (facts.exists.get(RKE2_KUBECONFIG_PATH) !== true) {

@@ -27,15 +27,16 @@ export function rke2ReleasePackages(host: Host): string[] {
   return [rke2Package(host), "rke2-common"];
 }
 
-/** The query for one host: its node files, and what its role's steps look at. */
+/** The query for one host: its node files, and what its role's steps look at (boot: the seed's packages). */
 export function factsQuery(inv: Inventory, host: Host, files: readonly RenderedFile[]): FactsQuery {
+  const withSeed = (packages: string[]) => [...new Set([...packages, ...host.packages])];
   const paths = files.filter((file) => file.scope === "node").map((file) => file.path);
   if (host.role === "loadbalancer") {
     return {
       files: paths,
       exists: [],
       units: ["keepalived.service", "haproxy.service"],
-      packages: ["keepalived", "haproxy"],
+      packages: withSeed(["keepalived", "haproxy"]),
       selinuxPorts: [...LOAD_BALANCER_PORTS],
       // Whether this load balancer holds the VIP: exactly one of them may.
       addresses: [inv.spec.loadBalancer.vip],
@@ -46,7 +47,7 @@ export function factsQuery(inv: Inventory, host: Host, files: readonly RenderedF
     files: inv.firstServer.name === host.name ? paths : [...paths, RKE2_JOIN_TOKEN_PATH],
     exists: host.role === "server" ? [RKE2_NODE_TOKEN_PATH, RKE2_KUBECONFIG_PATH, RKE2_ETCD_WAL] : [],
     units: [rke2Unit(host)],
-    packages: [...rke2ReleasePackages(host), "rke2-selinux"],
+    packages: withSeed([...rke2ReleasePackages(host), "rke2-selinux"]),
     selinuxPorts: [],
   };
 }

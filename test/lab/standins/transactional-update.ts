@@ -38,7 +38,7 @@ function pendingFrom(pending: PendingSnapshot | undefined, number: number, cont:
 
 export function transactionalUpdate(argv: string[]): number {
   let cont = false;
-  let dropIfNoChange = false;
+  
   const commands: string[] = [];
   let pkg: { action: string; names: string[] } | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -52,7 +52,7 @@ export function transactionalUpdate(argv: string[]): number {
       cont = true;
       if (/^\d+$/.test(argv[i + 1] ?? "")) i++;
     } else if (arg === "-d" || arg === "--drop-if-no-change") {
-      dropIfNoChange = true;
+      continue;
     } else if (arg === "pkg") {
       const action = argv[++i] ?? "";
       if (!["install", "in", "remove", "rm", "update", "up"].includes(action)) {
@@ -135,8 +135,9 @@ export function transactionalUpdate(argv: string[]): number {
 
   const snapshotting = pkg !== undefined || commands.some((command) => UPDATE.has(command));
   if (snapshotting) {
-    if (!changed && (dropIfNoChange || pkg !== undefined)) {
-      // Package commands exit early when nothing changed and skip the combined general commands.
+    if (!changed) {
+      // zypper's dry run found nothing to change: the real tool quits ("zypper: nothing to update")
+      // before making a snapshot and skips the combined general commands (reboot included).
       console.log("Nothing to do. No new snapshot.");
       return 0;
     }
