@@ -94,6 +94,8 @@ async function main(): Promise<void> {
       networks: [{ name: "bench", cidr: `${NET}.0/24` }],
       hosts: names.map((name, i) => ({ name, nics: [{ network: "bench", ip: ips[i]! }], login: [{ name: "root", authorizedKeys: [publicKey] }], defaultRoute: null })),
       control: [{ network: "bench" }],
+      // 20 first boots of cloud-init at once on a shared 2-core machine.
+      readyTimeoutMs: 600_000,
     });
     console.log(`lab up in ${((performance.now() - upStarted) / 1000).toFixed(1)} s`);
     const up = lab;
