@@ -4,6 +4,8 @@ export interface OptionSpec {
   short?: string; // one letter without the dash: "o"
   value?: string; // placeholder shown in help: "FORMAT"; absent for flags
   choices?: readonly string[];
+  /** With `value`: the value may be left out (`--merge` or `--merge=PATH`; only the `=` form takes one). */
+  optionalValue?: true;
   /** The command cannot run without it: shown without brackets in the usage line, and checked. */
   required?: boolean;
   description: string;
@@ -49,6 +51,10 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[])
     if (spec === undefined) throw new UsageError(`unknown option ${written}`);
     if (spec.value === undefined) {
       if (eq > 0) throw new UsageError(`option --${spec.name} takes no value`);
+      options.set(spec.name, true);
+      continue;
+    }
+    if (spec.optionalValue === true && eq < 0) {
       options.set(spec.name, true);
       continue;
     }

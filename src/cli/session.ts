@@ -4,6 +4,7 @@
 // its result.
 
 import { hostname, userInfo } from "node:os";
+import type { ClusterSession } from "../plan/cluster.ts";
 import type { InfraSession } from "../plan/infra.ts";
 import type { PhaseRun, RunIdentity, Session, ValidCluster } from "../plan/session.ts";
 import type { RunSink } from "../plan/walk.ts";
@@ -73,6 +74,8 @@ export interface ConvergeSessionOptions {
   observeOnly?: boolean;
   /** How long boot waits for a host (SSH, cloud-init, a reboot). */
   bootWaitMs?: number;
+  /** Where the kubeconfig step writes (apply -o PATH). */
+  kubeconfigOut?: string;
 }
 
 /**
@@ -88,21 +91,9 @@ export async function withConvergeSession(
   opts: ConvergeSessionOptions = {},
 ): Promise<number> {
   if (phase === "infra") return withInfraSession(ctx, file, "converge", body, opts);
-  const { out, env } = ctx;
-  const { loaded, inventory } = await loadReportedCluster(out, file, env);
-  if (inventory === undefined) return EXIT_ERROR;
-  const sink = runSink(out, "apply");
-  const cluster: ValidCluster = { file, dir: loaded.dir, positionOf: loaded.positionOf, inventory, env };
-  const { openClusterSession } = await import("../plan/cluster.ts");
-  const who = runIdentity(env);
-  const clusterSession = openClusterSession(cluster, sink, {
-    who,
-    askPassphrase: passphrasePrompt(ctx),
-    ...(opts.bootWaitMs !== undefined && { bootWaitMs: opts.bootWaitMs }),
-    // A plan does not wait for a host that does not answer: it says so.
-    ...(opts.observeOnly === true && { connectRetry: { deadlineMs: 10_000, initialDelayMs: 500, maxDelayMs: 4_000 } }),
-  });
-  if (clusterSession === undefined) return EXIT_ERROR;
+  const opened = await openCluster(ctx, file, opts);
+  if (opened === undefined) return EXIT_ERROR;
+  const { cluster, sink, who, session: clusterSession } = opened;
   if (phase === "cluster") {
     try {
       return await body(clusterSession, sink);
@@ -122,6 +113,42 @@ export async function withConvergeSession(
     return await body(session, sink);
   } finally {
     await session.close();
+  }
+}
+
+/** Loads the spec and opens the cluster phase's session (SSH only); undefined when it cannot (reported). */
+async function openCluster(ctx: CommandContext, file: string, opts: ConvergeSessionOptions) {
+  const { out, env } = ctx;
+  const { loaded, inventory } = await loadReportedCluster(out, file, env);
+  if (inventory === undefined) return undefined;
+  const sink = runSink(out, "apply");
+  const cluster: ValidCluster = { file, dir: loaded.dir, positionOf: loaded.positionOf, inventory, env };
+  const { openClusterSession } = await import("../plan/cluster.ts");
+  const who = runIdentity(env);
+  const session = openClusterSession(cluster, sink, {
+    who,
+    askPassphrase: passphrasePrompt(ctx),
+    ...(opts.bootWaitMs !== undefined && { bootWaitMs: opts.bootWaitMs }),
+    ...(opts.kubeconfigOut !== undefined && { kubeconfigOut: opts.kubeconfigOut }),
+    // A plan does not wait for a host that does not answer: it says so.
+    ...(opts.observeOnly === true && { connectRetry: { deadlineMs: 10_000, initialDelayMs: 500, maxDelayMs: 4_000 } }),
+  });
+  return session === undefined ? undefined : { cluster, sink, who, session };
+}
+
+/** Opens the cluster phase's session (SSH only, no lock) and runs `body` in it. */
+export async function withClusterSession(
+  ctx: CommandContext,
+  file: string,
+  body: (session: ClusterSession, sink: RunSink) => Promise<number>,
+  opts: ConvergeSessionOptions = {},
+): Promise<number> {
+  const opened = await openCluster(ctx, file, opts);
+  if (opened === undefined) return EXIT_ERROR;
+  try {
+    return await body(opened.session, opened.sink);
+  } finally {
+    await opened.session.close();
   }
 }
 

@@ -190,6 +190,7 @@ export const microos: NodeOs = {
   startUnit: (name) => `systemctl start --no-block ${unit(name)}`,
   restartUnit: (name) => `systemctl restart ${unit(name)}`,
   reloadUnit: (name) => `systemctl reload ${unit(name)}`,
+  unitLog: (name, since) => `journalctl -q --no-pager -o cat -u ${unit(name)} --since @${Math.floor(since)}`,
   checkConfig,
   // `-a` fails when the port already has a type; `-m` then changes it.
   labelPorts: (ports, type) =>

@@ -101,6 +101,8 @@ export interface NodeOs {
   restartUnit(unit: string): string;
   /** Reloads a running unit without dropping its connections (haproxy). */
   reloadUnit(unit: string): string;
+  /** The unit's log messages since `since` (seconds since the epoch, the node's clock), one per line. */
+  unitLog(unit: string, since: number): string;
 
   /**
    * Checks a daemon's configuration file as the daemon would read it, on the node (keepalived

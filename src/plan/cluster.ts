@@ -7,6 +7,7 @@
 import { errorMessage } from "../engine/index.ts";
 import type { Host } from "../inventory/types.ts";
 import { DEFAULT_NODE_OS } from "../nodeos/index.ts";
+import { defaultKubeconfigPath } from "../kube/kubeconfig-file.ts";
 import { hostKey } from "../render/hostkeys.ts";
 import { formatDiagnostic, toDiagnostic } from "../spec/diagnostics.ts";
 import { expandPath, SpecReferenceError } from "../spec/references.ts";
@@ -15,6 +16,8 @@ import { HostKeyMismatchError, SshError } from "../ssh/errors.ts";
 import { jumpChain } from "../ssh/jump.ts";
 import { type ConnectRetry, DEFAULT_CONNECT_RETRY, type HostTarget, SshPool } from "../ssh/pool.ts";
 import { bootFamily, DEFAULT_BOOT_WAIT_MS } from "../steps/cluster/boot.ts";
+import { kubeconfigFamily } from "../steps/cluster/kubeconfig.ts";
+import { kuredFamily } from "../steps/cluster/kured.ts";
 import { loadBalancerFamily } from "../steps/cluster/loadbalancer.ts";
 import { agentsFamily } from "../steps/cluster/rke2-agents.ts";
 import { serverFirstFamily } from "../steps/cluster/rke2-server-first.ts";
@@ -40,7 +43,8 @@ function clusterFamilies(opts: ClusterPhaseOptions): StepFamily<ClusterRun>[] {
     serverFirstFamily(),
     serverRestFamily(),
     agentsFamily(),
-    // c-kube: kured, kubeconfig
+    kuredFamily,
+    kubeconfigFamily,
   ];
 }
 
@@ -93,6 +97,8 @@ export interface ClusterSessionOptions extends ClusterPhaseOptions {
   askPassphrase?: (file: string) => Promise<string | undefined>;
   /** How long a host that does not answer is tried again (default: the boot wait). */
   connectRetry?: ConnectRetry;
+  /** Where the kubeconfig step writes (`-o PATH`); default `<cluster>.kubeconfig` beside FILE. */
+  kubeconfigOut?: string;
 }
 
 /** Every VM's target: its address and the host key starbase derived for it. */
@@ -137,6 +143,8 @@ export function openClusterSession(cluster: ValidCluster, sink: RunSink, opts: C
       secrets,
       ssh: (host) => targets.get(host.name)!,
       connectTcp: (address, port, timeoutMs) => open.connectTcp(address, port, timeoutMs),
+      openTcp: (address, port, timeoutMs) => open.openTcp(address, port, timeoutMs),
+      kubeconfigPath: opts.kubeconfigOut ?? defaultKubeconfigPath(file, spec.name),
     });
   } catch (err) {
     sink.error(err instanceof SpecReferenceError ? formatDiagnostic(toDiagnostic(cluster, err.issue)) : `${file}: ${errorMessage(err)}`);

@@ -94,7 +94,8 @@ function clusterSteps(inv: Inventory): PlanStep[] {
   const { firstLoadBalancer, firstServer } = inv;
   const lbFirst = onHost("lb-first", firstLoadBalancer, [boot(firstLoadBalancer)]);
   const otherLbs = inv.loadBalancers.filter((lb) => lb !== firstLoadBalancer);
-  steps.push(lbFirst, ...otherLbs.map((lb) => onHost("lb-rest", lb, [lbFirst.id, boot(lb)])));
+  const lbRest = otherLbs.map((lb) => onHost("lb-rest", lb, [lbFirst.id, boot(lb)]));
+  steps.push(lbFirst, ...lbRest);
   // Joins register through the VIP, which answers once the first LB is configured.
   const viaVip = [lbFirst.id];
 
@@ -110,6 +111,7 @@ function clusterSteps(inv: Inventory): PlanStep[] {
   }
   steps.push(...inv.agents.map((agent) => onHost("agents", agent, [serverFirst.id, ...viaVip, boot(agent)])));
   if (inv.spec.kured.enabled) steps.push({ id: "kured", kind: "kured", needs: [serverFirst.id] });
-  steps.push({ id: "kubeconfig", kind: "kubeconfig", needs: [serverFirst.id] });
+  // The kubeconfig is used once through the VIP before apply hands it over: the LB pair must be up.
+  steps.push({ id: "kubeconfig", kind: "kubeconfig", needs: [serverFirst.id, lbFirst.id, ...lbRest.map((step) => step.id)] });
   return steps;
 }

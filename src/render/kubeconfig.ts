@@ -104,3 +104,48 @@ export function mergeKubeconfig(existing: string, ours: string, cluster: string,
   merged["current-context"] = current;
   return { text: toYaml(merged), currentContext: current, replaced };
 }
+
+/** What a client needs to talk to the API as a kubeconfig's current context says. */
+export interface KubeconfigAccess {
+  /** As written: https://host:port */
+  server: string;
+  host: string;
+  port: number;
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+function pemField(entry: Record<string, unknown> | undefined, field: string, what: string): string {
+  const value = entry?.[field];
+  if (typeof value !== "string" || value === "") throw new KubeconfigError(`${what} has no ${field}`);
+  return Buffer.from(value, "base64").toString("utf8");
+}
+
+/** The server, CA and client certificate of the current context (embedded *-data fields only, as RKE2 writes them). */
+export function kubeconfigAccess(text: string, what: string): KubeconfigAccess {
+  const doc = document(text, what);
+  const contextName = doc["current-context"];
+  const context = doc.contexts?.find((c) => c?.name === contextName)?.context;
+  if (context === undefined) throw new KubeconfigError(`${what}: the current context ${JSON.stringify(contextName)} is not among its contexts`);
+  const cluster = doc.clusters?.find((c) => c?.name === context.cluster)?.cluster;
+  const user = doc.users?.find((u) => u?.name === context.user)?.user;
+  if (cluster === undefined || user === undefined) throw new KubeconfigError(`${what}: context ${String(contextName)} names a cluster or user it does not hold`);
+  const server = cluster.server;
+  if (typeof server !== "string") throw new KubeconfigError(`${what}: cluster ${String(context.cluster)} has no server`);
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new KubeconfigError(`${what}: server ${server} is not a URL`);
+  }
+  if (url.protocol !== "https:") throw new KubeconfigError(`${what}: server ${server} is not https`);
+  return {
+    server,
+    host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: url.port === "" ? 443 : Number(url.port),
+    caPem: pemField(cluster, "certificate-authority-data", what),
+    certPem: pemField(user, "client-certificate-data", what),
+    keyPem: pemField(user, "client-key-data", what),
+  };
+}

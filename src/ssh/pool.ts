@@ -4,6 +4,7 @@
 // backoff while the host does not answer (a VM booting or rebooting), but a host-key mismatch
 // or a refused login is never retried.
 import { connect as tcpConnect } from "node:net";
+import type { Duplex } from "node:stream";
 import { Client, type ClientChannel, type ServerHostKeyAlgorithm } from "ssh2";
 import { authFailureMessage, type Credentials } from "./auth.ts";
 import { CommandNotStartedError, formatMs, SshError } from "./errors.ts";
@@ -407,39 +408,35 @@ export class SshPool {
   }
 
   /**
-   * Opens a TCP connection to address:port from where the hosts are reached (the jump chain's far
-   * end when there is one, else this machine) and closes it at once: whether a service answers
-   * there, e.g. the API VIP. Rejects with the reason (refused, no answer within timeoutMs).
+   * A TCP stream to address:port opened from where the hosts are reached: the jump chain's far
+   * end when there is one (a forwarded channel on the jump host's existing connection), else
+   * this machine. Rejects with the reason (refused, no answer within timeoutMs).
    */
-  async connectTcp(address: string, port: number, timeoutMs: number): Promise<void> {
+  async openTcp(address: string, port: number, timeoutMs: number): Promise<Duplex> {
     const jump = this.jumps.at(-1);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let abandon: () => void = () => undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        abandon();
+    if (jump !== undefined) return forward(jump, `${address}:${port}`, address, port, timeoutMs);
+    return new Promise<Duplex>((resolve, reject) => {
+      const socket = tcpConnect({ host: address, port });
+      const timer = setTimeout(() => {
+        socket.destroy();
         reject(new Error(`no connection to ${address}:${port} within ${formatMs(timeoutMs)}`));
       }, timeoutMs);
-    });
-    const opening = jump === undefined
-      ? new Promise<void>((resolve, reject) => {
-        const socket = tcpConnect({ host: address, port });
-        abandon = () => socket.destroy();
-        socket.once("connect", () => {
-          socket.destroy();
-          resolve();
-        });
-        socket.once("error", (error: Error & { code?: string }) => reject(new Error(`cannot connect to ${address}:${port}: ${error.code ?? error.message}`)));
-      })
-      : forward(jump, `${address}:${port}`, address, port, timeoutMs).then((channel) => {
-        channel.close();
+      socket.once("connect", () => {
+        clearTimeout(timer);
+        socket.removeAllListeners("error");
+        resolve(socket);
       });
-    try {
-      await Promise.race([opening, timedOut]);
-    } finally {
-      clearTimeout(timer);
-      opening.catch(() => undefined);
-    }
+      socket.once("error", (error: Error & { code?: string }) => {
+        clearTimeout(timer);
+        reject(new Error(`cannot connect to ${address}:${port}: ${error.code ?? error.message}`));
+      });
+    });
+  }
+
+  /** Whether a service answers at address:port from where the hosts are reached (e.g. the VIP): opens and closes a connection. */
+  async connectTcp(address: string, port: number, timeoutMs: number): Promise<void> {
+    const stream = await this.openTcp(address, port, timeoutMs);
+    stream.destroy();
   }
 
   /** Connections opened per host and jump hop: the benchmark's "connections per host". */

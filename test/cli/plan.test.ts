@@ -84,7 +84,7 @@ describe("plan --offline --output json on examples/cluster.yaml", () => {
     expect(step("lb-rest:lb02").needs).toEqual(["lb-first:lb01", "boot:lb02"]);
     expect(step("server-rest:server03").needs).toEqual(["server-rest:server02", "boot:server03", "lb-first:lb01"]);
     expect(step("agents:agent02").needs).toEqual(["server-first:server01", "lb-first:lb01", "boot:agent02"]);
-    expect(step("kubeconfig")).toEqual({ id: "kubeconfig", kind: "kubeconfig", needs: ["server-first:server01"] });
+    expect(step("kubeconfig")).toEqual({ id: "kubeconfig", kind: "kubeconfig", needs: ["server-first:server01", "lb-first:lb01", "lb-rest:lb02"] });
     expect(new Set(plan.steps.map((s) => s.kind))).toEqual(
       new Set(["image", "seed", "vm", "boot", "lb-first", "lb-rest", "server-first", "server-rest", "agents", "kured", "kubeconfig"]),
     );

@@ -79,6 +79,8 @@ export interface LabTopology {
   hosts: LabHost[];
   /** The networks the control namespace is attached to (no default route). */
   control: LabControlNic[];
+  /** How long each host may take to be ready (sshd, cloud-init) once all have started; default 90 s. Many hosts on a loaded machine need more. */
+  readyTimeoutMs?: number;
 }
 
 export interface ExecOptions {
@@ -495,7 +497,7 @@ export async function labUp(dir: string, topology: LabTopology): Promise<Lab> {
       }
     }
     writeLabState(state);
-    for (const host of state.hosts) await lab.waitReady(host.name);
+    for (const host of state.hosts) await lab.waitReady(host.name, 1, topology.readyTimeoutMs ?? READY_TIMEOUT_MS);
     state.ready = true;
     writeLabState(state);
     return lab;

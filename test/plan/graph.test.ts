@@ -105,9 +105,9 @@ describe("buildSteps on the concept topology", () => {
     }
   });
 
-  test("kured and kubeconfig need the first server only", () => {
+  test("kured needs the first server only; kubeconfig also the LB pair (it is used once through the VIP)", () => {
     expect(needsOf("kured")).toEqual(["server-first:server01"]);
-    expect(needsOf("kubeconfig")).toEqual(["server-first:server01"]);
+    expect(needsOf("kubeconfig")).toEqual(["server-first:server01", "lb-first:lb01", "lb-rest:lb02"]);
   });
 });
 

@@ -5,6 +5,7 @@ import { type Change, formatChange } from "../../steps/observed.ts";
 import { counted } from "../../ui/words.ts";
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type Command } from "../command.ts";
 import { ask, canAsk, yesOption } from "../confirm.ts";
+import { kubeconfigOutOption } from "./kubeconfig.ts";
 import { forceUnlockOption, type SessionPhase, withConvergeSession } from "../session.ts";
 import { interruptible } from "../interrupt.ts";
 import type { Output, Stdin } from "../output.ts";
@@ -18,6 +19,7 @@ export const apply: Command = {
     { name: "phase", value: "PHASE", choices: phases, description: "infra: image, seed ISOs and VMs through the Proxmox API only; cluster: boot onward over SSH only (no Proxmox credentials); all (default): both as one graph" },
     { name: "boot-timeout", value: "SECONDS", description: "how long boot waits for a host: SSH, cloud-init's first boot, a reboot (default 300)" },
     { name: "concurrency", value: "N", description: "steps running at once (default 8); VM creation is also limited per Proxmox node" },
+    kubeconfigOutOption,
     yesOption,
     forceUnlockOption,
   ],
@@ -33,6 +35,9 @@ export const apply: Command = {
     "for the reboot a transactional package install needs (it reboots the host if that is pending). A",
     "host that fails (wrong host key, no answer on port 22, failed cloud-init) stops only its own",
     "steps; the others go on. The lock is /var/lib/starbase/run-<cluster>.lock on the first server.",
+    "The last step writes the cluster's kubeconfig (server https://VIP:6443, entries named after the",
+    "cluster, mode 0600) as <cluster>.kubeconfig beside FILE, or to -o PATH, only when it differs,",
+    "and uses it once through the VIP (/readyz and the node list) before apply reports success.",
     "",
     "--phase infra: downloads the image onto every Proxmox node (checked against its SHA-256), uploads",
     "each host's cloud-init seed ISO and creates, updates and starts the VMs. Every step observes",
@@ -81,6 +86,7 @@ export const apply: Command = {
     const forceUnlock = args.options.get("force-unlock") === true;
     const yes = args.options.get("yes") === true;
     const file = args.positionals[0]!;
+    const kubeconfigOut = args.options.get("out");
     return interruptible(out, (controller) => withConvergeSession(ctx, file, phase, async (session, sink) => {
       const { converge } = await import("../../plan/converge.ts");
       const result = await converge(session, {
@@ -91,7 +97,10 @@ export const apply: Command = {
         confirmRemovals: (plan, removals) => (yes ? Promise.resolve(true) : confirmRemovals(out, stdin, file, phase, plan, removals, controller.signal)),
       }, sink);
       return showApplied(out, session.inventory.spec.name, phase, result);
-    }, bootSeconds !== undefined ? { bootWaitMs: bootSeconds * 1000 } : {}));
+    }, {
+      ...(bootSeconds !== undefined && { bootWaitMs: bootSeconds * 1000 }),
+      ...(typeof kubeconfigOut === "string" && { kubeconfigOut }),
+    }));
   },
 };
 

@@ -1,6 +1,7 @@
 // What every cluster step of one run shares: the inventory, the node OS, each host's rendered
 // files and SSH connection, one batched read of facts per host, and values worked out once per
 // run (the join token, the RKE2 version). Connections outlive `refreshed()`; facts do not.
+import type { Duplex } from "node:stream";
 import type { Host, Inventory } from "../../inventory/types.ts";
 import type { FactsQuery, NodeFacts, NodeOs } from "../../nodeos/index.ts";
 import { type RenderedFile, type RenderSecrets, renderHost } from "../../render/index.ts";
@@ -23,6 +24,10 @@ export interface ClusterRun {
    * the jump chain when there is one): the control side's view of a service such as the VIP.
    */
   connectTcp(address: string, port: number, timeoutMs: number): Promise<void>;
+  /** A TCP stream to address:port from where the hosts are reached (the API through the VIP); absent in runs that never use the API. */
+  openTcp?(address: string, port: number, timeoutMs: number): Promise<Duplex>;
+  /** Where the cluster's kubeconfig is written on this machine (`-o PATH`, or `<cluster>.kubeconfig` beside FILE); absent: not written. */
+  kubeconfigPath?: string;
   /** Works a value out once per run for every step that asks under `key`; a failure is not kept. */
   once<T>(key: string, work: () => Promise<T>): Promise<T>;
   /** The same run with nothing read yet (under the lock everything is read again). */
@@ -35,6 +40,8 @@ export interface ClusterRunOptions {
   secrets: RenderSecrets;
   ssh(host: Host): SshHost;
   connectTcp(address: string, port: number, timeoutMs: number): Promise<void>;
+  openTcp?(address: string, port: number, timeoutMs: number): Promise<Duplex>;
+  kubeconfigPath?: string;
 }
 
 /** Runs one facts query on the host now (no memo): a step that waits for a state reads this way. */
@@ -63,6 +70,8 @@ export function createClusterRun(opts: ClusterRunOptions): ClusterRun {
       files,
       ssh: opts.ssh,
       connectTcp: opts.connectTcp,
+      ...(opts.openTcp !== undefined && { openTcp: opts.openTcp }),
+      ...(opts.kubeconfigPath !== undefined && { kubeconfigPath: opts.kubeconfigPath }),
       facts(host, ctx) {
         return remembered(facts, host.name, ctx.fresh, () => readFacts(opts.os, opts.ssh(host), factsQuery(opts.inv, host, files(host))));
       },

@@ -16,7 +16,7 @@ import { type RebootWait, rebootAndWait } from "./reboot.ts";
 import { rancherRepositories, releaseOfRpm, rpmVersion, wantedRelease } from "./rke2-version.ts";
 
 /** The node's own kubectl and admin kubeconfig (servers only). */
-const KUBECTL = `/var/lib/rancher/rke2/bin/kubectl --kubeconfig ${RKE2_KUBECONFIG_PATH}`;
+export const KUBECTL = `/var/lib/rancher/rke2/bin/kubectl --kubeconfig ${RKE2_KUBECONFIG_PATH}`;
 const REPOSITORY_FILE = "rancher-rke2";
 
 export interface Rke2Waits {
