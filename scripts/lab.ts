@@ -90,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
   const trailing = dashes < 0 ? [] : rest.slice(dashes + 1);
   const dir = option(args, "--dir");
   if (dir === undefined) throw new UsageError("--dir DIR is required");
+  if (process.getuid?.() !== 0) throw new Error("lab: needs root (network namespaces, overlay mounts, systemd-nspawn)");
   if (command === "up") {
     const readyAfter = Number(option(args, "--ready-after") ?? "1000");
     if (args.length !== 1 || !Number.isInteger(readyAfter) || readyAfter < 0) throw new UsageError("up takes one FILE");

@@ -25,26 +25,45 @@ function runIdentity(env: CommandContext["env"]): RunIdentity {
   return { user: env.USER || env.LOGNAME || userInfo().username, host: hostname(), pid: process.pid };
 }
 
-/** Opens the infra phase and runs `body` in it; when it cannot be opened, the reason is reported and the exit code is 1. */
-export async function withInfraSession(
+/** Opens a phase's session for a valid cluster, or reports to the sink why it cannot and returns undefined. */
+export type SessionOpener<S> = (cluster: ValidCluster, sink: RunSink, who: RunIdentity) => Promise<S | undefined>;
+
+/**
+ * Loads the cluster, opens a session with `open` and runs `body` in it; when either fails, the
+ * reason is reported and the exit code is 1. `command` is what the summary tells to run again.
+ */
+export async function withSession<S extends { close(): Promise<void> }>(
   { out, env }: CommandContext,
   file: string,
-  purpose: PreflightPurpose,
-  body: (session: InfraSession, sink: RunSink) => Promise<number>,
-  opts: { observeOnly?: boolean } = {},
+  command: "apply" | "destroy",
+  open: SessionOpener<S>,
+  body: (session: S, sink: RunSink) => Promise<number>,
 ): Promise<number> {
   const { loaded, inventory } = await loadReportedCluster(out, file, env);
   if (inventory === undefined) return EXIT_ERROR;
-  const { openInfraSession } = await import("../plan/infra.ts");
-  const sink = runSink(out, purpose === "destroy" ? "destroy" : "apply");
-  const cluster = { file, dir: loaded.dir, positionOf: loaded.positionOf, inventory, env };
-  const session = await openInfraSession(cluster, purpose, sink, { ...opts, who: runIdentity(env) });
+  const sink = runSink(out, command);
+  const session = await open({ file, dir: loaded.dir, positionOf: loaded.positionOf, inventory, env }, sink, runIdentity(env));
   if (session === undefined) return EXIT_ERROR;
   try {
     return await body(session, sink);
   } finally {
     await session.close();
   }
+}
+
+/** The infra phase's session (Proxmox) for plan, apply and destroy. */
+export function withInfraSession(
+  ctx: CommandContext,
+  file: string,
+  purpose: PreflightPurpose,
+  body: (session: InfraSession, sink: RunSink) => Promise<number>,
+  opts: { observeOnly?: boolean } = {},
+): Promise<number> {
+  const open: SessionOpener<InfraSession> = async (cluster, sink, who) => {
+    const { openInfraSession } = await import("../plan/infra.ts");
+    return openInfraSession(cluster, purpose, sink, { ...opts, who });
+  };
+  return withSession(ctx, file, purpose === "destroy" ? "destroy" : "apply", open, body);
 }
 
 /** Which phases a converge session runs: one, or both as one graph. */
@@ -56,12 +75,14 @@ export interface ConvergeSessionOptions {
   bootWaitMs?: number;
 }
 
+// Any phase's session: the body is generic over the run, as plan/converge.ts is.
+type AnySession = Session<any>;
+
 /**
  * Opens the phase(s) for plan or apply and runs `body` in the session: infra through the Proxmox
- * API, cluster over SSH only (no Proxmox credentials), all as one graph of both. When it cannot
- * be opened, the reason is reported and the exit code is 1.
+ * API, cluster over SSH only (no Proxmox credentials read), all as one graph of both.
  */
-export async function withConvergeSession(
+export function withConvergeSession(
   ctx: CommandContext,
   file: string,
   phase: SessionPhase,
@@ -69,41 +90,26 @@ export async function withConvergeSession(
   opts: ConvergeSessionOptions = {},
 ): Promise<number> {
   if (phase === "infra") return withInfraSession(ctx, file, "converge", body, opts);
-  const { out, env } = ctx;
-  const { loaded, inventory } = await loadReportedCluster(out, file, env);
-  if (inventory === undefined) return EXIT_ERROR;
-  const sink = runSink(out, "apply");
-  const cluster: ValidCluster = { file, dir: loaded.dir, positionOf: loaded.positionOf, inventory, env };
-  const { openClusterSession } = await import("../plan/cluster.ts");
-  const who = runIdentity(env);
-  const clusterSession = openClusterSession(cluster, sink, {
-    who,
-    askPassphrase: passphrasePrompt(ctx),
-    ...(opts.bootWaitMs !== undefined && { bootWaitMs: opts.bootWaitMs }),
-    // A plan does not wait for a host that does not answer: it says so.
-    ...(opts.observeOnly === true && { connectRetry: { deadlineMs: 10_000, initialDelayMs: 500, maxDelayMs: 4_000 } }),
-  });
-  if (clusterSession === undefined) return EXIT_ERROR;
-  if (phase === "cluster") {
-    try {
-      return await body(clusterSession, sink);
-    } finally {
+  const open: SessionOpener<AnySession> = async (cluster, sink, who) => {
+    const { openClusterSession } = await import("../plan/cluster.ts");
+    const clusterSession = openClusterSession(cluster, sink, {
+      who,
+      askPassphrase: passphrasePrompt(ctx),
+      ...(opts.bootWaitMs !== undefined && { bootWaitMs: opts.bootWaitMs }),
+      // A plan does not wait for a host that does not answer: it says so.
+      ...(opts.observeOnly === true && { connectRetry: { deadlineMs: 10_000, initialDelayMs: 500, maxDelayMs: 4_000 } }),
+    });
+    if (clusterSession === undefined || phase === "cluster") return clusterSession;
+    const { openInfraSession } = await import("../plan/infra.ts");
+    const infraSession = await openInfraSession(cluster, "converge", sink, { ...opts, who });
+    if (infraSession === undefined) {
       await clusterSession.close();
+      return undefined;
     }
-  }
-  const { openInfraSession } = await import("../plan/infra.ts");
-  const infraSession = await openInfraSession(cluster, "converge", sink, { ...opts, who });
-  if (infraSession === undefined) {
-    await clusterSession.close();
-    return EXIT_ERROR;
-  }
-  const { combineSessions } = await import("../plan/all.ts");
-  const session = combineSessions(infraSession, clusterSession, sink);
-  try {
-    return await body(session, sink);
-  } finally {
-    await session.close();
-  }
+    const { combineSessions } = await import("../plan/all.ts");
+    return combineSessions(infraSession, clusterSession, sink);
+  };
+  return withSession(ctx, file, "apply", open, body);
 }
 
 /** On a terminal (not in JSON mode): asks for the key file's passphrase, without echo. */

@@ -1,13 +1,8 @@
-// Shell text for POSIX sh: every value that reaches a command line goes through `shellQuote`.
+// Shell text for POSIX sh: every value that reaches a command line goes through `shellQuote`,
+// and every name is checked before it gets there.
 
-/** Characters that never need quoting in a POSIX shell word. */
-const PLAIN_WORD = /^[A-Za-z0-9@%+=:,./_-]+$/;
-
-/** One shell word: left bare when it is plain, else single-quoted with embedded quotes escaped. */
-export function shellQuote(value: string): string {
-  if (PLAIN_WORD.test(value)) return value;
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
+// Quoting is the SSH layer's (one helper for every command line starbase sends).
+export { shellQuote } from "../ssh/exec.ts";
 
 /** Unit names systemd accepts (a conservative subset: no spaces, no shell characters). */
 const UNIT_NAME = /^[A-Za-z0-9@._:\\-]+\.(service|socket|timer|target|path|mount)$/;

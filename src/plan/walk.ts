@@ -1,5 +1,6 @@
-// Running live steps and collecting, per step, what it found: the "+ ~ - = !" changes and the
-// failure, if any. Where progress and messages go is the caller's business (the sink).
+// Running live steps and collecting, per step, what it found: the "+ ~ - = !" changes, the
+// failure if any, or (plan) the step it waits for before it can look. Where progress and
+// messages go is the caller's business (the sink).
 
 import { type RetryPolicy, type RunnableStep, runSteps, type RunSummary } from "../engine/index.ts";
 import { type StepNode, stepRef } from "../graph/types.ts";

@@ -57,6 +57,7 @@ export function remoteCommand(command: string, user: string, timeoutMs: number):
  * commands can meet a refusal that a short wait cures.
  */
 const CHANNEL_OPEN_RETRIES = 5;
+const EXEC_REQUEST_FAILED = "Unable to exec";
 const CHANNEL_OPEN_RETRY_MS = 50;
 
 class ChannelOpenError {
@@ -86,6 +87,11 @@ export async function runOnChannel(client: Client, host: string, command: string
         continue;
       }
       if (refused) throw new SshError(host, "connection-lost", `cannot run ${options.description}: the host refused a new session (sshd MaxSessions?): ${failure.error.message}`, true);
+      // ssh2 reports a failed exec request after the channel opened as "Unable to exec" (lib/client.js
+      // reqExec), also when the connection dropped right after sending it: the command may have started.
+      if (failure.error.message === EXEC_REQUEST_FAILED) {
+        throw new SshError(host, "connection-lost", `the connection dropped while starting ${options.description}`, true);
+      }
       throw new CommandNotStartedError(host, `cannot run ${options.description}: the connection is gone: ${failure.error.message}`);
     }
   }

@@ -130,7 +130,8 @@ describe("lock (in process)", () => {
 
 describe("two applies at once (CLI)", () => {
   test("the second refuses naming the holder, and so does --force-unlock while that run lives; the first ends converged", async () => {
-    const lab = await startLab({ emulator: { taskMs: 300 } });
+    // Long tasks: the first run must still hold the lock while the second and third start up, which takes seconds on a loaded machine.
+    const lab = await startLab({ emulator: { taskMs: 1_500 } });
     try {
       // The holder's name comes from the environment the command was given.
       const first = spawnStarbase(lab, ["apply", lab.specFile, "--phase", "infra"], { USER: "ops-anna", LOGNAME: "ops-anna" });

@@ -5,7 +5,7 @@
 // write_files, per-instance scripts), plus what the lab itself provides: machine-id, resolver,
 // host.json, the MicroOS stand-ins and the package state cloud-init's packages would leave.
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import { toYaml } from "../../src/render/yaml.ts";
@@ -124,20 +124,25 @@ function put(root: string, path: string, content: string, mode: number): void {
 }
 
 /**
- * The cloud-init modules the lab runs, stage by stage: those that apply starbase's user-data to
- * a host. Left out: package_update_upgrade_install (Debian's would call apt against a network
- * the lab does not have; the lab puts the packages' state in place itself, as MicroOS's
- * transactional-update + reboot would leave it), and the modules for disks, locales, mirrors,
- * time and config managers, which starbase's user-data does not use.
+ * The cloud-init modules the lab runs: those that apply starbase's user-data to a host, in
+ * cloud-init's order, in two of its four stages. Its local stage and its config stage are masked
+ * (their modules move to the neighbouring stages), which halves cloud-init's share of a boot;
+ * the network stage finds the NoCloud seed by itself. Left out: package_update_upgrade_install
+ * (Debian's would call apt against a network the lab does not have; the lab puts the packages'
+ * state in place itself, as MicroOS's transactional-update + reboot would leave it), and the
+ * modules for disks, locales, mirrors, time and config managers, which starbase's user-data
+ * does not use.
  */
 const CLOUD_CFG = `# starbase lab: the NoCloud seed in ${GUEST.seed}, no network configuration (the lab sets
 # the addresses before boot), and only the modules that apply starbase's user-data.
 datasource_list: [NoCloud, None]
 network: {config: disabled}
-cloud_init_modules: [migrator, seed_random, bootcmd, write-files, set_hostname, update_hostname, update_etc_hosts, users-groups, ssh]
-cloud_config_modules: [set-passwords, runcmd]
-cloud_final_modules: [write-files-deferred, scripts-vendor, scripts-per-once, scripts-per-boot, scripts-per-instance, scripts-user, ssh-authkey-fingerprints, final-message, power-state-change]
+cloud_init_modules: [migrator, seed_random, bootcmd, write-files, set_hostname, update_hostname, update_etc_hosts, users-groups, ssh, set-passwords]
+cloud_config_modules: []
+cloud_final_modules: [runcmd, write-files-deferred, scripts-vendor, scripts-per-once, scripts-per-boot, scripts-per-instance, scripts-user, ssh-authkey-fingerprints, final-message, power-state-change]
 `;
+
+const MASKED_UNITS = ["cloud-init-local.service", "cloud-config.service"];
 
 /** Stand-in commands: small wrappers that run the TypeScript stand-ins with the host's bun. */
 const STANDIN_COMMANDS: Record<string, string> = {
@@ -173,6 +178,10 @@ export function prepareRoot(root: string, labSrc: string, setup: HostSetup): str
   put(root, `${GUEST.seed}/user-data`, setup.userData, 0o600);
   put(root, `${GUEST.seed}/meta-data`, setup.metaData, 0o644);
   put(root, "/etc/cloud/cloud.cfg.d/99-starbase-lab.cfg", CLOUD_CFG, 0o644);
+  for (const unit of MASKED_UNITS) {
+    const link = join(root, "etc/systemd/system", unit);
+    if (!existsSync(link)) symlinkSync("/dev/null", link);
+  }
   put(root, GUEST.hostJson, `${JSON.stringify(setup.info, null, 2)}\n`, 0o644);
   mkdirSync(join(root, "var/log/starbase-lab"), { recursive: true });
   for (const [path, tool] of Object.entries(STANDIN_COMMANDS)) {

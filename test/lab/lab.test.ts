@@ -2,7 +2,7 @@
 // spec's login user with sudo, the host key starbase derives, the spec's NIC name and address),
 // `exec` runs inside a host and passes its exit status on, `down` leaves nothing behind; the
 // library builds a jump topology in which the control side reaches only the first hop.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -11,10 +11,13 @@ import { generateKeyPair, loginUserData } from "./host-setup.ts";
 import { labPrefix, labUp, type Lab } from "./lab.ts";
 import { run } from "./netns.ts";
 
+// Every step starts processes in and around real hosts; on a loaded machine that takes seconds.
+setDefaultTimeout(30_000);
+
 const ROOT = resolve(import.meta.dir, "..", "..");
 const SECRET_ENV = { LAB_TEST_HOSTKEY_SECRET: "lab-test-secret-0123456789abcdef" };
 
-/** Everything of the lab in dir that could be left behind: namespaces, processes, mounts, files. */
+/** Everything of the lab in dir that could be left behind: namespaces, processes, mounts, files, cgroups. */
 function leftovers(dir: string): string[] {
   const prefix = labPrefix(dir);
   const found: string[] = [];
@@ -29,6 +32,11 @@ function leftovers(dir: string): string[] {
   }
   for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) if (line.includes(dir)) found.push(`mount ${line}`);
   if (existsSync(dir)) found.push(`files ${dir}: ${readdirSync(dir).join(" ")}`);
+  for (const root of ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"]) {
+    const group = join(root, "starbase-lab");
+    if (existsSync(group)) for (const entry of readdirSync(group)) if (entry.startsWith(`${prefix}-`)) found.push(`cgroup ${join(group, entry)}`);
+  }
+  if (existsSync("/run/systemd/nspawn/propagate")) for (const entry of readdirSync("/run/systemd/nspawn/propagate")) if (entry.startsWith(`${prefix}-`)) found.push(`nspawn ${entry}`);
   return found;
 }
 
@@ -203,6 +211,15 @@ describe("npm run lab refuses what it cannot build", () => {
     expect(result.stderr).toContain("10.0.40.0/24 is not inside 198.18.0.0/15");
     expect(result.stderr).not.toContain("    at ");
     expect(leftovers(dir)).toEqual([]);
+  }, 30_000);
+
+  test("not root: refused before anything is rendered or created", () => {
+    const dir = join(scratch, "lab");
+    writeFileSync(join(scratch, "any.yaml"), specYaml("198.18.42", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKLtXREF5t41+F54/6SG4y7EyW3dhpCdzdVLhQfUgIol ops@laptop"));
+    const asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+    const result = spawn([...asNobody, process.execPath, "scripts/lab.ts", "up", join(scratch, "any.yaml"), "--dir", dir], SECRET_ENV);
+    expect(result).toEqual({ code: 1, stdout: "", stderr: "lab: needs root (network namespaces, overlay mounts, systemd-nspawn)\n" });
+    expect(existsSync(dir)).toBe(false);
   });
 
   test("ssh.jumpHost: refused with the reason and what to use instead", () => {
@@ -213,7 +230,7 @@ describe("npm run lab refuses what it cannot build", () => {
     expect(result.stderr).toContain("ssh.jumpHost is set");
     expect(result.stderr).toContain("test/lab/lab.ts");
     expect(leftovers(dir)).toEqual([]);
-  });
+  }, 30_000);
 });
 
 describe("cloud-init errors on the first boot", () => {

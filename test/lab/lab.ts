@@ -25,7 +25,8 @@ import { cidrContains, formatIpv4, parseCidr, parseIpv4 } from "../../src/net/ip
 import { generateKeyPair, GUEST, loginUserData, prepareRoot, userDataFacts, type HostInfo, type HostKeyPair, type HostSetup, type LoginUser } from "./host-setup.ts";
 import { ensureLabRangeUnreachable, LAB_RANGE, run, runOrThrow, type CommandResult } from "./netns.ts";
 import { ensureRootfs } from "./rootfs.ts";
-import { hasLabState, readLabState, writeLabState, type HostState, type LabState } from "./state.ts";
+import { removeHostCgroups } from "./cgroups.ts";
+import { hasLabState, machineName, readLabState, writeLabState, type HostState, type LabState } from "./state.ts";
 
 export type { CommandResult } from "./netns.ts";
 export type { HostInfo, HostKeyPair, LoginUser } from "./host-setup.ts";
@@ -91,6 +92,20 @@ const STOP_TIMEOUT_MS = 15_000;
 const LAB_DIR = import.meta.dir;
 const SUPERVISOR = join(LAB_DIR, "supervisor.ts");
 const GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** inotify instances per user: each host's systemd takes about 7, and the kernel's default (128) is shared by every lab on the machine. */
+const INOTIFY_INSTANCES = 4096;
+
+/**
+ * Raises the machine's inotify instance limit when it is lower: a host's systemd that finds
+ * none left exits at boot ("Failed to allocate manager object: Too many open files"). Only ever
+ * raised, never lowered; the only machine-wide setting the lab changes besides the guard route.
+ */
+function ensureInotifyInstances(): void {
+  const path = "/proc/sys/fs/inotify/max_user_instances";
+  const current = Number(readFileSync(path, "utf8").trim());
+  if (Number.isFinite(current) && current < INOTIFY_INSTANCES) writeFileSync(path, `${INOTIFY_INSTANCES}\n`);
+}
 
 function fail(message: string): never {
   throw new Error(`lab: ${message}`);
@@ -181,6 +196,24 @@ function isProcess(pid: number, marks: string[]): boolean {
   }
 }
 
+/**
+ * The host's PID 1 as recorded by its supervisor, if that process is still it: a child of the
+ * host's own systemd-nspawn, with PID 1 in its namespace (a recycled PID fails both checks).
+ */
+function containerInit(host: HostState): number | undefined {
+  const pid = pidFrom(join(host.dir, "init.pid"));
+  const nspawn = pidFrom(join(host.dir, "nspawn.pid"));
+  if (pid === undefined || nspawn === undefined || !isProcess(nspawn, ["systemd-nspawn", host.root])) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const parent = /^PPid:\s*(\d+)/m.exec(status)?.[1];
+    const nspid = /^NSpid:\s*(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/);
+    return Number(parent) === nspawn && nspid?.at(-1) === "1" ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether something in pid's network namespace listens on TCP port. */
 function listens(pid: number, port: number): boolean {
   const hexPort = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
@@ -229,8 +262,7 @@ export class Lab {
 
   /** The host's systemd (PID 1) as the machine sees it; undefined while it is down. */
   initPid(name: string): number | undefined {
-    const pid = pidFrom(join(this.host(name).dir, "init.pid"));
-    return pid !== undefined && isProcess(pid, []) ? pid : undefined;
+    return containerInit(this.host(name));
   }
 
   /** How often the host has booted (1 after `up`). */
@@ -377,12 +409,14 @@ export async function labUp(dir: string, topology: LabTopology): Promise<Lab> {
   if (/[,:\s]/.test(dir)) fail(`${dir}: the lab directory may not contain commas, colons or spaces (overlay and nspawn options)`);
   if (hasLabState(dir)) fail(`a lab is already up in ${dir} (run down first)`);
   const placed = place(topology);
+  if (process.getuid?.() !== 0) fail("the lab needs root (network namespaces, overlay mounts, systemd-nspawn)");
   if (!Bun.which("systemd-nspawn")) fail("systemd-nspawn is missing: apt-get install systemd-container");
   const prefix = labPrefix(dir);
   const leftovers = run(["ip", "netns", "list"]).stdout.split("\n").filter((line) => line.startsWith(`${prefix}-`));
   if (leftovers.length > 0) fail(`namespaces of an earlier lab in ${dir} are still there (${leftovers.join(", ")}): run down first`);
   const rootfs = ensureRootfs();
   ensureLabRangeUnreachable();
+  ensureInotifyInstances();
 
   mkdirSync(join(dir, "hosts"), { recursive: true });
   const bun = realCommand(process.execPath) ?? fail("cannot find bun");
@@ -549,12 +583,14 @@ export async function labDown(dir: string): Promise<void> {
   const state = hasLabState(dir) ? readLabState(dir) : undefined;
   const hosts = state?.hosts ?? [];
   const supervisors = hosts.map((host) => ({ pid: host.supervisorPid ?? pidFrom(join(host.dir, "supervisor.pid")), marks: [SUPERVISOR, dir] }));
+  // Supervisors first (so that none boots its host again), then each host's PID 1: SIGKILL to a
+  // PID namespace's init ends every process in it at once; an orderly poweroff would take
+  // seconds per host on a loaded machine and nothing of a lab host needs to be saved.
   for (const { pid, marks } of supervisors) signal(pid, marks, "SIGTERM");
+  for (const pid of hosts.map(containerInit)) signal(pid, [], "SIGKILL");
   if (!(await waitGone(supervisors, STOP_TIMEOUT_MS))) {
     for (const host of hosts) {
       signal(pidFrom(join(host.dir, "nspawn.pid")), ["systemd-nspawn", host.root], "SIGKILL");
-      // SIGKILL to a PID namespace's init ends every process in it.
-      signal(pidFrom(join(host.dir, "init.pid")), [], "SIGKILL");
     }
     for (const { pid, marks } of supervisors) signal(pid, marks, "SIGKILL");
     await waitGone(supervisors, 5_000);
@@ -577,8 +613,8 @@ export async function labDown(dir: string): Promise<void> {
       if (unmounted.code !== 0) runOrThrow(["umount", "--lazy", host.root]);
     }
     // nspawn leaves its (empty) propagation directory for the machine name behind.
-    const machine = host.nspawn.find((arg) => arg.startsWith("--machine="))?.slice("--machine=".length);
-    if (machine !== undefined) rmSync(`/run/systemd/nspawn/propagate/${machine}`, { recursive: true, force: true });
+    rmSync(`/run/systemd/nspawn/propagate/${machineName(host)}`, { recursive: true, force: true });
+    removeHostCgroups(machineName(host));
   }
   for (const netns of namespaces) runOrThrow(["ip", "netns", "delete", netns]);
   // Only what the lab wrote; DIR itself goes when nothing else is in it.

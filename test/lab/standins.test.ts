@@ -2,9 +2,12 @@
 // not usable before the next boot and is after it; the host's reboot really restarts it (sshd
 // goes away and comes back); rebootmgrctl, semanage, getenforce and rpm keep the state the real
 // ones keep; every call lands in the call log.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { useLab } from "./fixture.ts";
 import type { Lab } from "./lab.ts";
+
+// Every step starts processes in and around real hosts; on a loaded machine that takes seconds.
+setDefaultTimeout(30_000);
 
 const HOST = "micro01";
 const IP = "198.18.60.11";

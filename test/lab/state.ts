@@ -52,3 +52,10 @@ export function writeLabState(state: LabState): void {
   writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);
 }
+
+/** The host's machine name (nspawn's --machine), unique per lab and host. */
+export function machineName(host: HostState): string {
+  const flag = host.nspawn.find((arg) => arg.startsWith("--machine="));
+  if (flag === undefined) throw new Error(`host ${host.name} has no --machine in its nspawn command line`);
+  return flag.slice("--machine=".length);
+}

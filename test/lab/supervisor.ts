@@ -6,8 +6,9 @@
 //   bun test/lab/supervisor.ts DIR HOST     (started detached by lab.ts, PID in the lab state)
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { enterHostCgroup } from "./cgroups.ts";
 import { activatePending } from "./standins/packages.ts";
-import { readLabState } from "./state.ts";
+import { machineName, readLabState } from "./state.ts";
 
 /** systemd-nspawn's exit status when the container asked for a reboot. */
 const REBOOT_EXIT = 133;
@@ -33,6 +34,7 @@ async function supervise(dir: string, name: string): Promise<void> {
   const host = state.hosts.find((h) => h.name === name);
   if (host === undefined) throw new Error(`no host ${name} in ${dir}`);
   writeFileSync(join(host.dir, "supervisor.pid"), `${process.pid}\n`);
+  enterHostCgroup(machineName(host));
   const log = (line: string) => appendFileSync(join(host.dir, "supervisor.log"), `${new Date().toISOString()} ${line}\n`);
   let stopping = false;
   let child: ReturnType<typeof Bun.spawn> | undefined;

@@ -46,10 +46,11 @@ describe("quoting", () => {
   });
   test("the host's timeout kills the command's whole process group", () => {
     const started = performance.now();
-    const result = sh(`${remoteCommand(`sh -c 'sleep 30; echo late' & sleep 31`, "root", 200)}; echo "rc=$?"`);
+    // Durations no other process on a shared machine sleeps for, so that pgrep finds only ours.
+    const result = sh(`${remoteCommand(`sh -c 'sleep 30.2718; echo late' & sleep 31.4159`, "root", 200)}; echo "rc=$?"`);
     expect(performance.now() - started).toBeLessThan(5000);
     expect(result.stdout).toBe("rc=124\n");
-    expect(Bun.spawnSync(["pgrep", "-f", "sleep 3[01]"]).stdout.toString()).toBe("");
+    expect(Bun.spawnSync(["pgrep", "-f", "sleep 3(0.2718|1.4159)"]).stdout.toString()).toBe("");
   });
 });
 
@@ -178,7 +179,7 @@ describe("key files and messages", () => {
 
     const publicOnly = await new Credentials({ privateKeyFile: `${path}.pub` }).privateKey("node1").catch((e: unknown) => e);
     expect((publicOnly as SshError).message).toContain("holds a public key");
-  });
+  }, 30_000); // bcrypt key derivation, several times: seconds on a loaded machine
 
   test("the auth failure names the user and everything tried", () => {
     expect(authFailureMessage("ops", ["ssh-agent at /run/a.sock", "key file /k"])).toBe(

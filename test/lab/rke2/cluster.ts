@@ -11,7 +11,7 @@ import { renderHost } from "../../../src/render/index.ts";
 import { RKE2_CONFIG_PATH, RKE2_JOIN_TOKEN_PATH } from "../../../src/render/rke2-config.ts";
 import { countGroup, listedGroup } from "../../inventory/fixture.ts";
 import { realisticSpec, SECRETS } from "../../render/fixtures.ts";
-import { labUp, type Lab } from "../lab.ts";
+import type { Lab, LabTopology } from "../lab.ts";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -23,6 +23,8 @@ export interface Rke2LabOptions {
   servers: number;
   agents: number;
   readyAfterMs: number;
+  /** Per-host exceptions to readyAfterMs. */
+  readyAfterMsOf?: Record<string, number>;
 }
 
 export interface RecordLine {
@@ -117,10 +119,10 @@ export class Rke2Lab {
 }
 
 /**
- * Brings up lb01, lb02 (keepalived + haproxy running), server01.. and agent01.. (config.yaml and
- * units in place, RKE2 not started) on 198.18.<subnet>.0/24 with the VIP at .10.
+ * The lab topology and the starbase inventory for lb01, lb02, server01.. and agent01.. on
+ * 198.18.<subnet>.0/24 with the VIP at .10; bring it up with useLab, then prepareRke2Lab.
  */
-export async function rke2LabUp(dir: string, options: Rke2LabOptions): Promise<Rke2Lab> {
+export function rke2Topology(options: Rke2LabOptions): { topology: LabTopology; inv: Inventory } {
   const net = `198.18.${options.subnet}`;
   const spec = realisticSpec();
   spec.network = { ...spec.network, cidr: `${net}.0/24`, gateway: `${net}.1`, dns: [`${net}.1`] };
@@ -131,7 +133,7 @@ export async function rke2LabUp(dir: string, options: Rke2LabOptions): Promise<R
   };
   spec.loadBalancer = { vip: `${net}.10`, vrrp: { mode: "unicast", routerId: 51 } };
   const inv = buildInventory(spec);
-  const lab = await labUp(dir, {
+  const topology: LabTopology = {
     networks: [{ name: "cluster", cidr: `${net}.0/24`, gateway: `${net}.1` }],
     hosts: inv.hosts.map((h) => ({
       name: h.name,
@@ -143,37 +145,42 @@ export async function rke2LabUp(dir: string, options: Rke2LabOptions): Promise<R
         loadBalancers: inv.loadBalancers.map((lb) => lb.ip),
         servers: inv.servers.map((s) => s.ip),
         firstServer: inv.servers[0]!.ip,
-        readyAfterMs: options.readyAfterMs,
+        readyAfterMs: options.readyAfterMsOf?.[h.name] ?? options.readyAfterMs,
       },
     })),
     control: [{ network: "cluster" }],
-  });
+  };
+  return { topology, inv };
+}
+
+/**
+ * On a lab that is up: the rendered keepalived.conf and haproxy.cfg on the load balancers (both
+ * daemons running, the VIP answering), the rendered config.yaml and the stand-in's unit on every
+ * RKE2 node (RKE2 not started).
+ */
+export async function prepareRke2Lab(lab: Lab, inv: Inventory, dir: string): Promise<Rke2Lab> {
   const cluster = new Rke2Lab(lab, inv, dir);
-  try {
-    for (const host of inv.hosts) {
-      const files = renderHost(inv, host, SECRETS);
-      const wanted = host.role === "loadbalancer" ? ["/etc/haproxy/haproxy.cfg", "/etc/keepalived/keepalived.conf"] : [RKE2_CONFIG_PATH];
-      for (const path of wanted) {
-        const file = files.find((f) => f.path === path) ?? (() => { throw new Error(`${host.name}: render made no ${path}`); })();
-        await cluster.write(host.name, path, file.content, path === RKE2_CONFIG_PATH ? "0600" : "0644");
-      }
-      if (host.role === "loadbalancer") {
-        const started = await cluster.exec(host.name, ["systemctl", "enable", "--now", "keepalived.service", "haproxy.service"]);
-        if (started.code !== 0) throw new Error(`${host.name}: keepalived/haproxy: ${started.stderr}`);
-      } else {
-        const unit = host.role === "server" ? "rke2-server.service" : "rke2-agent.service";
-        const installed = await cluster.sh(host.name, `cp /opt/starbase-lab/src/rke2/units/${unit} /etc/systemd/system/ && systemctl daemon-reload`);
-        if (installed.code !== 0) throw new Error(`${host.name}: installing ${unit}: ${installed.stderr}`);
-      }
+  for (const host of inv.hosts) {
+    const files = renderHost(inv, host, SECRETS);
+    const wanted = host.role === "loadbalancer" ? ["/etc/haproxy/haproxy.cfg", "/etc/keepalived/keepalived.conf"] : [RKE2_CONFIG_PATH];
+    for (const path of wanted) {
+      const file = files.find((f) => f.path === path) ?? (() => { throw new Error(`${host.name}: render made no ${path}`); })();
+      await cluster.write(host.name, path, file.content, path === RKE2_CONFIG_PATH ? "0600" : "0644");
     }
-    await cluster.until("the VIP on a load balancer", 20_000, async () => {
-      // haproxy binds *:6443, so a TCP connect to the VIP succeeds once a load balancer holds it.
-      const probe = await lab.control(["timeout", "2", "bash", "-c", `echo > /dev/tcp/${spec.loadBalancer.vip}/6443`]);
-      return probe.code === 0 ? true : undefined;
-    });
-  } catch (error) {
-    if (!process.env.RKE2_LAB_KEEP) await lab.down();
-    throw error;
+    if (host.role === "loadbalancer") {
+      const started = await cluster.exec(host.name, ["systemctl", "enable", "--now", "keepalived.service", "haproxy.service"]);
+      if (started.code !== 0) throw new Error(`${host.name}: keepalived/haproxy: ${started.stderr}`);
+    } else {
+      const unit = host.role === "server" ? "rke2-server.service" : "rke2-agent.service";
+      const installed = await cluster.sh(host.name, `cp /opt/starbase-lab/src/rke2/units/${unit} /etc/systemd/system/ && systemctl daemon-reload`);
+      if (installed.code !== 0) throw new Error(`${host.name}: installing ${unit}: ${installed.stderr}`);
+    }
   }
+  const vip = inv.spec.loadBalancer.vip;
+  await cluster.until("the VIP on a load balancer", 20_000, async () => {
+    // haproxy binds *:6443, so a TCP connect to the VIP succeeds once a load balancer holds it.
+    const probe = await lab.control(["timeout", "2", "bash", "-c", `echo > /dev/tcp/${vip}/6443`]);
+    return probe.code === 0 ? true : undefined;
+  });
   return cluster;
 }
