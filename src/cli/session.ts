@@ -78,12 +78,14 @@ export interface ConvergeSessionOptions {
   kubeconfigOut?: string;
 }
 
+// Any phase's session: the body is generic over the run, as plan/converge.ts is.
+type AnySession = Session<any>;
+
 /**
  * Opens the phase(s) for plan or apply and runs `body` in the session: infra through the Proxmox
- * API, cluster over SSH only (no Proxmox credentials), all as one graph of both. When it cannot
- * be opened, the reason is reported and the exit code is 1.
+ * API, cluster over SSH only (no Proxmox credentials read), all as one graph of both.
  */
-export async function withConvergeSession(
+export function withConvergeSession(
   ctx: CommandContext,
   file: string,
   phase: SessionPhase,
@@ -91,41 +93,25 @@ export async function withConvergeSession(
   opts: ConvergeSessionOptions = {},
 ): Promise<number> {
   if (phase === "infra") return withInfraSession(ctx, file, "converge", body, opts);
-  const opened = await openCluster(ctx, file, opts);
-  if (opened === undefined) return EXIT_ERROR;
-  const { cluster, sink, who, session: clusterSession } = opened;
-  if (phase === "cluster") {
-    try {
-      return await body(clusterSession, sink);
-    } finally {
+  const open: SessionOpener<AnySession> = async (cluster, sink, who) => {
+    const clusterSession = await openCluster(ctx, cluster, sink, who, opts);
+    if (clusterSession === undefined || phase === "cluster") return clusterSession;
+    const { openInfraSession } = await import("../plan/infra.ts");
+    const infraSession = await openInfraSession(cluster, "converge", sink, { ...opts, who });
+    if (infraSession === undefined) {
       await clusterSession.close();
+      return undefined;
     }
-  }
-  const { openInfraSession } = await import("../plan/infra.ts");
-  const infraSession = await openInfraSession(cluster, "converge", sink, { ...opts, who });
-  if (infraSession === undefined) {
-    await clusterSession.close();
-    return EXIT_ERROR;
-  }
-  const { combineSessions } = await import("../plan/all.ts");
-  const session = combineSessions(infraSession, clusterSession, sink);
-  try {
-    return await body(session, sink);
-  } finally {
-    await session.close();
-  }
+    const { combineSessions } = await import("../plan/all.ts");
+    return combineSessions(infraSession, clusterSession, sink);
+  };
+  return withSession(ctx, file, "apply", open, body);
 }
 
-/** Loads the spec and opens the cluster phase's session (SSH only); undefined when it cannot (reported). */
-async function openCluster(ctx: CommandContext, file: string, opts: ConvergeSessionOptions) {
-  const { out, env } = ctx;
-  const { loaded, inventory } = await loadReportedCluster(out, file, env);
-  if (inventory === undefined) return undefined;
-  const sink = runSink(out, "apply");
-  const cluster: ValidCluster = { file, dir: loaded.dir, positionOf: loaded.positionOf, inventory, env };
+/** The cluster phase's session (SSH only); undefined when it cannot be opened (reported to the sink). */
+async function openCluster(ctx: CommandContext, cluster: ValidCluster, sink: RunSink, who: RunIdentity, opts: ConvergeSessionOptions) {
   const { openClusterSession } = await import("../plan/cluster.ts");
-  const who = runIdentity(env);
-  const session = openClusterSession(cluster, sink, {
+  return openClusterSession(cluster, sink, {
     who,
     askPassphrase: passphrasePrompt(ctx),
     ...(opts.bootWaitMs !== undefined && { bootWaitMs: opts.bootWaitMs }),
@@ -133,23 +119,16 @@ async function openCluster(ctx: CommandContext, file: string, opts: ConvergeSess
     // A plan does not wait for a host that does not answer: it says so.
     ...(opts.observeOnly === true && { connectRetry: { deadlineMs: 10_000, initialDelayMs: 500, maxDelayMs: 4_000 } }),
   });
-  return session === undefined ? undefined : { cluster, sink, who, session };
 }
 
 /** Opens the cluster phase's session (SSH only, no lock) and runs `body` in it. */
-export async function withClusterSession(
+export function withClusterSession(
   ctx: CommandContext,
   file: string,
   body: (session: ClusterSession, sink: RunSink) => Promise<number>,
   opts: ConvergeSessionOptions = {},
 ): Promise<number> {
-  const opened = await openCluster(ctx, file, opts);
-  if (opened === undefined) return EXIT_ERROR;
-  try {
-    return await body(opened.session, opened.sink);
-  } finally {
-    await opened.session.close();
-  }
+  return withSession(ctx, file, "apply", (cluster, sink, who) => openCluster(ctx, cluster, sink, who, opts), body);
 }
 
 /** On a terminal (not in JSON mode): asks for the key file's passphrase, without echo. */

@@ -67,7 +67,7 @@ describe("2 LB / 3 servers / 2 agents, --phase cluster", () => {
     expect(got.code).toBe(0);
     const nodes = (JSON.parse(got.stdout) as { items: { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }[] }).items;
     const ready = nodes.map((n) => [n.metadata.name, n.status.conditions.find((c) => c.type === "Ready")?.status]);
-    expect(ready.sort()).toEqual(NODES.map((name) => [name, "True"]));
+    expect(ready.sort()).toEqual(NODES.map((name) => [name, "True"]).sort());
   }, 60_000);
 
   test("a second apply changes nothing on any host and logs in once per host", async () => {

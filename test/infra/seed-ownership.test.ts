@@ -53,7 +53,7 @@ describe("seed ISOs of two clusters whose names run together", () => {
     expect(attachedIsos(lab).filter((a) => !a.present)).toEqual([]);
     // Each cluster finds its own infra unchanged.
     for (const spec of [homeLab(), home]) {
-      const plan = await starbase(lab, ["plan", spec]);
+      const plan = await starbase(lab, ["plan", spec, "--phase", "infra"]);
       expect(plan.stdout).not.toMatch(/^\s+[+~-] /m);
       expect(plan.rc).toBe(0);
     }
@@ -67,7 +67,7 @@ describe("seed ISOs of two clusters whose names run together", () => {
     expect(rescue.status.exitstatus).toBe("OK");
     lab.editSpec((doc) => doc.setIn(["ssh", "authorizedKeys"], doc.createNode([
       "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPr7nh4XVBgm3aT3aDDAs7cRDbkvTM5HaNLbCj/5mjo8 second@laptop"])));
-    const plan = await starbase(lab, ["plan", homeLab()]);
+    const plan = await starbase(lab, ["plan", homeLab(), "--phase", "infra"]);
     expect(plan.rc).toBe(2);
     expect(plan.stdout).toContain(`= seed ISO ${oldSeed} on ${lb01.node} (kept: VM rescue (400) uses it`);
     const run = await applyInfra(lab, "--yes");
@@ -96,7 +96,7 @@ describe("seed ISOs of two clusters whose names run together", () => {
     const ambiguous = "local:iso/starbase-home-lab-server01-0123456789ab.iso";
     lab.emu.putFile(server01.node, ambiguous, "whose?");
 
-    const plan = await starbase(lab, ["plan", homeLab()]);
+    const plan = await starbase(lab, ["plan", homeLab(), "--phase", "infra"]);
     expect(plan.rc).toBe(2);
     expect(plan.stdout).toContain(`- seed ISO ${oldName} on ${lb02.node}`);
     expect(plan.stdout).toMatch(new RegExp(`= seed ISO ${ambiguous} on ${server01.node} \\(kept: .*cluster home, host lab-server01`));
