@@ -42,4 +42,8 @@ export async function runAgent(host: LabHost, config: Rke2Config, startedAt: num
   });
   record({ event: "ready", role: "agent" });
   sdNotify("READY=1");
+  // A real agent runs until it is stopped (kubelet, containerd, its load balancer). Here nothing
+  // else holds the event loop once the Node is Ready: without this the process exited 0 and
+  // systemd restarted it every 5 s (Restart=always), so the unit was never seen active.
+  setInterval(() => {}, 3_600_000);
 }
