@@ -208,7 +208,9 @@ describe("RKE2 stand-in on the lab", () => {
     });
     const adds = [...learnerAdds(await c.records("server02")), ...learnerAdds(await c.records("server03"))].sort((x, y) => x.time.localeCompare(y.time));
     console.log(adds.map((a) => `${a.time} ${a.host} ok=${a.ok} ${a.error ?? ""}`).join("\n"));
-    expect(adds[0]!.ok).toBe(true);
+    // Records are written when each answer arrives, so their order does not tell which add etcd took first.
+    const succeeded = adds.filter((r) => r.ok === true);
+    expect(succeeded.length).toBeGreaterThan(0);
     const failed = adds.filter((r) => r.ok === false);
     expect(failed.length).toBeGreaterThan(0);
     // The first failure is the collision: the other join's learner is still there. etcd answers
@@ -217,7 +219,7 @@ describe("RKE2 stand-in on the lab", () => {
     const collision = /etcdserver: too many learner members in cluster|timed out/;
     expect(String(failed[0]!.error)).toMatch(collision);
     const loser = String(failed[0]!.host);
-    expect(loser).not.toBe(adds[0]!.host);
+    expect(succeeded.some((r) => r.host !== loser)).toBe(true);
     const exit = (await c.records(loser)).find((r) => r.event === "exit");
     expect(String(exit?.reason)).toStartWith("ETCD join failed: ");
     expect(String(exit?.reason)).toMatch(collision);
