@@ -58,14 +58,13 @@ function distroSections(query: FactsQuery): string[] {
       "done",
     );
   }
-  sections.push(
-    `[ -f ${ZYPP_LOCKS} ] && sed -n 's/^solvable_name: *\\(.*[^ ]\\) *$/pkglock\\t\\1/p' ${ZYPP_LOCKS}`,
-    `printf 'selinux\\t%s\\n' "$(getenforce 2>/dev/null || echo Disabled)"`,
-  );
+  sections.push(`[ -f ${ZYPP_LOCKS} ] && sed -n 's/^solvable_name: *\\(.*[^ ]\\) *$/pkglock\\t\\1/p' ${ZYPP_LOCKS}`);
   if (query.selinuxPorts.length > 0) {
-    // Only the ports asked for: `semanage port -l` lists hundreds of lines.
+    // The mode matters only for labelling ports, so it is read only then (getenforce is one more
+    // process per host and read). Only the ports asked for: `semanage port -l` lists hundreds of lines.
     const ports = query.selinuxPorts.map((port) => String(checkPort(port))).join("|");
     sections.push(
+      `printf 'selinux\\t%s\\n' "$(getenforce 2>/dev/null || echo Disabled)"`,
       `semanage port -l 2>/dev/null | while read -r t p l; do`,
       `  [ "$p" = tcp ] || continue`,
       `  for x in $(echo "$l" | tr -d ','); do case "$x" in ${ports}) printf 'seport\\t%s\\t%s\\n' "$x" "$t";; esac; done`,
@@ -106,7 +105,7 @@ function parseFacts(query: FactsQuery, output: string): NodeFacts {
     else throw new FactsParseError(`unknown fact record ${JSON.stringify(tag)}`);
   });
   for (const name of query.packages) if (!packages.has(name)) throw new FactsParseError(`no fact for package ${name}`);
-  if (selinux === undefined) throw new FactsParseError("no SELinux fact");
+  if (query.selinuxPorts.length > 0 && selinux === undefined) throw new FactsParseError("no SELinux fact");
   const start = rebootmgr.get("window-start");
   const duration = rebootmgr.get("window-duration");
   return {
@@ -117,7 +116,7 @@ function parseFacts(query: FactsQuery, output: string): NodeFacts {
     addresses: common.addresses,
     packages,
     lockedPackages,
-    selinux,
+    selinux: selinux ?? null,
     selinuxPorts,
     rebootWindow: start !== undefined && duration !== undefined ? { start, duration } : null,
     rebootStrategy: rebootmgr.get("strategy") ?? null,

@@ -19,10 +19,13 @@ export function checkPackageName(name: string): string {
   return name;
 }
 
-/** Absolute paths without control characters: the facts output is one record per line, tab-separated. */
+/**
+ * Absolute paths without control characters or backslashes: the facts output is one record per
+ * line, tab-separated, and sha256sum escapes a name with a backslash in it.
+ */
 export function checkFactPath(path: string): string {
-  if (!path.startsWith("/") || /[\u0000-\u001f\u007f]/.test(path)) {
-    throw new Error(`not an absolute path without control characters: ${JSON.stringify(path)}`);
+  if (!path.startsWith("/") || /[\u0000-\u001f\u007f\\]/.test(path)) {
+    throw new Error(`not an absolute path without control characters or backslashes: ${JSON.stringify(path)}`);
   }
   return path;
 }

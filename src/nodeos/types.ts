@@ -12,7 +12,7 @@ export interface FactsQuery {
   units: readonly string[];
   /** Packages whose installed version is read. */
   packages: readonly string[];
-  /** TCP ports whose SELinux port type is read. */
+  /** TCP ports whose SELinux port type is read; asking for any also reads the SELinux mode. */
   selinuxPorts: readonly number[];
   /** IPv4 addresses for which the interface holding them is read (a VRRP VIP). */
   addresses?: readonly string[];
@@ -57,7 +57,8 @@ export interface NodeFacts {
   packages: Map<string, string | null>;
   /** Packages the package manager keeps where they are (updates never move them). */
   lockedPackages: Set<string>;
-  selinux: SelinuxMode;
+  /** null: not read (the query asked for no SELinux port). */
+  selinux: SelinuxMode | null;
   /** Port → SELinux type, or null when the port has no type. */
   selinuxPorts: Map<number, string | null>;
   /** The reboot window and strategy the node's reboot manager holds; null when it has none. */

@@ -35,9 +35,35 @@ export interface ClusterPhaseOptions {
   bootWaitMs?: number;
 }
 
+/**
+ * A family whose acting makes the run forget the facts of the host it acted on, so every later
+ * step on that host (kured and kubeconfig after server-first) reads what is there now, not what
+ * the run read before the change. A step without a host forgets every host's facts.
+ */
+export function forgettingFactsAfterActing(family: StepFamily<ClusterRun>): StepFamily<ClusterRun> {
+  return {
+    ...family,
+    async observe(run, step, ctx) {
+      const observed = await family.observe(run, step, ctx);
+      const apply = observed.apply;
+      if (apply === undefined) return observed;
+      return {
+        ...observed,
+        async apply(actCtx) {
+          try {
+            await apply(actCtx);
+          } finally {
+            run.forgetFacts(step.host);
+          }
+        },
+      };
+    },
+  };
+}
+
 /** The registry: one line per family. */
 function clusterFamilies(opts: ClusterPhaseOptions): StepFamily<ClusterRun>[] {
-  return [
+  return ([
     bootFamily(opts.bootWaitMs ?? DEFAULT_BOOT_WAIT_MS),
     loadBalancerFamily,
     serverFirstFamily(),
@@ -45,7 +71,7 @@ function clusterFamilies(opts: ClusterPhaseOptions): StepFamily<ClusterRun>[] {
     agentsFamily(),
     kuredFamily,
     kubeconfigFamily,
-  ];
+  ] satisfies StepFamily<ClusterRun>[]).map(forgettingFactsAfterActing);
 }
 
 /**

@@ -1,5 +1,5 @@
 // SSH to the nodes (ssh2, no ssh binary): connection pool with a jump chain, host-key checks,
-// agent and key-file login, exec with timeouts, atomic verified file writes, batched observation.
+// agent and key-file login, exec with timeouts, atomic verified file writes. (Batched reads per run live in the cluster run: steps/cluster/context.ts.)
 
 export { authFailureMessage, Credentials } from "./auth.ts";
 export type { AuthOptions } from "./auth.ts";

@@ -289,9 +289,8 @@ class Slots {
   }
 }
 
-/** Commands, files and batched observation on one host. */
+/** Commands and files on one host. */
 export class SshHost {
-  private readonly observations = new Map<string, Promise<ExecResult>>();
   private readonly slots: Slots;
 
   constructor(
@@ -332,22 +331,6 @@ export class SshHost {
     if (result.code !== 0) throw new SshError(this.name, "put", `put ${path} failed (exit ${result.code}): ${result.stderr.trim()}`, false);
     const written = result.stdout.trim();
     if (written !== sha256) throw new SshError(this.name, "put", `put ${path}: the file has sha256 ${written} after the rename, expected ${sha256}`, false);
-  }
-
-  /**
-   * Batched observation: runs `script` once per host and run under `key` and keeps its result
-   * for every step on the host that asks again; `fresh` re-reads (after the host was changed,
-   * or on a retry). A failed run is not kept.
-   */
-  observe(key: string, script: string, options: { fresh?: boolean; timeoutMs?: number } = {}): Promise<ExecResult> {
-    const kept = this.observations.get(key);
-    if (kept !== undefined && options.fresh !== true) return kept;
-    const reading = this.exec(script, { description: `observe ${key}`, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) });
-    this.observations.set(key, reading);
-    reading.catch(() => {
-      if (this.observations.get(key) === reading) this.observations.delete(key);
-    });
-    return reading;
   }
 
   /** Connections opened to this host so far (1 on a run without reboots or drops). */

@@ -37,7 +37,7 @@ function checkLines(what: string, stdout: string): Record<string, unknown>[] {
 describe("docs/json-events.md", () => {
   test("the doc has shapes for every command's events", () => {
     expect([...shapes.keys()].sort()).toEqual(
-      ["apply", "destroy", "diagnostic", "error", "file", "graph", "help", "init", "plan", "run-end", "run-start", "step-end",
+      ["apply", "destroy", "diagnostic", "error", "file", "graph", "help", "init", "kubeconfig", "plan", "run-end", "run-start", "step-end",
         "step-progress", "step-retry", "step-skip", "step-start", "summary", "version", "waiting"].sort(),
     );
   });
@@ -144,7 +144,8 @@ describe("docs/json-events.md", () => {
   });
 
   test("every shape in the doc was printed by some command", () => {
-    const documented = [...shapes.values()].flat().map((v) => v.heading);
+    // `kubeconfig` needs lab hosts over SSH: test/cluster/kube.test.ts checks its line against this page.
+    const documented = [...shapes.values()].flat().map((v) => v.heading).filter((heading) => heading !== "kubeconfig");
     expect(documented.filter((heading) => !seen.has(heading))).toEqual([]);
   });
 });

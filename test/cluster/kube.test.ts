@@ -14,6 +14,8 @@ import { join } from "node:path";
 import { parse, parseDocument } from "yaml";
 import type { ClusterLab } from "./harness.ts";
 import { useClusterLab } from "./harness.ts";
+import { eventShapes, matchEvent } from "../cli/json-shapes.ts";
+import { repo } from "../cli/run-starbase.ts";
 
 const RELEASE = "v1.33.5+rke2r1";
 const NET = "198.18.66";
@@ -121,7 +123,7 @@ describe("kured and kubeconfig through a jump host (examples/minimal.yaml)", () 
     const again = await c.starbase(["apply", c.file, "--phase", "cluster", "--yes"], { timeoutMs: 300_000 });
     if (again.code !== 0) console.log(again.stdout, again.stderr);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/^No changes: the nodes of mini matches the spec/);
+    expect(again.stdout).toMatch(/^No changes: the nodes of mini match the spec/);
     expect(fileStamp(kubeconfigPath(c))).toBe(before);
     expect((await c.lab.exec("server01", ["stat", "-c", "%Y %i", MANIFEST])).stdout).toBe(manifestBefore.stdout);
     // plan says why the kubeconfig step has nothing to do: it used the file through the VIP.
@@ -140,9 +142,13 @@ describe("kured and kubeconfig through a jump host (examples/minimal.yaml)", () 
     expect(readFileSync(out, "utf8")).toBe(readFileSync(kubeconfigPath(c), "utf8"));
     expect(statSync(out).mode & 0o777).toBe(0o600);
     const stamp = fileStamp(out);
-    const second = await c.starbase(["kubeconfig", c.file, "-o", out], { timeoutMs: 120_000 });
+    const second = await c.starbase(["kubeconfig", c.file, "-o", out, "--output", "json"], { timeoutMs: 120_000 });
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain(`${out} is up to date`);
+    // The JSON event has the shape docs/json-events.md gives it, and says nothing was written.
+    const shapes = eventShapes(readFileSync(join(repo, "docs", "json-events.md"), "utf8"));
+    const lines = second.stdout.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => matchEvent(shapes, line))).toEqual([{ variant: expect.objectContaining({ heading: "kubeconfig" }) }]);
+    expect(lines[0]).toEqual({ type: "kubeconfig", cluster: "mini", path: out, written: false, merged: false, nodes: [{ name: "server01", ready: true }] });
     expect(fileStamp(out)).toBe(stamp);
   }, 300_000);
 
@@ -179,4 +185,31 @@ describe("kured and kubeconfig through a jump host (examples/minimal.yaml)", () 
     expect(again.stdout).toContain("are up to date");
     expect(fileStamp(config)).toBe(stamp);
   }, 300_000);
+
+  test("a HelmChart RKE2 refuses fails the kured step with RKE2's words, naming host and step; once RKE2 takes it, apply converges", async () => {
+    const c = cluster();
+    const reason = 'admission webhook "helmcharts.policy.example" denied the request: HelmCharts in kube-system need approval';
+    await c.lab.exec("server01", ["sh", "-c", `mkdir -p /etc/starbase-lab/faults && cat > /etc/starbase-lab/faults/helmchart-refused`], { stdin: reason });
+    const doc = parseDocument(readFileSync(c.file, "utf8"));
+    doc.setIn(["kured", "chartVersion"], "5.6.2");
+    writeFileSync(c.file, doc.toString());
+    const refused = await c.starbase(["apply", c.file, "--phase", "cluster", "--yes"], { timeoutMs: 300_000 });
+    const output = refused.stdout + refused.stderr;
+    if (refused.code === 0) console.log(output);
+    expect(refused.code).toBe(1);
+    // The plain reporter's failure line names the step; the error names the host and quotes RKE2.
+    expect(output).toContain(`failed: kured: server01: RKE2 refused ${MANIFEST}`);
+    expect(output).toContain(`server01: RKE2 refused ${MANIFEST}, HelmChart kube-system/starbase-kured is not applied:`);
+    // RKE2 logs in logfmt: the quotes of the reason come escaped.
+    expect(output).toContain(reason.replaceAll('"', '\\"'));
+    // RKE2 still serves the HelmChart it had: the run did not pretend otherwise.
+    const before = await kubectlOnJump(c, kubeconfigPath(c), ["get", "helmcharts.helm.cattle.io", "-n", "kube-system", "starbase-kured", "-o", "jsonpath={.spec.version}"]);
+    expect(before.stdout).toBe("5.6.1");
+    await c.lab.exec("server01", ["rm", "/etc/starbase-lab/faults/helmchart-refused"]);
+    const taken = await c.starbase(["apply", c.file, "--phase", "cluster", "--yes"], { timeoutMs: 300_000 });
+    if (taken.code !== 0) console.log(taken.stdout, taken.stderr);
+    expect(taken.code).toBe(0);
+    const after = await kubectlOnJump(c, kubeconfigPath(c), ["get", "helmcharts.helm.cattle.io", "-n", "kube-system", "starbase-kured", "-o", "jsonpath={.spec.version}"]);
+    expect(after.stdout).toBe("5.6.2");
+  }, 700_000);
 });

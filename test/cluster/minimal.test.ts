@@ -43,7 +43,7 @@ describe("examples/minimal.yaml, --phase cluster", () => {
     const again = await cluster().starbase(["apply", cluster().file, "--phase", "cluster", "--yes"]);
     console.log(`second apply: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/^No changes: the nodes of mini matches the spec/);
+    expect(again.stdout).toMatch(/^No changes: the nodes of mini match the spec/);
     const after = await Promise.all(hosts.map(hostState));
     for (const [i, host] of hosts.entries()) {
       expect({ host, files: after[i]!.files, units: after[i]!.units }).toEqual({ host, files: before[i]!.files, units: before[i]!.units });

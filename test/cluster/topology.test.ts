@@ -77,7 +77,7 @@ describe("2 LB / 3 servers / 2 agents, --phase cluster", () => {
     const again = await cluster().starbase(["apply", cluster().file, "--phase", "cluster", "--yes"]);
     console.log(`second apply, 7 hosts: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/^No changes: the nodes of labc matches the spec/);
+    expect(again.stdout).toMatch(/^No changes: the nodes of labc match the spec/);
     const after = await Promise.all(HOSTS.map(hostState));
     const loginsAfter = await Promise.all(HOSTS.map(logins));
     for (const [i, host] of HOSTS.entries()) {

@@ -125,12 +125,17 @@ describe("MicroOS facts: one script, one round trip", () => {
   });
 
   test("a node without SELinux tools, rebootmgr configuration or pending reboot reads as such", () => {
-    const query: FactsQuery = { files: [], exists: [], units: [], packages: [], selinuxPorts: [] };
+    const query: FactsQuery = { files: [], exists: [], units: [], packages: [], selinuxPorts: [6443] };
     const stubs = { systemctl: STUBS.systemctl as string };
     const run = runFacts("bare", query, { etc: {}, stubs });
     expect(run.code).toBe(0);
     const facts = microos.parseFacts(query, run.stdout);
     expect(facts.selinux).toBe("disabled");
+    expect(facts.selinuxPorts.get(6443)).toBeNull();
+    // The mode is read only with ports to label: no getenforce otherwise.
+    const noPorts = { ...query, selinuxPorts: [] };
+    expect(microos.factsScript(noPorts)).not.toContain("getenforce");
+    expect(microos.parseFacts(noPorts, runFacts("bare-no-ports", noPorts, { etc: {}, stubs }).stdout).selinux).toBeNull();
     expect(facts.rebootWindow).toBeNull();
     expect(facts.rebootStrategy).toBeNull();
     expect(facts.rebootNeeded).toBe(false);
@@ -167,12 +172,21 @@ describe("MicroOS facts: one script, one round trip", () => {
     expect(() => microos.parseFacts(QUERY, withoutUnit)).toThrow("systemd said nothing about rke2-server.service");
     const garbled = full.replace(/^file\t\/etc\/starbase-nodeos-test\/haproxy.cfg\t-$/m, "file\t/etc/starbase-nodeos-test/haproxy.cfg\tzz\t644 root:root");
     expect(() => microos.parseFacts(QUERY, garbled)).toThrow("unreadable file fact");
+    // A present file answers twice (stat, sha256sum): one answer alone is no fact.
+    const withFile = runFacts("cut-file", QUERY, { etc: { "starbase-nodeos-test/haproxy.cfg": { content: "x\n", mode: 0o600 } } }).stdout;
+    expect(microos.parseFacts(QUERY, withFile).files.get("/etc/starbase-nodeos-test/haproxy.cfg")).toEqual({ sha256: sha256("x\n"), mode: 0o600, owner: "root:root" });
+    const path = "/etc/starbase-nodeos-test/haproxy.cfg";
+    const hashOnly = withFile.split("\n").filter((line) => !line.startsWith(`filemode\t${path}\t`)).join("\n");
+    expect(() => microos.parseFacts(QUERY, hashOnly)).toThrow(`no fact for file ${path}`);
+    const badHash = withFile.replace(/^filehash\t(\S+)\t[0-9a-f]+$/m, "filehash\t$1\tnot-a-hash");
+    expect(() => microos.parseFacts(QUERY, badHash)).toThrow("unreadable file fact");
   });
 
   test("queries that could break the script are refused before any text is made", () => {
     const base: FactsQuery = { files: [], exists: [], units: [], packages: [], selinuxPorts: [] };
     expect(() => microos.factsScript({ ...base, files: ["relative/path"] })).toThrow("absolute path");
     expect(() => microos.factsScript({ ...base, files: ["/etc/a\nb"] })).toThrow("control characters");
+    expect(() => microos.factsScript({ ...base, files: ["/etc/a\\b"] })).toThrow("backslashes");
     expect(() => microos.factsScript({ ...base, units: ["x; reboot"] })).toThrow("not a systemd unit name");
     expect(() => microos.factsScript({ ...base, packages: ["$(reboot)"] })).toThrow("not a package name");
     expect(() => microos.factsScript({ ...base, selinuxPorts: [70000] })).toThrow("not a TCP port");

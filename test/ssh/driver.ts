@@ -27,7 +27,6 @@ export interface DriverConfig {
 export type DriverRequest =
   | { id: number; op: "exec"; host: string; command: string; stdin?: string; timeoutMs?: number }
   | { id: number; op: "put"; host: string; path: string; content: string; options: PutOptions }
-  | { id: number; op: "observe"; host: string; key: string; script: string; fresh?: boolean }
   | { id: number; op: "connectTcp"; address: string; port: number; timeoutMs: number }
   | { id: number; op: "connections" }
   | { id: number; op: "passphraseAsked" };
@@ -70,8 +69,6 @@ async function handle(request: DriverRequest): Promise<unknown> {
       });
     case "put":
       return host(request.host).put(request.path, request.content, request.options);
-    case "observe":
-      return host(request.host).observe(request.key, request.script, { fresh: request.fresh === true });
     case "connectTcp":
       return pool.connectTcp(request.address, request.port, request.timeoutMs);
     case "connections":

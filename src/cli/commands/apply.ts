@@ -136,7 +136,7 @@ function showApplied(out: Output, cluster: string, phase: SessionPhase, result: 
     }
     if (result.ok) {
       const what = notInSpec === "" && waiting.length === 0
-        ? `No changes: ${{ infra: "the infra of ", cluster: "the nodes of ", all: "" }[phase]}${cluster} matches the spec (${counted(result.steps.length, "step")} checked).\n`
+        ? `No changes: ${{ infra: `the infra of ${cluster} matches`, cluster: `the nodes of ${cluster} match`, all: `${cluster} matches` }[phase]} the spec (${counted(result.steps.length, "step")} checked).\n`
         : `No changes made (${counted(result.steps.length, "step")} checked).\n`;
       out.result(what + waitingText + notInSpec);
     }

@@ -62,18 +62,21 @@ export const kubeconfig: Command = {
       try {
         const text = await fetchClusterKubeconfig(session.run);
         let said: string;
+        let written: { path: string; written: boolean; backup?: string };
         if (mergeInto !== undefined) {
           const merged = mergeIntoFile(mergeInto, text, cluster);
           said = !merged.written
             ? `${mergeInto}: the entries of ${cluster} are up to date`
             : `${mergeInto}: ${merged.replaced ? "replaced" : "added"} the entries of ${cluster}${merged.backup === undefined ? "" : ` (previous file kept as ${merged.backup})`}; current context ${merged.currentContext}`;
+          written = { path: mergeInto, written: merged.written, ...(merged.backup !== undefined && { backup: merged.backup }) };
         } else {
           const path = typeof outPath === "string" ? outPath : defaultKubeconfigPath(file, cluster);
           const difference = writeIfDifferent(path, text);
           said = difference === "same" ? `${path} is up to date` : `wrote ${path}`;
+          written = { path, written: difference !== "same" };
         }
         const nodes = await verifyKubeconfig(session.run, text, "the kubeconfig");
-        out.event({ type: "kubeconfig", cluster, nodes });
+        out.event({ type: "kubeconfig", cluster, ...written, merged: mergeInto !== undefined, nodes });
         out.result(`${said}\n${nodes.length} node${nodes.length === 1 ? "" : "s"} through the VIP, ${nodes.filter((n) => n.ready).length} Ready: ${nodes.map((n) => n.name).join(", ")}\n`);
         return EXIT_OK;
       } catch (err) {

@@ -17,8 +17,10 @@ export interface ClusterRun {
   files(host: Host): readonly RenderedFile[];
   /** The host's SSH connection; nothing connects before its first command. */
   ssh(host: Host): SshHost;
-  /** The host's facts, read once per run; `ctx.fresh` reads again (after a change, on a retry). */
+  /** The host's facts, read once per run; `ctx.fresh` reads again (on a retry, or while waiting for a state). */
   facts(host: Host, ctx: ObserveContext): Promise<NodeFacts>;
+  /** A step acted on the host (absent: on hosts it does not name): the next `facts` of it reads again. */
+  forgetFacts(hostName?: string): void;
   /**
    * Opens and closes a TCP connection to address:port from where the hosts are reached (through
    * the jump chain when there is one): the control side's view of a service such as the VIP.
@@ -74,6 +76,10 @@ export function createClusterRun(opts: ClusterRunOptions): ClusterRun {
       ...(opts.kubeconfigPath !== undefined && { kubeconfigPath: opts.kubeconfigPath }),
       facts(host, ctx) {
         return remembered(facts, host.name, ctx.fresh, () => readFacts(opts.os, opts.ssh(host), factsQuery(opts.inv, host, files(host))));
+      },
+      forgetFacts(hostName) {
+        if (hostName === undefined) facts.clear();
+        else facts.delete(hostName);
       },
       once<T>(key: string, work: () => Promise<T>): Promise<T> {
         return remembered(onces as Map<string, Once<T>>, key, false, work);

@@ -64,8 +64,7 @@ export const kubeconfigFamily: StepFamily<ClusterRun> = {
   timeoutMs: 180_000,
   async observe(run, _step, ctx): Promise<Observed> {
     const first = run.inv.firstServer;
-    // Read again: server-first acted on this host after the run first read it (the memo would say rke2 is not there).
-    const facts = await run.facts(first, { ...ctx, fresh: true });
+    const facts = await run.facts(first, ctx);
     const path = run.kubeconfigPath;
     if (path === undefined) throw new Error("internal: the cluster run has no kubeconfig path");
     const subject = `kubeconfig ${path}`;

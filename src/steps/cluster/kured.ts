@@ -103,8 +103,7 @@ export const kuredFamily: StepFamily<ClusterRun> = {
   async observe(run, _step, ctx): Promise<Observed> {
     const first = run.inv.firstServer;
     const wanted = manifest(run);
-    // Read again: server-first acted on this host after the run first read it (the memo would say rke2 is not there).
-    const facts = await run.facts(first, { ...ctx, fresh: true });
+    const facts = await run.facts(first, ctx);
     const have = facts.files.get(KURED_MANIFEST_PATH) ?? null;
     const subject = `${first.name} ${KURED_MANIFEST_PATH}`;
     const chart = `HelmChart ${wanted.namespace}/${wanted.name}`;

@@ -84,6 +84,7 @@ function observeHost(run: ClusterRun, host: Host, facts: NodeFacts): { changes: 
       throw new Error(`${host.name}: ${unit} is not installed (LoadState ${facts.units.get(unit)?.load || "unknown"}); the boot step installs keepalived and haproxy`);
     }
   }
+  if (facts.selinux === null) throw new Error("internal: the load balancer's facts were read without the SELinux mode");
   if (facts.selinux !== "disabled") {
     for (const port of LOAD_BALANCER_PORTS) {
       const type = facts.selinuxPorts.get(port) ?? null;

@@ -15,6 +15,12 @@ export const CONFIG_FILE = "/etc/rancher/rke2/config.yaml";
 export const CONFIG_DROPIN_DIR = "/etc/rancher/rke2/config.yaml.d";
 export const KUBECONFIG_FILE = "/etc/rancher/rke2/rke2.yaml";
 export const HOST_FILE = "/etc/starbase-lab/host.json";
+/**
+ * A fault the tests switch on: while this file exists, the API server refuses every HelmChart the
+ * deploy controller applies, with the file's content as its reason (what an admission webhook that
+ * denies the object, or a missing HelmChart CRD, makes real RKE2 log).
+ */
+export const HELMCHART_REFUSAL_FILE = "/etc/starbase-lab/faults/helmchart-refused";
 export const RECORDS_FILE = "/var/lib/starbase-lab/rke2-records.jsonl";
 
 export const DATA_DIR = "/var/lib/rancher/rke2";

@@ -20,7 +20,7 @@ import { readManifestDir } from "./manifests.ts";
 import { sdNotify } from "./notify.ts";
 import {
   AGENT_TOKEN_FILE, BIN_DIR, ETCD_DIR, KUBECONFIG_FILE, KUBECTL_CANDIDATES, MANIFESTS_DIR, NODE_TOKEN_FILE, SERVER_DIR,
-  TLS_DIR, TOKEN_FILE, rooted,
+  HELMCHART_REFUSAL_FILE, TLS_DIR, TOKEN_FILE, rooted,
 } from "./paths.ts";
 import { createCA, issueCert, readKeyPair, writeKeyPair, type KeyPair } from "./pki.ts";
 import { log, record } from "./records.ts";
@@ -253,6 +253,17 @@ function deployManifests(etcd: EtcdClient): void {
         const current = await etcd.get(key);
         const previous = current === undefined ? undefined : (JSON.parse(current.value) as { spec?: unknown; metadata: Record<string, unknown> });
         if (previous !== undefined && JSON.stringify(previous.spec) === JSON.stringify(chart.spec)) continue;
+        const refusal = existsSync(rooted(HELMCHART_REFUSAL_FILE)) ? readFileSync(rooted(HELMCHART_REFUSAL_FILE), "utf8").trim() : undefined;
+        if (refusal !== undefined) {
+          const problem = `HelmChart ${chart.metadata.namespace}/${chart.metadata.name}: ${refusal}`;
+          const once = `${result.file} ${problem} ${JSON.stringify(chart.spec)}`;
+          if (!reported.has(once)) {
+            reported.add(once);
+            log("error", `Failed to apply manifest ${result.file}: ${problem}`);
+            record({ event: "manifest-rejected", file: result.file, reason: problem });
+          }
+          continue;
+        }
         const metadata = { ...chart.metadata, uid: previous?.metadata.uid ?? crypto.randomUUID(), creationTimestamp: previous?.metadata.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, "Z") };
         await etcd.put(key, JSON.stringify({ ...chart, metadata }));
         record({ event: "manifest-applied", file: result.file, helmchart: `${chart.metadata.namespace}/${chart.metadata.name}` });
