@@ -19,7 +19,7 @@ export interface ClusterRun {
   ssh(host: Host): SshHost;
   /** The host's facts, read once per run; `ctx.fresh` reads again (on a retry, or while waiting for a state). */
   facts(host: Host, ctx: ObserveContext): Promise<NodeFacts>;
-  /** A step acted on the host (absent: on hosts it does not name): the next `facts` of it reads again. */
+  /** A step acted on the named host (absent: a step that names no host; every host is forgotten): the next `facts` reads again. */
   forgetFacts(hostName?: string): void;
   /**
    * Opens and closes a TCP connection to address:port from where the hosts are reached (through
