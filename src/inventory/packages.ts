@@ -5,7 +5,8 @@ import type { Role } from "../spec/types.ts";
  * cluster phase installs the spec's release from Rancher's repository (steps/cluster/rke2-install.ts).
  */
 const ROLE_PACKAGES: Readonly<Record<Role, readonly string[]>> = {
-  loadbalancer: ["keepalived", "haproxy"],
+  // psmisc: keepalived's haproxy check runs killall (templates/keepalived.conf.mustache).
+  loadbalancer: ["keepalived", "haproxy", "psmisc"],
   server: [],
   agent: [],
 };

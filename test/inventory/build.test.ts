@@ -120,7 +120,7 @@ describe("buildInventory: per-host details", () => {
       loadBalancers: listedGroup(200, [{ name: "lb01", ip: "10.0.20.21" }], { packages: ["haproxy", "tcpdump"] }),
     }, { packages: ["qemu-guest-agent", "keepalived"] });
     const inventory = buildInventory(spec);
-    expect(inventory.loadBalancers[0]?.packages).toEqual(["qemu-guest-agent", "keepalived", "haproxy", "tcpdump"]);
+    expect(inventory.loadBalancers[0]?.packages).toEqual(["qemu-guest-agent", "keepalived", "haproxy", "psmisc", "tcpdump"]);
     expect(inventory.servers[0]?.packages).toEqual(["qemu-guest-agent", "keepalived"]);
     expect(inventory.agents[0]?.packages).toEqual(["qemu-guest-agent", "keepalived", "nfs-client", "rke2", "open-iscsi"]);
   });
