@@ -12,7 +12,7 @@
 import { randomUUID } from "node:crypto";
 import type { EtcdClient } from "./etcd.ts";
 import { json, type Reply, type Request } from "./http.ts";
-import { KUBERNETES_VERSION, matchesSelector, mergePatch, notFound, status, table, type KubeObject, type StatusError } from "./kube.ts";
+import { matchesSelector, runningRelease, mergePatch, notFound, status, table, type KubeObject, type StatusError } from "./kube.ts";
 import { record } from "./records.ts";
 
 export const NODE_PREFIX = "/registry/minions/";
@@ -102,8 +102,11 @@ export class Api {
     const parts = path.split("/").filter((p) => p !== "");
     if (method === "GET") {
       switch (path) {
-        case "/version":
-          return json(200, { major: "1", minor: "32", gitVersion: KUBERNETES_VERSION, gitCommit: "stand-in", gitTreeState: "clean", buildDate: "2026-01-01T00:00:00Z", goVersion: "go1.23", compiler: "gc", platform: "linux/amd64" });
+        case "/version": {
+          const release = runningRelease();
+          const [, major = "", minor = ""] = /^v(\d+)\.(\d+)\./.exec(release) ?? [];
+          return json(200, { major, minor, gitVersion: release, gitCommit: "stand-in", gitTreeState: "clean", buildDate: "2026-01-01T00:00:00Z", goVersion: "go1.23", compiler: "gc", platform: "linux/amd64" });
+        }
         case "/api":
           return json(200, { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: this.ctx.advertise }] });
         case "/api/v1":

@@ -1,7 +1,22 @@
 // Kubernetes object shapes the stand-in API serves: Status errors, Node objects as the kubelet of
 // an RKE2 node registers them, server-side Tables (what kubectl asks for), JSON merge patches.
 
+import { readState } from "../standins/packages.ts";
+import { rooted } from "./paths.ts";
+
+/** The release of a stand-in that no package installed (run as a plain process by its own tests). */
 export const KUBERNETES_VERSION = "v1.32.4+rke2r1";
+
+/**
+ * The release this stand-in runs as, as its kubelet and /version report it: the installed
+ * rke2-common's RPM version (the lab's package stand-in) turned back into a release
+ * (1.33.5~rke2r1-0 → v1.33.5+rke2r1), as the real binary reports the release it was built as.
+ */
+export function runningRelease(): string {
+  const rpm = readState(rooted("/")).installed["rke2-common"];
+  const match = rpm === undefined ? null : /^(\d+\.\d+\.\d+)~(rke2r\d+)-/.exec(rpm);
+  return match === null ? KUBERNETES_VERSION : `v${match[1]}+${match[2]}`;
+}
 
 export type KubeObject = {
   apiVersion?: string;
@@ -59,6 +74,7 @@ export interface NodeRegistration {
 
 /** The Node an RKE2 kubelet registers: NotReady until its status update says otherwise. */
 export function newNode(reg: NodeRegistration, now: Date): KubeObject {
+  const release = runningRelease();
   const labels: Record<string, string> = {
     "beta.kubernetes.io/arch": "amd64",
     "beta.kubernetes.io/os": "linux",
@@ -91,7 +107,7 @@ export function newNode(reg: NodeRegistration, now: Date): KubeObject {
       conditions: [readyCondition(false, now)],
       nodeInfo: {
         architecture: "amd64", operatingSystem: "linux", osImage: "starbase lab stand-in", kernelVersion: "",
-        containerRuntimeVersion: "containerd://stand-in", kubeletVersion: KUBERNETES_VERSION, kubeProxyVersion: KUBERNETES_VERSION,
+        containerRuntimeVersion: "containerd://stand-in", kubeletVersion: release, kubeProxyVersion: release,
       },
     },
   };
