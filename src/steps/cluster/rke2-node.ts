@@ -143,12 +143,18 @@ async function waitFor(host: Host, kind: Rke2NodeKind, ctx: ActContext, waits: R
   }
 }
 
+/** Runs `command` on the host; a non-zero exit fails the step with what it was for and the command's own words. */
+async function mustRun(run: ClusterRun, host: Host, command: string, what: string, timeoutMs?: number): Promise<void> {
+  const result = await run.ssh(host).exec(command, { description: what, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+  if (result.code !== 0) throw new Rke2NodeError(`${host.name}: ${what} failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim().split("\n").slice(-3).join(" ")}`);
+}
+
+/** transactional-update builds a snapshot: minutes, not the default command limit's seconds. */
+const INSTALL_TIMEOUT_MS = 20 * 60_000;
+
 async function install(run: ClusterRun, host: Host, state: NodeState, ctx: ActContext, waits: Rke2Waits): Promise<void> {
   const ssh = run.ssh(host);
-  const must = async (command: string, what: string) => {
-    const result = await ssh.exec(command, { description: what, timeoutMs: 20 * 60_000 });
-    if (result.code !== 0) throw new Rke2NodeError(`${host.name}: ${what} failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim().split("\n").slice(-3).join(" ")}`);
-  };
+  const must = (command: string, what: string) => mustRun(run, host, command, what, INSTALL_TIMEOUT_MS);
   const repository = run.os.packageRepositoryFile(REPOSITORY_FILE, rancherRepositories(run.inv, state.wanted));
   await ssh.put(repository.path, repository.content, { mode: 0o644, createParent: true });
   const packages = rke2ReleasePackages(host);
@@ -178,23 +184,16 @@ export async function observeRke2Node(run: ClusterRun, host: Host, kind: Rke2Nod
       const ssh = run.ssh(host);
       const unit = rke2Unit(host);
       if (state.installed === null) await install(run, host, state, act, waits);
-      else if (!state.locked) {
-        const result = await ssh.exec(run.os.lockPackages(rke2ReleasePackages(host)), { description: "lock the RKE2 packages" });
-        if (result.code !== 0) throw new Rke2NodeError(`${host.name}: locking the RKE2 packages failed (exit ${result.code}): ${result.stderr.trim()}`);
-      }
+      else if (!state.locked) await mustRun(run, host, run.os.lockPackages(rke2ReleasePackages(host)), "lock the RKE2 packages");
       if (kind !== "server-first" && state.tokenStale) {
         await ssh.put(RKE2_JOIN_TOKEN_PATH, `${await joinToken(run)}\n`, { mode: 0o600, createParent: true });
       }
       const config = run.files(host).find((file) => file.path === RKE2_CONFIG_PATH);
       if (state.configStale && config !== undefined) await ssh.put(RKE2_CONFIG_PATH, config.content, { mode: 0o600, createParent: true });
-      const run1 = async (command: string, what: string, timeoutMs?: number) => {
-        const result = await ssh.exec(command, { description: what, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
-        if (result.code !== 0) throw new Rke2NodeError(`${host.name}: ${kind}: ${what} failed (exit ${result.code}): ${result.stderr.trim()}`);
-      };
-      if (!state.enabled) await run1(run.os.enableUnit(unit), `enable ${unit}`);
-      if (!state.active || state.installed === null) await run1(run.os.startUnit(unit), `start ${unit}`);
+      if (!state.enabled) await mustRun(run, host, run.os.enableUnit(unit), `enable ${unit}`);
+      if (!state.active || state.installed === null) await mustRun(run, host, run.os.startUnit(unit), `start ${unit}`);
       // Type=notify without a start timeout: the restart returns once RKE2 is ready again.
-      else if (state.configStale || state.tokenStale) await run1(run.os.restartUnit(unit), `restart ${unit}`, waits.readyTimeoutMs);
+      else if (state.configStale || state.tokenStale) await mustRun(run, host, run.os.restartUnit(unit), `restart ${unit}`, waits.readyTimeoutMs);
       if (kind === "server-first") {
         await waitFor(host, kind, act, waits, "waiting for the supervisor's /ping", async () => {
           const ping = await ssh.exec("curl -sk --max-time 5 https://127.0.0.1:9345/ping", { description: "ping the supervisor" });
